@@ -1,0 +1,202 @@
+"""One settings object, read once from the environment and validated at start."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import os
+from pathlib import Path
+from typing import Callable, Mapping
+
+# Development defaults that production must never run with.
+DEFAULT_TOKEN_SECRET = "dev-token-secret-change-me"
+DEFAULT_ADMIN_PASSWORD = "admin-change-me"
+# 32 zero-ish bytes, base64: clearly a development key, refused in production.
+DEFAULT_ENCRYPTION_KEY = base64.b64encode(b"citygate-development-key-32byte!").decode()
+
+ENVIRONMENTS = ("development", "production")
+
+
+class SettingsError(ValueError):
+    """Raised with every problem found in the environment, one per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid settings:\n  - " + "\n  - ".join(problems))
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    env: str = "development"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Public base URL that payment channels call back (notify URLs); defaults to http://host:port.
+    public_base_url: str = ""
+    mongodb_url: str = ""  # empty: start the embedded nx-27017 server
+    mongodb_db: str = "citygate"
+    redis_url: str = ""  # empty: start an embedded redis-server
+    data_dir: str = "var"
+    max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 20 * 1024 * 1024
+    # base64 of 32 bytes; "kid:key,kid:key" for rotation: the first key encrypts, all decrypt.
+    encryption_keys: str = DEFAULT_ENCRYPTION_KEY
+    token_secret: str = DEFAULT_TOKEN_SECRET
+    admin_password: str = DEFAULT_ADMIN_PASSWORD
+    sandbox_enabled: bool = True
+    demo_data: bool = True
+    access_token_ttl_seconds: int = 900
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    login_rate_limit_per_minute: int = 20
+    payment_order_ttl_minutes: int = 30
+    booking_horizon_days: int = 14
+    shutdown_timeout_seconds: float = 10.0
+    workers: int = 1
+    background_workers: bool = True
+    log_level: str = "INFO"
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def base_url(self) -> str:
+        return self.public_base_url or f"http://{self.host}:{self.port}"
+
+    def replace(self, **changes: object) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str | None = ".env") -> "Settings":
+        """Build settings from CITYGATE_* variables (and an optional .env file); raise SettingsError."""
+        values: dict[str, str] = {}
+        if env_file and Path(env_file).is_file():
+            values.update(_read_env_file(Path(env_file)))
+        values.update({k: v for k, v in (os.environ if environ is None else environ).items()})
+        problems: list[str] = []
+        kwargs: dict[str, object] = {}
+        for field in dataclasses.fields(cls):
+            name = "CITYGATE_" + field.name.upper()
+            if name not in values:
+                continue
+            raw = values[name].strip()
+            parse = _PARSERS[field.type]
+            try:
+                kwargs[field.name] = parse(raw)
+            except ValueError as exc:
+                problems.append(f"{name}={_shown(field.name, raw)!s}: {exc}")
+        settings = cls(**kwargs)  # type: ignore[arg-type]
+        if "CITYGATE_SANDBOX_ENABLED" not in values and settings.is_production:
+            settings = settings.replace(sandbox_enabled=False)
+        if "CITYGATE_DEMO_DATA" not in values and settings.is_production:
+            settings = settings.replace(demo_data=False)
+        problems.extend(settings.problems())
+        if problems:
+            raise SettingsError(problems)
+        return settings
+
+    def problems(self) -> list[str]:
+        """Every reason these settings cannot run, as readable sentences."""
+        found: list[str] = []
+        if self.env not in ENVIRONMENTS:
+            found.append(f"CITYGATE_ENV must be one of {', '.join(ENVIRONMENTS)}, not {self.env!r}")
+        if not 0 <= self.port <= 65535:
+            found.append(f"CITYGATE_PORT must be between 0 and 65535, not {self.port}")
+        if self.workers < 1:
+            found.append("CITYGATE_WORKERS must be at least 1")
+        if self.max_body_bytes < 1024:
+            found.append("CITYGATE_MAX_BODY_BYTES must be at least 1024")
+        if self.mongodb_url and not self.mongodb_url.startswith(("mongodb://", "mongodb+srv://")):
+            found.append("CITYGATE_MONGODB_URL must start with mongodb:// or mongodb+srv://")
+        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
+            found.append("CITYGATE_REDIS_URL must start with redis://, rediss:// or unix://")
+        try:
+            keys = parse_encryption_keys(self.encryption_keys)
+        except ValueError as exc:
+            found.append(f"CITYGATE_ENCRYPTION_KEYS: {exc}")
+            keys = []
+        if self.is_production:
+            if self.sandbox_enabled:
+                found.append("production refuses sandbox channels: unset CITYGATE_SANDBOX_ENABLED")
+            if self.demo_data:
+                found.append("production refuses demo data: unset CITYGATE_DEMO_DATA")
+            if not keys or self.encryption_keys == DEFAULT_ENCRYPTION_KEY:
+                found.append("production needs its own CITYGATE_ENCRYPTION_KEYS (the development key is public)")
+            if self.token_secret == DEFAULT_TOKEN_SECRET or len(self.token_secret) < 32:
+                found.append("production needs CITYGATE_TOKEN_SECRET of at least 32 characters, not the default")
+            if self.admin_password == DEFAULT_ADMIN_PASSWORD:
+                found.append("production refuses the default CITYGATE_ADMIN_PASSWORD")
+            if not self.mongodb_url:
+                found.append("production needs CITYGATE_MONGODB_URL (the embedded datastore is for development)")
+            if not self.redis_url:
+                found.append("production needs CITYGATE_REDIS_URL (the embedded Redis is for development)")
+        return found
+
+
+def parse_encryption_keys(raw: str) -> list[tuple[str, bytes]]:
+    """Parse "kid:base64key,kid:base64key" (or one bare key, kid "k1") into (kid, 32-byte key) pairs."""
+    pairs: list[tuple[str, bytes]] = []
+    for number, part in enumerate(p.strip() for p in raw.split(",") if p.strip()):
+        kid, _, encoded = part.rpartition(":") if ":" in part else (f"k{number + 1}", "", part)
+        try:
+            key = base64.b64decode(encoded, validate=True)
+        except (ValueError, TypeError):
+            raise ValueError(f"key {kid!r} is not valid base64") from None
+        if len(key) != 32:
+            raise ValueError(f"key {kid!r} must decode to 32 bytes, not {len(key)}")
+        pairs.append((kid, key))
+    if not pairs:
+        raise ValueError("at least one key is required")
+    return pairs
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _parse_int(raw: str) -> int:
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError("must be a whole number") from None
+
+
+def _parse_float(raw: str) -> float:
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError("must be a number") from None
+
+
+_PARSERS: dict[object, Callable[[str], object]] = {
+    "str": str,
+    "int": _parse_int,
+    "bool": _parse_bool,
+    "float": _parse_float,
+    str: str,
+    int: _parse_int,
+    bool: _parse_bool,
+    float: _parse_float,
+}
+
+_SECRET_FIELDS = {"encryption_keys", "token_secret", "admin_password", "mongodb_url", "redis_url"}
+
+
+def _shown(field: str, raw: str) -> str:
+    """A value as it may appear in an error message: secrets masked."""
+    return "***" if field in _SECRET_FIELDS else repr(raw)
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        values[key.strip().removeprefix("export ").strip()] = value.strip().strip('"').strip("'")
+    return values

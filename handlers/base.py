@@ -1,0 +1,236 @@
+"""The one base handler: JSON in and out, problem+json errors, request ids, logs, callers."""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import http
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any, Awaitable, Callable, TypeVar
+
+import tornado.web
+from bson import ObjectId
+
+from models import tokens
+from models.errors import BadRequest, DomainError, Forbidden, PayloadTooLarge, Unauthorized
+from models.tokens import Principal
+from server.context import AppContext
+
+access_log = logging.getLogger("citygate.access")
+app_log = logging.getLogger("citygate.app")
+
+_SHANGHAI = datetime.timezone(datetime.timedelta(hours=8), "Asia/Shanghai")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+# Text for errors raised by Tornado itself (unknown method, bad request line...), by status.
+_HTTP_ERRORS: dict[int, tuple[str, str, str]] = {
+    400: ("bad_request", "请求有误", "Bad request"),
+    403: ("forbidden", "无权进行此操作", "Forbidden"),
+    404: ("route_not_found", "请求的地址不存在", "No such route"),
+    405: ("method_not_allowed", "该地址不支持此请求方法", "Method not allowed on this route"),
+    413: ("payload_too_large", "提交的内容过大", "Payload too large"),
+    500: ("internal_error", "服务器内部错误，请稍后再试", "Internal server error"),
+}
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+class BaseHandler(tornado.web.RequestHandler):
+    """Parses JSON, renders problem+json, tags requests with an id, logs once, resolves the caller."""
+
+    # A handler that streams large bodies (uploads) raises this for its own route.
+    max_body_bytes: int | None = None
+
+    def initialize(self, route: str = "") -> None:
+        self.route = route or self.request.path
+        self.principal: Principal | None = None
+        self._started = time.perf_counter()
+
+    @property
+    def ctx(self) -> AppContext:
+        return self.application.settings["ctx"]
+
+    @property
+    def locale_code(self) -> str:
+        """"en" when the caller prefers English, else "zh-CN" (the default)."""
+        header = self.request.headers.get("Accept-Language", "")
+        first = header.split(",")[0].split(";")[0].strip().lower()
+        return "en" if first.startswith("en") else "zh-CN"
+
+    @property
+    def request_id(self) -> str:
+        existing = getattr(self, "_request_id", None)
+        if existing is None:
+            offered = self.request.headers.get("X-Request-ID", "")
+            existing = offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
+            self._request_id = existing
+        return existing
+
+    def set_default_headers(self) -> None:
+        self.set_header("X-Request-ID", self.request_id)
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+
+    async def prepare(self) -> None:
+        self.application.settings["in_flight"].add(self)
+        limit = self.max_body_bytes or self.ctx.settings.max_body_bytes
+        declared = self.request.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise PayloadTooLarge(extra={"limit_bytes": limit})
+        if self.request.body and len(self.request.body) > limit:
+            raise PayloadTooLarge(extra={"limit_bytes": limit})
+        auth = self.request.headers.get("Authorization", "")
+        if auth.startswith("Bearer ") and auth[7:].strip():
+            self.principal = await tokens.resolve_access_token(self.ctx.redis, auth[7:].strip())
+            self.access_token = auth[7:].strip()
+
+    # ---- input -------------------------------------------------------------------------------
+    def json_body(self) -> dict[str, Any]:
+        """The request body as a JSON object; 400 `malformed_json` with the position otherwise."""
+        raw = self.request.body
+        if not raw:
+            return {}
+        try:
+            data = json.loads(raw)
+        except UnicodeDecodeError:
+            raise BadRequest("malformed_json", "请求体不是有效的 UTF-8 JSON", "Body is not valid UTF-8 JSON") from None
+        except json.JSONDecodeError as exc:
+            raise BadRequest(
+                "malformed_json",
+                f"JSON 格式错误：第 {exc.lineno} 行第 {exc.colno} 列（位置 {exc.pos}）：{exc.msg}",
+                f"Malformed JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): {exc.msg}",
+                extra={"line": exc.lineno, "column": exc.colno, "position": exc.pos},
+            ) from None
+        if not isinstance(data, dict):
+            raise BadRequest("json_object_expected", "请求体应为 JSON 对象", "Body must be a JSON object")
+        return data
+
+    def page_args(self, default_size: int = 20) -> tuple[int, int]:
+        """Validated `page` (from 1) and `page_size` (1..100) query arguments."""
+        def number(name: str, default: int, low: int, high: int) -> int:
+            raw = self.get_query_argument(name, str(default))
+            if not raw.isdigit() or not low <= int(raw) <= high:
+                raise BadRequest("invalid_pagination", f"{name} 应为 {low} 到 {high} 之间的整数",
+                                 f"{name} must be a whole number from {low} to {high}")
+            return int(raw)
+        return number("page", 1, 1, 10_000), number("page_size", default_size, 1, 100)
+
+    # ---- output ------------------------------------------------------------------------------
+    def write_json(self, payload: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps(payload, ensure_ascii=False, default=_json_default))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        locale = self.locale_code
+        if isinstance(exc, DomainError):
+            body: dict[str, Any] = {
+                "type": f"https://citygate.dev/problems/{exc.code}",
+                "title": exc.message(locale),
+                "status": exc.status,
+                "code": exc.code,
+                "detail": exc.message(locale),
+            }
+            if exc.errors:
+                body["errors"] = [{"field": e.field, "code": e.code, "message": e.message(locale)} for e in exc.errors]
+            body.update(exc.extra)
+            for name, value in exc.headers.items():
+                self.set_header(name, value)
+        else:
+            code, zh, en = _HTTP_ERRORS.get(status_code) or (
+                "http_" + str(status_code), http.HTTPStatus(status_code).phrase, http.HTTPStatus(status_code).phrase)
+            body = {"type": f"https://citygate.dev/problems/{code}", "title": en if locale == "en" else zh,
+                    "status": status_code, "code": code, "detail": en if locale == "en" else zh}
+            if status_code == 405:
+                self.set_header("Allow", ", ".join(m for m in self.SUPPORTED_METHODS if self._implements(m)))
+        body["request_id"] = self.request_id
+        self.set_header("Content-Type", "application/problem+json; charset=utf-8")
+        self.set_header("Content-Language", "en" if locale == "en" else "zh-CN")
+        self.finish(json.dumps(body, ensure_ascii=False, default=_json_default))
+
+    def _implements(self, method: str) -> bool:
+        return getattr(type(self), method.lower()) is not getattr(tornado.web.RequestHandler, method.lower())
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, DomainError):
+            if self._finished:
+                return
+            self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
+            return
+        super()._handle_request_exception(e)
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, (DomainError, tornado.web.HTTPError)):
+            return  # expected outcomes; the access log line records them
+        app_log.error("unhandled error in %s %s (request %s)", self.request.method, self.route,
+                      self.request_id, exc_info=(typ, value, tb))
+
+    def on_finish(self) -> None:
+        self.application.settings["in_flight"].discard(self)
+        elapsed = time.perf_counter() - self._started
+        status = self.get_status()
+        self.ctx_metrics.observe_request(self.request.method or "", self.route, status, elapsed)
+        access_log.info(json.dumps({
+            "event": "request", "method": self.request.method, "route": self.route, "status": status,
+            "latency_ms": round(elapsed * 1000, 2), "request_id": self.request_id,
+        }))
+
+    @property
+    def ctx_metrics(self):  # noqa: ANN201 - server.metrics.Metrics
+        return self.application.settings["metrics"]
+
+    def on_connection_close(self) -> None:
+        self.application.settings["in_flight"].discard(self)
+
+
+class NotFoundHandler(BaseHandler):
+    """Every unknown route: 404 problem+json."""
+
+    def prepare(self) -> None:  # type: ignore[override]
+        self.application.settings["in_flight"].add(self)
+        self.route = "(unmatched)"  # one metrics label for all unknown paths, not one per path
+        raise tornado.web.HTTPError(404)
+
+
+def citizen_required(method: F) -> F:
+    """Only a logged-in citizen may call this; `self.principal` is theirs."""
+    @functools.wraps(method)
+    async def wrapper(self: BaseHandler, *args: Any, **kwargs: Any) -> Any:
+        if self.principal is None or self.principal.kind != "citizen":
+            raise Unauthorized("unauthorized", "请先登录", "Please log in first")
+        return await method(self, *args, **kwargs)
+    return wrapper  # type: ignore[return-value]
+
+
+def operator_required(role: str | None = None) -> Callable[[F], F]:
+    """Only an operator (with `role`, when given; "admin" holds every role) may call this."""
+    def decorate(method: F) -> F:
+        @functools.wraps(method)
+        async def wrapper(self: BaseHandler, *args: Any, **kwargs: Any) -> Any:
+            if self.principal is None or self.principal.kind != "operator":
+                raise Unauthorized("operator_unauthorized", "请先以工作人员身份登录", "Operator login required")
+            if role and role not in self.principal.roles and "admin" not in self.principal.roles:
+                raise Forbidden("operator_forbidden", "当前账号无此权限", "This operator lacks the required role")
+            return await method(self, *args, **kwargs)
+        return wrapper  # type: ignore[return-value]
+    return decorate
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        return value.astimezone(_SHANGHAI).isoformat()
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, ObjectId):
+        return str(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+

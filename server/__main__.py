@@ -1,0 +1,164 @@
+"""`python -m server [--workers N]`: start the embedded backing servers if needed, then serve."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import time
+
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
+
+from config.settings import Settings, SettingsError
+from server.app import make_app
+from server.context import AppContext
+from server.lifecycle import ensure_indexes, load_demo_data, start_backing_servers, stop_backing_servers
+from server.workers import BackgroundWorkers
+
+log = logging.getLogger("citygate.server")
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line; access-log records are JSON already and pass through."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.name == "citygate.access":
+            return message
+        entry = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name, "message": message}
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str) -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonLogFormatter())
+    logging.basicConfig(level=level.upper(), handlers=[handler], force=True)
+    logging.getLogger("tornado.access").setLevel(logging.WARNING)  # our own access log replaces it
+
+
+async def prepare_datastore(settings: Settings, mongodb_url: str, redis_url: str) -> None:
+    ctx = AppContext.connect(settings, mongodb_url, redis_url)
+    try:
+        await ensure_indexes(ctx)
+        if settings.demo_data:
+            await load_demo_data(ctx)
+    finally:
+        await ctx.close()
+
+
+async def serve(settings: Settings, sockets: list[socket.socket], mongodb_url: str, redis_url: str,
+                announce: bool) -> None:
+    """Serve on already-bound sockets until SIGTERM/SIGINT, then shut down gracefully."""
+    ctx = AppContext.connect(settings, mongodb_url, redis_url)
+    app = make_app(ctx)
+    server = tornado.httpserver.HTTPServer(app, xheaders=True,
+                                           max_body_size=settings.max_upload_bytes + 64 * 1024)
+    server.add_sockets(sockets)
+    workers = BackgroundWorkers(ctx)
+    if settings.background_workers:
+        workers.start()
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stopping.set)
+    if announce:
+        base = f"http://{settings.host}:{settings.port}"
+        print(f"CityGate is serving on {base}\n  API docs   {base}/docs\n  OpenAPI    {base}/openapi.json\n"
+              f"  health     {base}/healthz  ready {base}/readyz  metrics {base}/metrics", flush=True)
+    await stopping.wait()
+    await graceful_shutdown(server, app, settings.shutdown_timeout_seconds)
+    await workers.stop()
+    await ctx.close()
+
+
+async def graceful_shutdown(server: tornado.httpserver.HTTPServer, app: tornado.web.Application,
+                            timeout: float) -> int:
+    """Stop accepting, let requests in flight finish (up to `timeout`), then close connections.
+
+    Returns how many requests were still running at the deadline.
+    """
+    log.info("shutting down: no new connections, finishing requests in flight")
+    server.stop()
+    deadline = time.monotonic() + timeout
+    in_flight = app.settings["in_flight"]
+    while in_flight and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    left = len(in_flight)
+    if left:
+        log.warning("%d requests still running at the shutdown deadline; closing them", left)
+    await server.close_all_connections()
+    return left
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m server", description="Run the CityGate API.")
+    parser.add_argument("--workers", type=int, default=None, help="processes sharing the port (default 1)")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    if args.workers is not None:
+        if args.workers < 1:
+            print("--workers must be at least 1", file=sys.stderr)
+            return 2
+        settings = settings.replace(workers=args.workers)
+    configure_logging(settings.log_level)
+    mongodb_url, redis_url, embedded = start_backing_servers(settings)
+    try:
+        asyncio.run(prepare_datastore(settings, mongodb_url, redis_url))
+        sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
+        if settings.port == 0:
+            settings = settings.replace(port=sockets[0].getsockname()[1])
+        if settings.workers == 1:
+            asyncio.run(serve(settings, sockets, mongodb_url, redis_url, announce=True))
+            return 0
+        return run_workers(settings, sockets, mongodb_url, redis_url)
+    finally:
+        stop_backing_servers(embedded)
+
+
+def run_workers(settings: Settings, sockets: list[socket.socket], mongodb_url: str, redis_url: str) -> int:
+    """Pre-fork N processes on one listening socket; forward SIGTERM/SIGINT and wait for them."""
+    children: list[int] = []
+    for number in range(settings.workers):
+        pid = os.fork()
+        if pid == 0:
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            asyncio.run(serve(settings, sockets, mongodb_url, redis_url, announce=number == 0))
+            os._exit(0)
+        children.append(pid)
+
+    def forward(signum: int, _frame: object) -> None:
+        for child in children:
+            try:
+                os.kill(child, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    status = 0
+    for child in children:
+        while True:
+            try:
+                _, code = os.waitpid(child, 0)
+                status = status or os.waitstatus_to_exitcode(code)
+                break
+            except InterruptedError:
+                continue
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

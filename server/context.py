@@ -1,0 +1,53 @@
+"""AppContext: the handles every request and worker needs, built once and passed in."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from typing import Any, Callable
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from redis.asyncio import Redis
+from tornado.httpclient import AsyncHTTPClient
+
+from config.settings import Settings, parse_encryption_keys
+from models.crypto import FieldCipher
+
+
+def utcnow() -> datetime.datetime:
+    return datetime.datetime.now(datetime.timezone.utc)
+
+
+@dataclasses.dataclass
+class AppContext:
+    settings: Settings
+    mongo: AsyncMongoClient
+    db: AsyncDatabase
+    redis: Redis
+    cipher: FieldCipher
+    http: AsyncHTTPClient
+    clock: Callable[[], datetime.datetime] = utcnow
+    # Per-feature singletons (e.g. the search index, sandbox key material), keyed by name.
+    extras: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def connect(cls, settings: Settings, mongodb_url: str, redis_url: str, db_name: str | None = None) -> "AppContext":
+        """Create clients (connections open lazily on first use)."""
+        mongo: AsyncMongoClient = AsyncMongoClient(
+            mongodb_url, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000,
+        )
+        redis = Redis.from_url(redis_url, decode_responses=True, socket_timeout=3, socket_connect_timeout=3)
+        return cls(
+            settings=settings,
+            mongo=mongo,
+            db=mongo[db_name or settings.mongodb_db],
+            redis=redis,
+            cipher=FieldCipher(parse_encryption_keys(settings.encryption_keys)),
+            http=AsyncHTTPClient(force_instance=True, defaults={"connect_timeout": 3, "request_timeout": 10}),
+        )
+
+    async def close(self) -> None:
+        self.http.close()
+        await self.redis.aclose()
+        await self.mongo.close()

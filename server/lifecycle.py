@@ -1,0 +1,59 @@
+"""Start-up and shutdown steps shared by the server process and the tests."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from pathlib import Path
+
+from config.settings import Settings
+from server.context import AppContext
+from server.embedded import EmbeddedMongo, EmbeddedRedis, EmbeddedServer
+from server.registry import DEMO_MODULES, INDEX_MODULES, load_optional
+
+log = logging.getLogger("citygate.lifecycle")
+
+
+def start_backing_servers(settings: Settings) -> tuple[str, str, list[EmbeddedServer]]:
+    """Return MongoDB and Redis URLs, starting embedded servers for those not configured."""
+    started: list[EmbeddedServer] = []
+    mongodb_url, redis_url = settings.mongodb_url, settings.redis_url
+    data_dir = Path(settings.data_dir)
+    try:
+        if not mongodb_url:
+            mongo = EmbeddedMongo(data_dir).start()
+            started.append(mongo)
+            mongodb_url = mongo.url
+        if not redis_url:
+            redis = EmbeddedRedis(data_dir).start()
+            started.append(redis)
+            redis_url = redis.url
+    except Exception:
+        stop_backing_servers(started)
+        raise
+    return mongodb_url, redis_url, started
+
+
+def stop_backing_servers(servers: list[EmbeddedServer]) -> None:
+    for server in reversed(servers):
+        server.stop()
+
+
+async def ensure_indexes(ctx: AppContext) -> None:
+    """Create every collection's indexes; safe to run at every start (create_index is idempotent)."""
+    for name in INDEX_MODULES:
+        module = load_optional(name)
+        if module is not None and hasattr(module, "ensure_indexes"):
+            await module.ensure_indexes(ctx.db)
+
+
+async def load_demo_data(ctx: AppContext) -> None:
+    """Load the demo catalogue, channels and accounts (idempotent upserts)."""
+    for name in DEMO_MODULES:
+        module = load_optional(name)
+        if module is None or not hasattr(module, "load_demo"):
+            continue
+        loader = module.load_demo
+        first = next(iter(inspect.signature(loader).parameters), "ctx")
+        await loader(ctx.db if first == "db" else ctx)
+        log.info("demo data loaded: %s", name)

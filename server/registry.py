@@ -1,0 +1,87 @@
+"""Where features plug in: their handler modules, index builders, demo loaders and workers.
+
+Each feature lists its module here once. A module that is not written yet is skipped (features
+land one by one); any other import error is raised, so a broken module never hides silently.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+# Handler modules, each ending with `routes = [(pattern, Handler), ...]`.
+HANDLER_MODULES = [
+    "handlers.health",
+    "handlers.admin_auth",
+    "handlers.auth",               # issue 3: identity
+    "handlers.me",                 # issue 3
+    "handlers.catalogue",          # issue 4: catalogue
+    "handlers.admin_catalogue",    # issue 4
+    "handlers.files",              # issue 5: applications
+    "handlers.applications",       # issue 5
+    "handlers.admin_applications", # issue 5
+    "handlers.payments",           # issue 6: payments
+    "handlers.notify",             # issue 6
+    "handlers.admin_payments",     # issue 6
+    "handlers.appointments",       # issue 7: appointments
+    "handlers.admin_halls",        # issue 7
+    "handlers.consultations",      # issue 8: consultations, ratings, feedback
+    "handlers.admin_consultations",  # issue 8
+]
+
+# Sandbox channels, mounted under /sandbox in development only.
+SANDBOX_MODULES = [
+    "integrations.sandbox.keys",
+    "integrations.sandbox.wechat",
+    "integrations.sandbox.alipay",
+    "integrations.sandbox.wechatpay",
+]
+
+# Modules defining `async def ensure_indexes(db)`.
+INDEX_MODULES = [
+    "models.operators",
+    "models.idempotency",
+    "models.citizens",
+    "models.channels",
+    "models.catalogue",
+    "models.files",
+    "models.applications",
+    "models.outbox",
+    "models.payments",
+    "models.appointments",
+    "models.consultations",
+]
+
+# Modules defining `async def load_demo(ctx)` (or `load_demo(db)`), run in order at start-up.
+DEMO_MODULES = [
+    "models.operators",
+    "models.channels",
+    "models.catalogue",
+    "models.appointments",
+]
+
+# Periodic background tasks: (name, interval seconds, "module:function") with function(ctx).
+PERIODIC_TASKS = [
+    ("outbox", 1.0, "models.outbox:deliver_due"),
+    ("payment_reconciliation", 30.0, "models.payments:reconcile_due"),
+    ("appointment_reminders", 300.0, "models.appointments:enqueue_reminders"),
+]
+
+
+def load_optional(name: str) -> ModuleType | None:
+    """Import a feature module, or None when that module does not exist (yet)."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            return None
+        raise
+
+
+def collect_routes(module_names: list[str]) -> list[tuple[str, type]]:
+    table: list[tuple[str, type]] = []
+    for name in module_names:
+        module = load_optional(name)
+        if module is not None:
+            table.extend(getattr(module, "routes"))
+    return table
