@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import dataclasses
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Callable, Mapping
 
 # Development defaults that production must never run with.
 DEFAULT_TOKEN_SECRET = "dev-token-secret-change-me"
@@ -62,11 +62,11 @@ class Settings:
     def base_url(self) -> str:
         return self.public_base_url or f"http://{self.host}:{self.port}"
 
-    def replace(self, **changes: object) -> "Settings":
+    def replace(self, **changes: object) -> Settings:
         return dataclasses.replace(self, **changes)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str | None = ".env") -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: str | None = ".env") -> Settings:
         """Build settings from CITYGATE_* variables (and an optional .env file); raise SettingsError."""
         values: dict[str, str] = {}
         if env_file and Path(env_file).is_file():

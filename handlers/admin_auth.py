@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from handlers.base import BaseHandler
 from models import operators, ratelimit
-from models.errors import ValidationFailed, FieldError
+from models.errors import FieldError, ValidationFailed
 
 
 class OperatorLoginHandler(BaseHandler):

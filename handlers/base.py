@@ -10,7 +10,8 @@ import logging
 import re
 import time
 import uuid
-from typing import Any, Awaitable, Callable, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import tornado.web
 from bson import ObjectId
@@ -224,7 +225,7 @@ def operator_required(role: str | None = None) -> Callable[[F], F]:
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=datetime.timezone.utc)
+            value = value.replace(tzinfo=datetime.UTC)
         return value.astimezone(_SHANGHAI).isoformat()
     if isinstance(value, datetime.date):
         return value.isoformat()

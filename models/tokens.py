@@ -31,7 +31,7 @@ class Principal:
         return json.dumps(dataclasses.asdict(self))
 
     @classmethod
-    def from_json(cls, raw: str) -> "Principal":
+    def from_json(cls, raw: str) -> Principal:
         data = json.loads(raw)
         data["roles"] = tuple(data.get("roles", ()))
         return cls(**data)

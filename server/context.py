@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -16,7 +17,7 @@ from models.crypto import FieldCipher
 
 
 def utcnow() -> datetime.datetime:
-    return datetime.datetime.now(datetime.timezone.utc)
+    return datetime.datetime.now(datetime.UTC)
 
 
 @dataclasses.dataclass
@@ -32,7 +33,7 @@ class AppContext:
     extras: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @classmethod
-    def connect(cls, settings: Settings, mongodb_url: str, redis_url: str, db_name: str | None = None) -> "AppContext":
+    def connect(cls, settings: Settings, mongodb_url: str, redis_url: str, db_name: str | None = None) -> AppContext:
         """Create clients (connections open lazily on first use)."""
         mongo: AsyncMongoClient = AsyncMongoClient(
             mongodb_url, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000,

@@ -54,7 +54,7 @@ class EmbeddedServer:
     def url(self) -> str:
         raise NotImplementedError
 
-    def start(self) -> "EmbeddedServer":
+    def start(self) -> EmbeddedServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         log_path = self.data_dir / f"{self.name}.log"

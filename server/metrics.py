@@ -51,7 +51,7 @@ class Metrics:
             for route, counts in sorted(self.bucket_counts.items()):
                 label = _escape(route)
                 cumulative = 0
-                for bound, count in zip(LATENCY_BUCKETS, counts):
+                for bound, count in zip(LATENCY_BUCKETS, counts[:-1], strict=True):
                     cumulative += count
                     lines.append(f'citygate_http_request_duration_seconds_bucket{{route="{label}",le="{bound}"}} {cumulative}')
                 cumulative += counts[-1]

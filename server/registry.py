@@ -83,5 +83,5 @@ def collect_routes(module_names: list[str]) -> list[tuple[str, type]]:
     for name in module_names:
         module = load_optional(name)
         if module is not None:
-            table.extend(getattr(module, "routes"))
+            table.extend(module.routes)
     return table

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from server.context import AppContext
 from server.registry import PERIODIC_TASKS, load_optional
@@ -51,7 +51,7 @@ class BackgroundWorkers:
                 log.exception("background task %s failed; retrying in %.0fs", name, interval)
             try:
                 await asyncio.wait_for(self._stopping.wait(), timeout=interval)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
 
     async def stop(self, timeout: float = 5.0) -> None:

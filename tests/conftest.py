@@ -11,7 +11,8 @@ import dataclasses
 import json as jsonlib
 import os
 import uuid
-from typing import Any, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import pytest
 import tornado.httpserver
