@@ -1,0 +1,189 @@
+"""Working days (工作日) on the State Council holiday calendar, and working hours between instants.
+
+Pure functions, no I/O. The calendar comes from `chinese_calendar`: public holidays are not working
+days, and the adjusted working days (调休上班, often a Saturday or Sunday) are. Years the package has
+no published calendar for fall back to Monday–Friday, so arithmetic never fails on far dates.
+
+Time-limit conventions used across CityGate (consultations, application deadlines, appointments):
+- a request received on a non-working day, or after the cut-off time of a working day, counts as
+  received on the next working day (the "receipt day");
+- a limit of N working days ends at close of business of the N-th working day after the receipt
+  day (N = 0: the receipt day itself).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from zoneinfo import ZoneInfo
+
+import chinese_calendar
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# Stepping further than this many calendar days while counting means a caller bug (or a broken calendar).
+_MAX_CALENDAR_STEPS = 366 * 20
+
+
+@dataclasses.dataclass(frozen=True)
+class OfficeHours:
+    """Daily office periods (办公时间) on working days, e.g. 09:00–12:00 and 13:30–17:30, in `tz`."""
+
+    periods: tuple[tuple[datetime.time, datetime.time], ...] = (
+        (datetime.time(9, 0), datetime.time(12, 0)),
+        (datetime.time(13, 30), datetime.time(17, 30)),
+    )
+    tz: datetime.tzinfo = SHANGHAI
+
+    def __post_init__(self) -> None:
+        if not self.periods:
+            raise ValueError("office hours need at least one period")
+        previous_end: datetime.time | None = None
+        for start, end in self.periods:
+            if start >= end:
+                raise ValueError(f"office period {start:%H:%M}-{end:%H:%M} must end after it starts")
+            if previous_end is not None and start < previous_end:
+                raise ValueError("office periods must be in order and must not overlap")
+            previous_end = end
+
+    @classmethod
+    def parse(cls, text: str, tz: str | datetime.tzinfo = SHANGHAI) -> OfficeHours:
+        """Parse "09:00-12:00,13:30-17:30"; raise ValueError on anything else."""
+        periods = []
+        for part in (p.strip() for p in text.split(",") if p.strip()):
+            try:
+                first, second = part.split("-")
+                periods.append((datetime.time.fromisoformat(first.strip()), datetime.time.fromisoformat(second.strip())))
+            except ValueError:
+                raise ValueError(f"office period {part!r} is not HH:MM-HH:MM") from None
+        return cls(tuple(periods), ZoneInfo(tz) if isinstance(tz, str) else tz)
+
+    @property
+    def opening(self) -> datetime.time:
+        return self.periods[0][0]
+
+    @property
+    def closing(self) -> datetime.time:
+        return self.periods[-1][1]
+
+    @property
+    def hours_per_day(self) -> float:
+        """Working hours in one full working day (7.0 for the default hours)."""
+        return sum(_seconds(end) - _seconds(start) for start, end in self.periods) / 3600
+
+
+DEFAULT_OFFICE_HOURS = OfficeHours()
+
+
+# ---- days ----------------------------------------------------------------------------------------
+def is_workday(day: datetime.date) -> bool:
+    """True on working days: weekdays that are not holidays, plus adjusted working weekend days."""
+    if isinstance(day, datetime.datetime):
+        raise TypeError("is_workday takes a date; convert instants with local_date() first")
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:  # no published calendar for that year
+        return day.weekday() < 5
+
+
+def next_workday(day: datetime.date, *, include_today: bool = False) -> datetime.date:
+    """The first working day after `day` (or `day` itself when it is one and `include_today`)."""
+    if include_today and is_workday(day):
+        return day
+    return add_workdays(day, 1)
+
+
+def add_workdays(day: datetime.date, count: int) -> datetime.date:
+    """The `count`-th working day after `day` (before it when negative); `day` itself for 0."""
+    step = datetime.timedelta(days=1 if count >= 0 else -1)
+    remaining = abs(count)
+    current = day
+    for _ in range(_MAX_CALENDAR_STEPS):
+        if remaining == 0:
+            return current
+        current += step
+        if is_workday(current):
+            remaining -= 1
+    raise ValueError(f"cannot count {count} working days from {day}")
+
+
+def workdays_between(start: datetime.date, end: datetime.date) -> int:
+    """Working days in the interval (start, end]; negative when `end` is before `start`."""
+    if end < start:
+        return -workdays_between(end, start)
+    return sum(1 for offset in range(1, (end - start).days + 1) if is_workday(start + datetime.timedelta(days=offset)))
+
+
+# ---- instants ------------------------------------------------------------------------------------
+def local_date(instant: datetime.datetime, hours: OfficeHours = DEFAULT_OFFICE_HOURS) -> datetime.date:
+    """The calendar date of an aware instant in the office's time zone."""
+    return _aware(instant).astimezone(hours.tz).date()
+
+
+def close_of_business(day: datetime.date, hours: OfficeHours = DEFAULT_OFFICE_HOURS) -> datetime.datetime:
+    """The end of the last office period on `day`, as an aware datetime in the office's zone."""
+    return datetime.datetime.combine(day, hours.closing, tzinfo=hours.tz)
+
+
+def receipt_day(received: datetime.datetime, cutoff: datetime.time | None = None,
+                hours: OfficeHours = DEFAULT_OFFICE_HOURS) -> datetime.date:
+    """The working day a request counts as received on.
+
+    The day itself when it is a working day and the request came before `cutoff` (default: closing
+    time); otherwise the next working day.
+    """
+    local = _aware(received).astimezone(hours.tz)
+    limit = cutoff or hours.closing
+    if is_workday(local.date()) and local.time() < limit:
+        return local.date()
+    return next_workday(local.date())
+
+
+def deadline(received: datetime.datetime, workdays: int, cutoff: datetime.time | None = None,
+             hours: OfficeHours = DEFAULT_OFFICE_HOURS) -> datetime.datetime:
+    """Close of business of the `workdays`-th working day after the receipt day (see module doc)."""
+    if workdays < 0:
+        raise ValueError("a time limit cannot be negative")
+    return close_of_business(add_workdays(receipt_day(received, cutoff, hours), workdays), hours)
+
+
+def working_seconds_between(start: datetime.datetime, end: datetime.datetime,
+                            hours: OfficeHours = DEFAULT_OFFICE_HOURS) -> float:
+    """Seconds of office time on working days between two aware instants (0 when end <= start)."""
+    start, end = _aware(start), _aware(end)
+    if end <= start:
+        return 0.0
+    total = 0.0
+    day, last = local_date(start, hours), local_date(end, hours)
+    while day <= last:
+        if is_workday(day):
+            for open_at, close_at in hours.periods:
+                period_start = datetime.datetime.combine(day, open_at, tzinfo=hours.tz)
+                period_end = datetime.datetime.combine(day, close_at, tzinfo=hours.tz)
+                overlap = (min(end, period_end) - max(start, period_start)).total_seconds()
+                if overlap > 0:
+                    total += overlap
+        day += datetime.timedelta(days=1)
+    return total
+
+
+def working_hours_between(start: datetime.datetime, end: datetime.datetime,
+                          hours: OfficeHours = DEFAULT_OFFICE_HOURS) -> float:
+    """Office hours on working days between two aware instants, e.g. 1.5."""
+    return working_seconds_between(start, end, hours) / 3600
+
+
+def in_office_hours(instant: datetime.datetime, hours: OfficeHours = DEFAULT_OFFICE_HOURS) -> bool:
+    """True when the office is open at `instant` (a working day, inside one of the periods)."""
+    local = _aware(instant).astimezone(hours.tz)
+    return is_workday(local.date()) and any(start <= local.time() < end for start, end in hours.periods)
+
+
+def _aware(instant: datetime.datetime) -> datetime.datetime:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError("working-time arithmetic needs aware datetimes (naive ones are ambiguous)")
+    return instant
+
+
+def _seconds(moment: datetime.time) -> int:
+    return moment.hour * 3600 + moment.minute * 60 + moment.second
