@@ -1,0 +1,232 @@
+"""Every MongoDB behaviour CityGate relies on, checked against whatever CITYGATE_MONGODB_URL names.
+
+Run against the embedded nx-27017 in CI and against a real MongoDB replica set with
+`CITYGATE_MONGODB_URL=mongodb://... make test PYTEST_ARGS=tests/test_datastore_conformance.py`, so the
+same file proves both. Known divergences of nx-27017 that the code avoids are pinned at the bottom:
+if the embedded server fixes them, those tests tell us.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import io
+import uuid
+
+import pytest
+from gridfs import AsyncGridFSBucket
+from pymongo import AsyncMongoClient, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+UTC = datetime.UTC
+
+
+@pytest.fixture
+async def db(backing_urls):
+    client = AsyncMongoClient(backing_urls[0], tz_aware=True, serverSelectionTimeoutMS=3000)
+    name = f"conf_{uuid.uuid4().hex[:10]}"
+    try:
+        yield client[name]
+    finally:
+        await client.drop_database(name)
+        await client.close()
+
+
+@pytest.fixture
+def embedded(backing_urls) -> bool:
+    return "CITYGATE_MONGODB_URL" not in __import__("os").environ
+
+
+async def test_unique_index_raises_duplicate_key(db) -> None:
+    await db.items.create_index("code", unique=True)
+    await db.items.insert_one({"code": "GA-1"})
+    with pytest.raises(DuplicateKeyError):
+        await db.items.insert_one({"code": "GA-1"})
+    assert await db.items.count_documents({}) == 1
+
+
+async def test_compound_unique_index(db) -> None:
+    await db.bookings.create_index([("citizen_id", 1), ("service_code", 1), ("date", 1)], unique=True)
+    await db.bookings.insert_one({"citizen_id": "c1", "service_code": "s", "date": "2026-12-01"})
+    await db.bookings.insert_one({"citizen_id": "c1", "service_code": "s", "date": "2026-12-02"})
+    with pytest.raises(DuplicateKeyError):
+        await db.bookings.insert_one({"citizen_id": "c1", "service_code": "s", "date": "2026-12-01"})
+
+
+async def test_create_index_is_idempotent(db) -> None:
+    first = await db.items.create_index("code", unique=True)
+    second = await db.items.create_index("code", unique=True)
+    assert first == second
+    assert any(info.get("unique") for info in (await db.items.index_information()).values())
+
+
+async def test_find_one_and_update_upsert_counter_under_50_concurrent_callers(db) -> None:
+    async def next_number() -> int:
+        doc = await db.counters.find_one_and_update({"_id": "seq:330100:20261123"}, {"$inc": {"value": 1}},
+                                                    upsert=True, return_document=ReturnDocument.AFTER)
+        return doc["value"]
+
+    numbers = await asyncio.gather(*(next_number() for _ in range(50)))
+    assert sorted(numbers) == list(range(1, 51))
+
+
+async def test_conditional_update_has_exactly_one_winner(db) -> None:
+    await db.apps.insert_one({"_id": "A1", "status": "submitted", "version": 1})
+
+    async def accept():
+        return await db.apps.find_one_and_update({"_id": "A1", "status": "submitted", "version": 1},
+                                                 {"$set": {"status": "accepted"}, "$inc": {"version": 1}})
+
+    results = await asyncio.gather(*(accept() for _ in range(20)))
+    assert sum(r is not None for r in results) == 1
+    assert await db.apps.find_one({"_id": "A1"}) == {"_id": "A1", "status": "accepted", "version": 2}
+
+
+async def test_guarded_decrement_never_goes_below_zero(db) -> None:
+    await db.slots.insert_one({"_id": "slot", "remaining": 30})
+
+    async def take():
+        return await db.slots.find_one_and_update({"_id": "slot", "remaining": {"$gt": 0}}, {"$inc": {"remaining": -1}})
+
+    results = await asyncio.gather(*(take() for _ in range(100)))
+    assert sum(r is not None for r in results) == 30
+    assert (await db.slots.find_one({"_id": "slot"}))["remaining"] == 0
+
+
+async def test_upsert_with_set_on_insert(db) -> None:
+    for _ in range(2):
+        await db.misses.update_one({"_id": "办暂住"}, {"$inc": {"count": 1}, "$setOnInsert": {"first": "x"}}, upsert=True)
+    assert await db.misses.find_one({"_id": "办暂住"}) == {"_id": "办暂住", "count": 2, "first": "x"}
+
+
+async def test_query_operators_sort_skip_limit_projection(db) -> None:
+    base = datetime.datetime(2026, 11, 1, tzinfo=UTC)
+    await db.events.insert_many([
+        {"n": i, "kind": "a" if i % 2 else "b", "at": base + datetime.timedelta(days=i), "tags": [f"t{i % 3}"],
+         "sub": {"dept": "gongan" if i < 5 else "shebao"}}
+        for i in range(10)
+    ])
+    assert await db.events.count_documents({"kind": {"$in": ["a"]}}) == 5
+    cursor = db.events.find({"at": {"$gte": base + datetime.timedelta(days=3), "$lt": base + datetime.timedelta(days=8)}},
+                            {"_id": 0, "n": 1}).sort("n", -1).skip(1).limit(2)
+    assert await cursor.to_list() == [{"n": 6}, {"n": 5}]
+    assert await db.events.count_documents({"$or": [{"n": 0}, {"sub.dept": "shebao"}]}) == 6
+    assert await db.events.count_documents({"tags": "t1"}) == 3
+    assert await db.events.count_documents({"sub.dept": {"$regex": "^gong"}}) == 5
+    assert await db.events.count_documents({"missing": {"$exists": False}}) == 10
+    one = await db.events.find_one({"n": 4})
+    assert one["at"] == base + datetime.timedelta(days=4) and one["at"].tzinfo is not None
+
+
+async def test_update_operators_on_fields_and_string_arrays(db) -> None:
+    await db.docs.insert_one({"_id": 1, "tags": ["a"], "guide": {"fee": {"free": True}}, "tmp": 1})
+    await db.docs.update_one({"_id": 1}, {"$set": {"guide.fee.free": False, "guide.fee.amount_fen": 2000},
+                                          "$unset": {"tmp": ""}, "$addToSet": {"tags": "b"}})
+    await db.docs.update_one({"_id": 1}, {"$addToSet": {"tags": "b"}})
+    await db.docs.update_one({"_id": 1}, {"$pull": {"tags": "a"}})
+    assert await db.docs.find_one({"_id": 1}) == {"_id": 1, "tags": ["b"], "guide": {"fee": {"free": False, "amount_fen": 2000}}}
+
+
+async def test_whole_array_of_documents_round_trips_with_set(db) -> None:
+    windows = [{"no": 1, "services": ["GA-1"]}, {"no": 2, "services": ["GA-2", "GA-3"]}]
+    await db.halls.insert_one({"_id": "h1", "windows": windows[:1]})
+    await db.halls.update_one({"_id": "h1"}, {"$set": {"windows": windows}})
+    assert (await db.halls.find_one({"_id": "h1"}))["windows"] == windows
+
+
+async def test_aggregation_stages_used(db) -> None:
+    await db.ratings.insert_many([{"dept": d, "grade": g} for d, g in
+                                  [("gongan", 5), ("gongan", 4), ("shebao", 2), ("shebao", 1), ("shebao", 5)]])
+    cursor = await db.ratings.aggregate([
+        {"$match": {"grade": {"$gte": 1}}},
+        {"$group": {"_id": "$dept", "count": {"$sum": 1}, "avg": {"$avg": "$grade"}}},
+        {"$sort": {"_id": 1}},
+        {"$project": {"count": 1, "avg": 1}},
+        {"$limit": 10},
+    ])
+    assert await cursor.to_list() == [{"_id": "gongan", "count": 2, "avg": 4.5},
+                                      {"_id": "shebao", "count": 3, "avg": pytest.approx(8 / 3)}]
+    counted = await (await db.ratings.aggregate([{"$match": {"dept": "shebao"}}, {"$count": "n"}])).to_list()
+    assert counted == [{"n": 3}]
+
+
+async def test_ttl_index_is_accepted(db) -> None:
+    await db.idem.create_index("expires_at", expireAfterSeconds=0)
+    info = await db.idem.index_information()
+    assert any(spec.get("expireAfterSeconds") == 0 for spec in info.values())
+
+
+async def test_session_transaction_commits_together(db) -> None:
+    client = db.client
+    await db.apps.insert_one({"_id": "A", "status": "submitted"})
+    async with client.start_session() as session:
+        async with await session.start_transaction():
+            await db.apps.update_one({"_id": "A"}, {"$set": {"status": "accepted"}}, session=session)
+            await db.outbox.insert_one({"_id": "application:A:2"}, session=session)
+    assert (await db.apps.find_one({"_id": "A"}))["status"] == "accepted"
+    assert await db.outbox.count_documents({"_id": "application:A:2"}) == 1
+
+
+async def test_session_transaction_aborts_together(db) -> None:
+    client = db.client
+    await db.apps.insert_one({"_id": "B", "status": "submitted"})
+    await db.outbox.insert_one({"_id": "existing"})
+    with pytest.raises(RuntimeError):
+        async with client.start_session() as session:
+            async with await session.start_transaction():
+                await db.apps.update_one({"_id": "B"}, {"$set": {"status": "accepted"}}, session=session)
+                await db.outbox.insert_one({"_id": "application:B:2"}, session=session)
+                raise RuntimeError("crash before commit")
+    assert (await db.apps.find_one({"_id": "B"}))["status"] == "submitted"
+    assert await db.outbox.count_documents({"_id": "application:B:2"}) == 0
+
+
+async def test_gridfs_round_trip(db) -> None:
+    bucket = AsyncGridFSBucket(db, bucket_name="materials")
+    payload = b"%PDF-1.7\n" + bytes(range(256)) * 2000
+    file_id = await bucket.upload_from_stream("scan.pdf", io.BytesIO(payload), metadata={"owner": "c1"})
+    out = io.BytesIO()
+    await bucket.download_to_stream(file_id, out)
+    assert out.getvalue() == payload
+    stored = await db["materials.files"].find_one({"_id": file_id})
+    assert stored["length"] == len(payload) and stored["metadata"] == {"owner": "c1"}
+
+
+# ---- divergences of the embedded server that the code works around -------------------------------
+
+async def test_divergence_push_of_subdocument(db, embedded) -> None:
+    """nx-27017 0.8.1 stores a $push-ed sub-document as a JSON string; the code never $pushes documents."""
+    await db.apps.insert_one({"_id": "P", "events": []})
+    await db.apps.update_one({"_id": "P"}, {"$push": {"events": {"at": 1}}})
+    events = (await db.apps.find_one({"_id": "P"}))["events"]
+    if embedded:
+        assert events != [{"at": 1}], "nx-27017 now handles $push of documents: the workaround can go"
+    else:
+        assert events == [{"at": 1}]
+
+
+async def test_divergence_unique_index_over_array_elements(db, embedded) -> None:
+    """nx-27017 does not enforce a unique index per array element; identities live one per document."""
+    await db.citizens.create_index("identity_keys", unique=True)
+    await db.citizens.insert_one({"identity_keys": ["wx:app1:o1", "wxu:u1"]})
+    if embedded:
+        await db.citizens.insert_one({"identity_keys": ["wx:app2:o2", "wxu:u1"]})
+        assert await db.citizens.count_documents({"identity_keys": "wxu:u1"}) == 2, "now enforced: simplify"
+    else:
+        with pytest.raises(DuplicateKeyError):
+            await db.citizens.insert_one({"identity_keys": ["wx:app2:o2", "wxu:u1"]})
+
+
+async def test_divergence_partial_unique_index(db, embedded) -> None:
+    """nx-27017 ignores partialFilterExpression, so a partial unique index is unique for every document."""
+    await db.bookings.create_index([("citizen_id", 1), ("day", 1)], unique=True,
+                                   partialFilterExpression={"status": "booked"})
+    await db.bookings.insert_one({"citizen_id": "c", "day": "d", "status": "cancelled"})
+    if embedded:
+        with pytest.raises(DuplicateKeyError):
+            await db.bookings.insert_one({"citizen_id": "c", "day": "d", "status": "cancelled"})
+    else:
+        await db.bookings.insert_one({"citizen_id": "c", "day": "d", "status": "cancelled"})
+        await db.bookings.insert_one({"citizen_id": "c", "day": "d", "status": "booked"})
+        with pytest.raises(DuplicateKeyError):
+            await db.bookings.insert_one({"citizen_id": "c", "day": "d", "status": "booked"})
