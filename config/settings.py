@@ -49,6 +49,14 @@ class Settings:
     login_rate_limit_per_minute: int = 20
     payment_order_ttl_minutes: int = 30
     booking_horizon_days: int = 14
+    # Appointments: cancel up to N minutes before the slot; check in from N minutes before the slot
+    # until N minutes after it ends; `no_show_limit` no-shows within the window suspend online booking.
+    appointment_cancel_cutoff_minutes: int = 60
+    appointment_checkin_open_minutes: int = 60
+    appointment_checkin_grace_minutes: int = 0
+    no_show_limit: int = 3
+    no_show_window_days: int = 90
+    no_show_suspension_days: int = 30
     shutdown_timeout_seconds: float = 10.0
     workers: int = 1
     background_workers: bool = True
