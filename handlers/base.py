@@ -176,6 +176,8 @@ class BaseHandler(tornado.web.RequestHandler):
         elapsed = time.perf_counter() - self._started
         status = self.get_status()
         self.ctx_metrics.observe_request(self.request.method or "", self.route, status, elapsed)
+        if not access_log.isEnabledFor(logging.INFO):
+            return
         access_log.info(json.dumps({
             "event": "request", "method": self.request.method, "route": self.route, "status": status,
             "latency_ms": round(elapsed * 1000, 2), "request_id": self.request_id,

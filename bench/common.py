@@ -1,0 +1,123 @@
+"""Shared pieces of the benchmarks: start the service and a baseline server, drive them with wrk.
+
+Benchmarks are run by hand (`make bench`, or one script) or in CI's smoke mode
+(`BENCH_SMOKE=1`: short runs that only prove the scripts work). Figures are ratios taken in one
+run, because this machine is shared and noisy: absolute requests per second mean little here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+ROOT = Path(__file__).resolve().parents[1]
+SMOKE = os.environ.get("BENCH_SMOKE") == "1"
+
+BASELINE_SERVER = """
+import asyncio, json, sys
+import tornado.web
+
+class Hello(tornado.web.RequestHandler):
+    def get(self):
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"status": "ok"}))
+
+async def main():
+    tornado.web.Application([(r"/healthz", Hello)]).listen(int(sys.argv[1]), "127.0.0.1")
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()  # noqa: S310 - loopback
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+@contextlib.contextmanager
+def running_service(extra_env: dict[str, str] | None = None, workers: int = 1) -> Iterator[str]:
+    """Start `python -m server` on a free port with its embedded backing servers; yield its base URL."""
+    port = free_port()
+    data_dir = tempfile.mkdtemp(prefix="citygate-bench-")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITYGATE_")}
+    env.update({"CITYGATE_PORT": str(port), "CITYGATE_DATA_DIR": data_dir, "CITYGATE_LOG_LEVEL": "WARNING"})
+    env.update(extra_env or {})
+    process = subprocess.Popen([sys.executable, "-m", "server", "--workers", str(workers)], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_baseline() -> Iterator[str]:
+    """A minimal Tornado hello-JSON server: the ceiling this machine allows for one Python process."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-c", BASELINE_SERVER, str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(f"http://127.0.0.1:{port}/healthz")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.kill()
+        process.wait()
+
+
+def wrk(url: str, seconds: int | None = None, connections: int = 32, threads: int = 1,
+        headers: dict[str, str] | None = None, script: str | None = None) -> dict[str, float]:
+    """Run wrk against `url`; return requests/s and latency percentiles (ms)."""
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: apt-get install -y wrk")
+    duration = seconds if seconds is not None else (2 if SMOKE else 10)
+    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--latency"]
+    for name, value in (headers or {}).items():
+        command += ["-H", f"{name}: {value}"]
+    if script:
+        command += ["-s", script]
+    output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    percentiles = {}
+    for label in ("50%", "90%", "99%"):
+        match = re.search(rf"{re.escape(label)}\s+([\d.]+)(us|ms|s)\b", output)
+        if match:
+            value, unit = float(match.group(1)), match.group(2)
+            percentiles[label] = value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return {"rps": rps, "p50_ms": percentiles.get("50%", 0.0), "p99_ms": percentiles.get("99%", 0.0),
+            "non_2xx": float(non2xx.group(1)) if non2xx else 0.0}
+
+
+def report(name: str, figures: dict[str, object]) -> None:
+    print(json.dumps({"bench": name, **figures}, ensure_ascii=False))
