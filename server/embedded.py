@@ -84,14 +84,13 @@ class EmbeddedMongo(EmbeddedServer):
     name = "nx-27017"
 
     def command(self) -> list[str]:
-        executable = Path(sys.executable).parent / "nx-27017"
-        if not executable.exists():
-            found = shutil.which("nx-27017")
-            if not found:
-                raise RuntimeError("nx-27017 is not installed: run `make setup`")
-            executable = Path(found)
+        try:
+            import nx_27017  # noqa: F401 - only checking it is installed
+        except ImportError:
+            raise RuntimeError("nx-27017 is not installed: run `make setup`") from None
+        launcher = Path(__file__).with_name("nx_launcher.py")
         return [
-            str(executable), "--host", "127.0.0.1", "--port", str(self.port),
+            sys.executable, str(launcher), "--host", "127.0.0.1", "--port", str(self.port),
             "--data-dir", str(self.data_dir / "mongo"),
             "--log-file", str(self.data_dir / "nx-27017.server.log"),
             "--pid-file", str(self.data_dir / f"nx-27017.{self.port}.pid"),

@@ -230,3 +230,15 @@ async def test_divergence_partial_unique_index(db, embedded) -> None:
         await db.bookings.insert_one({"citizen_id": "c", "day": "d", "status": "booked"})
         with pytest.raises(DuplicateKeyError):
             await db.bookings.insert_one({"citizen_id": "c", "day": "d", "status": "booked"})
+
+
+async def test_set_of_a_date_on_an_existing_document_stays_a_date(db) -> None:
+    now = datetime.datetime(2026, 11, 23, 2, 0, 5, 123000, tzinfo=UTC)
+    await db.outbox.insert_one({"_id": 1, "created_at": now})
+    await db.outbox.update_one({"_id": 1}, {"$set": {"next_attempt_at": now, "lease.until": now}})
+    await db.outbox.update_one({"_id": 1}, {"$set": {"next_attempt_at": now + datetime.timedelta(seconds=5)}})
+    doc = await db.outbox.find_one_and_update({"_id": 1}, {"$set": {"finished_at": now}}, return_document=ReturnDocument.AFTER)
+    assert doc["next_attempt_at"] == now + datetime.timedelta(seconds=5)
+    assert doc["finished_at"] == now and doc["lease"]["until"] == now
+    assert await db.outbox.count_documents({"next_attempt_at": {"$lte": now + datetime.timedelta(seconds=5)}}) == 1
+    assert await db.outbox.count_documents({"next_attempt_at": {"$lt": now}}) == 0
