@@ -49,6 +49,11 @@ class Settings:
     login_rate_limit_per_minute: int = 20
     payment_order_ttl_minutes: int = 30
     booking_horizon_days: int = 14
+    # Answer deadlines (working days after the receipt day); consultations received at or after the
+    # cut-off hour count as received on the next working day.
+    consultation_answer_workdays: int = 0
+    consultation_cutoff_hour: int = 15
+    complaint_answer_workdays: int = 5
     # Appointments: cancel up to N minutes before the slot; check in from N minutes before the slot
     # until N minutes after it ends; `no_show_limit` no-shows within the window suspend online booking.
     appointment_cancel_cutoff_minutes: int = 60
@@ -109,6 +114,8 @@ class Settings:
             found.append(f"CITYGATE_ENV must be one of {', '.join(ENVIRONMENTS)}, not {self.env!r}")
         if not 0 <= self.port <= 65535:
             found.append(f"CITYGATE_PORT must be between 0 and 65535, not {self.port}")
+        if not 0 <= self.consultation_cutoff_hour <= 23 or min(self.consultation_answer_workdays, self.complaint_answer_workdays) < 0:
+            found.append("CITYGATE_CONSULTATION_CUTOFF_HOUR must be 0-23 and answer workdays must not be negative")
         if self.workers < 1:
             found.append("CITYGATE_WORKERS must be at least 1")
         if self.max_body_bytes < 1024:

@@ -50,6 +50,8 @@ INDEX_MODULES = [
     "models.payments",
     "models.appointments",
     "models.consultations",
+    "models.ratings",
+    "models.feedback",
 ]
 
 # Modules defining `async def load_demo(ctx)` (or `load_demo(db)`), run in order at start-up.
