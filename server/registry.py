@@ -67,6 +67,7 @@ PERIODIC_TASKS = [
     ("outbox", 1.0, "models.outbox:deliver_due"),
     ("payment_reconciliation", 30.0, "models.payments:reconcile_due"),
     ("appointment_reminders", 300.0, "models.appointments:enqueue_reminders"),
+    ("appointment_no_shows", 300.0, "models.appointments:mark_no_shows"),
 ]
 
 
