@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import json
 import os
 import subprocess
 import sys
@@ -106,7 +107,7 @@ async def test_500_citizens_racing_for_30_places_over_three_processes(app, extra
                                          for c in citizen_ids[first:first + 50]))
 
     bases = [app.base_url, *extra_servers]
-    body = ('{"service_code": "GA-0001", "hall_id": "%s", "date": "%s", "slot_id": "1000"}' % (hall_id, day)).encode()
+    body = json.dumps({"service_code": "GA-0001", "hall_id": hall_id, "date": day.isoformat(), "slot_id": "1000"}).encode()
     clients = [AsyncHTTPClient(force_instance=True, max_clients=IN_FLIGHT_PER_PROCESS) for _ in bases]
     started = time.monotonic()
     try:
@@ -152,8 +153,6 @@ async def test_500_citizens_racing_for_30_places_over_three_processes(app, extra
 def _code(response) -> str | None:  # noqa: ANN001
     if response.code == 201:
         return None
-    import json
-
     try:
         return json.loads(response.body)["code"]
     except (ValueError, KeyError, TypeError):
