@@ -1,0 +1,214 @@
+"""Operators: answer consultations, respond to rectification cases, handle error reports, statistics.
+
+Roles: `consultation` handles (reply, close, respond, resolve); `supervisor` may read every list and
+the statistics; `admin` holds both. An operator with a department sees only that department.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from handlers.base import BaseHandler
+from models import consultations, feedback, ratings, workdays
+from models.consultations import OperatorScope
+from models.errors import BadRequest, Forbidden, Unauthorized
+
+HANDLER_ROLE = "consultation"
+SUPERVISOR_ROLE = "supervisor"
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+
+def operator_with(*roles: str) -> Callable[[F], F]:
+    """Only an operator holding one of `roles` (or admin) may call this."""
+    def decorate(method: F) -> F:
+        @functools.wraps(method)
+        async def wrapper(self: BaseHandler, *args: Any, **kwargs: Any) -> Any:
+            if self.principal is None or self.principal.kind != "operator":
+                raise Unauthorized("operator_unauthorized", "请先以工作人员身份登录", "Operator login required")
+            if not set(self.principal.roles) & {*roles, "admin"}:
+                raise Forbidden("operator_forbidden", "当前账号无此权限", "This operator lacks the required role")
+            return await method(self, *args, **kwargs)
+        return wrapper  # type: ignore[return-value]
+    return decorate
+
+
+class AdminHandler(BaseHandler):
+    """Shared query-argument parsing for this module's handlers."""
+
+    @property
+    def scope(self) -> OperatorScope:
+        return OperatorScope(self.principal.subject_id, self.principal.department)
+
+    def flag(self, name: str) -> bool:
+        raw = self.get_query_argument(name, "").lower()
+        if raw not in ("", "true", "false", "1", "0", "yes", "no"):
+            raise BadRequest("invalid_query", f"{name} 应为 true 或 false", f"{name} must be true or false")
+        return raw in ("true", "1", "yes")
+
+    def text_arg(self, name: str) -> str | None:
+        value = self.get_query_argument(name, "").strip()
+        if len(value) > 64:
+            raise BadRequest("invalid_query", f"{name} 过长", f"{name} is too long")
+        return value or None
+
+    def date_arg(self, name: str, end: bool = False) -> datetime.datetime | None:
+        """A YYYY-MM-DD date (Asia/Shanghai) as the instant its day starts (or ends, for `end`)."""
+        raw = self.get_query_argument(name, "")
+        if not raw:
+            return None
+        try:
+            day = datetime.date.fromisoformat(raw)
+        except ValueError:
+            raise BadRequest("invalid_query", f"{name} 应为 YYYY-MM-DD 日期", f"{name} must be a YYYY-MM-DD date") from None
+        if end:
+            day += datetime.timedelta(days=1)
+        return datetime.datetime.combine(day, datetime.time(0), tzinfo=workdays.SHANGHAI)
+
+
+class AdminConsultationsHandler(AdminHandler):
+    """Consultations of my department: ?unanswered=true, ?overdue=true (past the answer deadline), ?department=."""
+
+    @operator_with(HANDLER_ROLE, SUPERVISOR_ROLE)
+    async def get(self) -> None:
+        page, page_size = self.page_args()
+        self.write_json(await consultations.list_for_operator(
+            self.ctx, self.scope, department=self.text_arg("department"), unanswered=self.flag("unanswered"),
+            overdue=self.flag("overdue"), kind=self.text_arg("kind"), status=self.text_arg("status"),
+            page=page, page_size=page_size))
+
+
+class AdminConsultationStatsHandler(AdminHandler):
+    """Per department: median and 90th-percentile first-answer time in working hours, waiting and overdue."""
+
+    @operator_with(HANDLER_ROLE, SUPERVISOR_ROLE)
+    async def get(self) -> None:
+        self.write_json(await consultations.answer_time_stats(
+            self.ctx, self.scope, department=self.text_arg("department"),
+            since=self.date_arg("from"), until=self.date_arg("to", end=True)))
+
+
+class AdminConsultationHandler(AdminHandler):
+    """One consultation of my department with every turn."""
+
+    path_params = ("id",)
+
+    @operator_with(HANDLER_ROLE, SUPERVISOR_ROLE)
+    async def get(self, consultation_id: str) -> None:
+        self.write_json(await consultations.get_for_operator(self.ctx, self.scope, consultation_id))
+
+
+class AdminConsultationReplyHandler(AdminHandler):
+    """Reply to a consultation (one turn; the citizen is notified)."""
+
+    path_params = ("id",)
+
+    @operator_with(HANDLER_ROLE)
+    async def post(self, consultation_id: str) -> None:
+        body = self.json_body()
+        self.write_json(await consultations.reply(self.ctx, self.scope, consultation_id, body), 201)
+
+
+class AdminConsultationCloseHandler(AdminHandler):
+    """Close a consultation (a note is required when it was never answered); the citizen may then rate it."""
+
+    path_params = ("id",)
+
+    @operator_with(HANDLER_ROLE)
+    async def post(self, consultation_id: str) -> None:
+        body = self.json_body()
+        self.write_json(await consultations.close(self.ctx, self.scope, consultation_id, body))
+
+
+class AdminRectificationsHandler(AdminHandler):
+    """Rectification cases (差评整改) of my department: ?status=open|responded|closed, ?overdue=true."""
+
+    @operator_with(HANDLER_ROLE, SUPERVISOR_ROLE)
+    async def get(self) -> None:
+        page, page_size = self.page_args()
+        self.write_json(await ratings.list_cases(
+            self.ctx, self.scope, department=self.text_arg("department"), status=self.text_arg("status"),
+            overdue=self.flag("overdue"), page=page, page_size=page_size))
+
+
+class AdminRectificationHandler(AdminHandler):
+    """One rectification case."""
+
+    path_params = ("id",)
+
+    @operator_with(HANDLER_ROLE, SUPERVISOR_ROLE)
+    async def get(self, case_id: str) -> None:
+        self.write_json(await ratings.get_case_for_operator(self.ctx, self.scope, case_id))
+
+
+class AdminRectificationResponseHandler(AdminHandler):
+    """Respond to a rectification case (required text); the citizen gets the follow-up question."""
+
+    path_params = ("id",)
+
+    @operator_with(HANDLER_ROLE)
+    async def post(self, case_id: str) -> None:
+        body = self.json_body()
+        self.write_json(await ratings.respond(self.ctx, self.scope, case_id, body))
+
+
+class AdminRatingStatsHandler(AdminHandler):
+    """Rating statistics per department and per service: grades, average, satisfaction rate, rectifications."""
+
+    @operator_with(HANDLER_ROLE, SUPERVISOR_ROLE)
+    async def get(self) -> None:
+        self.write_json(await ratings.rating_stats(
+            self.ctx, self.scope, department=self.text_arg("department"), service_code=self.text_arg("service_code"),
+            since=self.date_arg("from"), until=self.date_arg("to", end=True)))
+
+
+class AdminFeedbackListHandler(AdminHandler):
+    """Error reports on my department's items: ?status=pending|confirmed|fixed|explained, ?service_code=."""
+
+    @operator_with(HANDLER_ROLE, SUPERVISOR_ROLE)
+    async def get(self) -> None:
+        page, page_size = self.page_args()
+        self.write_json(await feedback.list_for_operator(
+            self.ctx, self.scope, department=self.text_arg("department"), status=self.text_arg("status"),
+            service_code=self.text_arg("service_code"), page=page, page_size=page_size))
+
+
+class AdminFeedbackHandler(AdminHandler):
+    """One error report."""
+
+    path_params = ("id",)
+
+    @operator_with(HANDLER_ROLE, SUPERVISOR_ROLE)
+    async def get(self, feedback_id: str) -> None:
+        self.write_json(await feedback.get_for_operator(self.ctx, self.scope, feedback_id))
+
+
+class AdminFeedbackResolutionHandler(AdminHandler):
+    """Handle an error report: confirm, fix (with a note), or explain; the reporter is answered."""
+
+    path_params = ("id",)
+
+    @operator_with(HANDLER_ROLE)
+    async def post(self, feedback_id: str) -> None:
+        body = self.json_body()
+        self.write_json(await feedback.resolve(self.ctx, self.scope, feedback_id, body))
+
+
+# `/consultations/stats` precedes `/consultations/{id}`: Tornado takes the first matching pattern.
+routes = [
+    (r"/admin/v1/consultations", AdminConsultationsHandler),
+    (r"/admin/v1/consultations/stats", AdminConsultationStatsHandler),
+    (r"/admin/v1/consultations/([^/]+)", AdminConsultationHandler),
+    (r"/admin/v1/consultations/([^/]+)/reply", AdminConsultationReplyHandler),
+    (r"/admin/v1/consultations/([^/]+)/close", AdminConsultationCloseHandler),
+    (r"/admin/v1/rectifications", AdminRectificationsHandler),
+    (r"/admin/v1/rectifications/([^/]+)", AdminRectificationHandler),
+    (r"/admin/v1/rectifications/([^/]+)/response", AdminRectificationResponseHandler),
+    (r"/admin/v1/ratings/stats", AdminRatingStatsHandler),
+    (r"/admin/v1/feedback", AdminFeedbackListHandler),
+    (r"/admin/v1/feedback/([^/]+)", AdminFeedbackHandler),
+    (r"/admin/v1/feedback/([^/]+)/resolution", AdminFeedbackResolutionHandler),
+]

@@ -1,0 +1,451 @@
+"""Consultations (咨询) and complaints (投诉): questions from citizens, answered by the department.
+
+A consultation is about one service item and is routed to the item's department; only operators of
+that department (or of no department: city-wide supervisors and admins) see and answer it.
+Each waiting question has an answer deadline in working days (see `models.workdays`): by default a
+consultation received before 15:00 on a working day is due at that day's close of business, any
+other one at the next working day's close; a complaint is due 5 working days after its receipt day.
+
+Turns (the citizen's follow-ups, the operators' replies) live in `consultation_messages`, one
+document per turn with a sequence number from the consultation's `turns` counter: the datastore
+must never `$push` sub-documents. Status: `open` (waiting for an answer) → `answered` (the
+citizen may follow up, which re-opens it with a new deadline) → `closed` (rateable once).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import statistics
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
+
+from config.settings import Settings
+from models import catalogue, outbox, usertext, workdays
+from models.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+
+KINDS = ("consultation", "complaint")
+STATUSES = ("open", "answered", "closed")
+SUBJECT_MAX = 100
+CONTENT_MAX = 2000
+NOTE_MAX = 500
+MAX_ATTACHMENTS = 5
+MAX_TURNS = 60  # a conversation longer than this is abuse or belongs on the phone
+
+# Per-citizen limits: (requests, window seconds).
+RATE_LIMITS = {"create": (10, 3600), "message": (30, 3600)}
+
+OFFICE_HOURS = workdays.DEFAULT_OFFICE_HOURS
+
+
+@dataclasses.dataclass(frozen=True)
+class OperatorScope:
+    """The operator acting: whose department limits what they see ("" = every department)."""
+
+    operator_id: str
+    department: str = ""
+    name: str = ""
+
+    def allows(self, department: str) -> bool:
+        return not self.department or self.department == department
+
+
+@dataclasses.dataclass(frozen=True)
+class DeadlineRule:
+    """How long an answer may take: working days after the receipt day, and the day's cut-off."""
+
+    workdays: int
+    cutoff: datetime.time | None = None  # None: received after closing counts as the next day
+
+
+def deadline_rules(settings: Settings) -> dict[str, DeadlineRule]:
+    """The answer deadline rule per kind, from settings."""
+    return {
+        "consultation": DeadlineRule(settings.consultation_answer_workdays,
+                                     datetime.time(settings.consultation_cutoff_hour)),
+        "complaint": DeadlineRule(settings.complaint_answer_workdays),
+    }
+
+
+def answer_deadline(kind: str, received: datetime.datetime, settings: Settings) -> datetime.datetime:
+    """When an answer to a question of `kind` received at `received` is due."""
+    rule = deadline_rules(settings)[kind]
+    return workdays.deadline(received, rule.workdays, rule.cutoff, OFFICE_HOURS)
+
+
+async def ensure_indexes(db: AsyncDatabase) -> None:
+    await db.consultations.create_index([("citizen_id", ASCENDING), ("created_at", DESCENDING)])
+    await db.consultations.create_index([("department", ASCENDING), ("status", ASCENDING), ("due_at", ASCENDING)])
+    await db.consultations.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
+    await db.consultation_messages.create_index([("consultation_id", ASCENDING), ("seq", ASCENDING)], unique=True)
+
+
+def parse_id(value: str) -> ObjectId:
+    """A consultation id from a path; NotFound for anything that is not one."""
+    try:
+        return ObjectId(value)
+    except (InvalidId, TypeError):
+        raise NotFound("consultation_not_found", "未找到该咨询", "Consultation not found") from None
+
+
+# ---- citizens ------------------------------------------------------------------------------------
+async def create(ctx: Any, citizen_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Record a citizen's consultation or complaint, routed to the item's department."""
+    errors: list[FieldError] = []
+    kind = body.get("kind", "consultation")
+    if kind not in KINDS:
+        errors.append(FieldError("kind", "invalid_kind", "kind 应为 consultation 或 complaint",
+                                 "kind must be consultation or complaint"))
+    service_code = body.get("service_code")
+    application_no = body.get("application_no")
+    if service_code is not None and (not isinstance(service_code, str) or not 1 <= len(service_code) <= 32):
+        errors.append(FieldError("service_code", "invalid", "事项编码无效", "service_code is not valid"))
+    if application_no is not None and (not isinstance(application_no, str) or not 1 <= len(application_no) <= 40):
+        errors.append(FieldError("application_no", "invalid", "办件编号无效", "application_no is not valid"))
+    if service_code is None and application_no is None:
+        errors.append(FieldError("service_code", "required", "请选择咨询的事项", "service_code is required"))
+    subject = usertext.text_field(body, "subject", errors, max_length=SUBJECT_MAX)
+    content = usertext.text_field(body, "content", errors, max_length=CONTENT_MAX)
+    attachments = usertext.file_ids(body, "attachments", errors, max_count=MAX_ATTACHMENTS)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    await check_attachments(ctx.db, citizen_id, attachments)
+    if application_no is not None:
+        application = await ctx.db.applications.find_one({"_id": application_no, "citizen_id": citizen_id})
+        if application is None:
+            raise NotFound("application_not_found", "未找到该办件", "Application not found")
+        if service_code is not None and service_code != application.get("service_code"):
+            raise ValidationFailed(errors=[FieldError("service_code", "mismatch", "事项与办件不一致",
+                                                      "service_code differs from the application's service")])
+        service_code = application.get("service_code")
+    item = await catalogue.get_published_item(ctx.db, service_code)
+    now = ctx.clock()
+    doc = {
+        "_id": ObjectId(), "kind": kind, "citizen_id": citizen_id, "service_code": service_code,
+        "service_name": item.get("name", {}), "department": item.get("department", ""),
+        "application_no": application_no, "subject": subject, "content": content, "attachments": attachments,
+        "status": "open", "turns": 1, "created_at": now, "updated_at": now,
+        "pending_since": now, "due_at": answer_deadline(kind, now, ctx.settings), "rated": False,
+        # first_answered_at, first_answer_hours, answered_late, closed_at: set when they happen (never
+        # stored as null: nx-27017 matches nulls unlike MongoDB, so absence is the portable "not yet").
+    }
+    await ctx.db.consultations.insert_one(doc)
+    return citizen_view(doc, [], now)
+
+
+async def check_attachments(db: AsyncDatabase, citizen_id: str, file_ids: list[str]) -> None:
+    """Every attachment must be a file this citizen uploaded (POST /api/v1/files)."""
+    if not file_ids:
+        return
+    from models import files  # the uploads module lands with issue 5; imported where needed until then
+
+    found = await files.find_files(db, file_ids)
+    missing = [f for f in file_ids if (found.get(f, {}).get("metadata") or {}).get("owner_id") != citizen_id]
+    if missing:
+        raise ValidationFailed(errors=[FieldError("attachments", "file_not_found", "附件不存在或不属于您",
+                                                  "An attachment does not exist or is not yours")],
+                               extra={"file_ids": missing})
+
+
+async def list_own(ctx: Any, citizen_id: str, page: int, page_size: int) -> dict[str, Any]:
+    """A citizen's consultations, newest first."""
+    query = {"citizen_id": citizen_id}
+    total = await ctx.db.consultations.count_documents(query)
+    cursor = ctx.db.consultations.find(query).sort("created_at", DESCENDING).skip((page - 1) * page_size).limit(page_size)
+    now = ctx.clock()
+    return {"items": [citizen_view(doc, None, now) for doc in await cursor.to_list(length=page_size)],
+            "total": total, "page": page, "page_size": page_size}
+
+
+async def get_own(ctx: Any, citizen_id: str, consultation_id: str) -> dict[str, Any]:
+    """One of the citizen's consultations with every turn; NotFound for anyone else's."""
+    doc = await _own(ctx.db, citizen_id, consultation_id)
+    return citizen_view(doc, await _messages(ctx.db, doc["_id"]), ctx.clock())
+
+
+async def _own(db: AsyncDatabase, citizen_id: str, consultation_id: str) -> dict[str, Any]:
+    doc = await db.consultations.find_one({"_id": parse_id(consultation_id), "citizen_id": citizen_id})
+    if doc is None:
+        raise NotFound("consultation_not_found", "未找到该咨询", "Consultation not found")
+    return doc
+
+
+async def follow_up(ctx: Any, citizen_id: str, consultation_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The citizen adds a turn; an answered consultation re-opens with a new answer deadline."""
+    errors: list[FieldError] = []
+    content = usertext.text_field(body, "content", errors, max_length=CONTENT_MAX)
+    attachments = usertext.file_ids(body, "attachments", errors, max_count=MAX_ATTACHMENTS)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    await check_attachments(ctx.db, citizen_id, attachments)
+    oid = parse_id(consultation_id)
+    now = ctx.clock()
+    doc = None
+    # Two conditional updates instead of read-then-write: which one matches decides whether the
+    # deadline restarts. Retried because an operator's reply may change the status in between.
+    for _ in range(3):
+        current = await _own(ctx.db, citizen_id, consultation_id)
+        if current["status"] == "closed":
+            raise Conflict("consultation_closed", "该咨询已办结，如有问题请重新提问",
+                           "This consultation is closed; please ask a new question")
+        if current["turns"] >= MAX_TURNS:
+            raise Conflict("too_many_turns", "该咨询的对话已过长，请重新提问",
+                           "This conversation is too long; please ask a new question")
+        reopen = {"$set": {"status": "open", "pending_since": now, "updated_at": now,
+                           "due_at": answer_deadline(current["kind"], now, ctx.settings)},
+                  "$inc": {"turns": 1}}
+        keep = {"$set": {"updated_at": now}, "$inc": {"turns": 1}}
+        update = reopen if current["status"] == "answered" else keep
+        doc = await ctx.db.consultations.find_one_and_update(
+            {"_id": oid, "citizen_id": citizen_id, "status": current["status"], "turns": current["turns"]},
+            update, return_document=ReturnDocument.AFTER)
+        if doc is not None:
+            break
+    if doc is None:
+        raise Conflict("consultation_busy", "该咨询正在更新，请稍后重试", "This consultation is being updated; retry shortly",
+                       headers={"Retry-After": "1"})
+    await ctx.db.consultation_messages.insert_one({
+        "consultation_id": str(oid), "seq": doc["turns"], "author": "citizen", "content": content,
+        "attachments": attachments, "created_at": now,
+    })
+    return citizen_view(doc, await _messages(ctx.db, oid), now)
+
+
+async def get_closed_for_rating(db: AsyncDatabase, citizen_id: str, consultation_id: str) -> dict[str, Any]:
+    """The citizen's consultation, which must be closed to be rated."""
+    doc = await _own(db, citizen_id, consultation_id)
+    if doc["status"] != "closed":
+        raise Conflict("consultation_not_closed", "咨询办结后才能评价", "A consultation can be rated once it is closed")
+    return doc
+
+
+async def mark_rated(db: AsyncDatabase, consultation_id: ObjectId) -> None:
+    await db.consultations.update_one({"_id": consultation_id}, {"$set": {"rated": True}})
+
+
+# ---- operators -----------------------------------------------------------------------------------
+def _scoped(operator: OperatorScope, query: dict[str, Any], department: str | None) -> dict[str, Any]:
+    if department:
+        if not operator.allows(department):
+            raise Forbidden("department_forbidden", "无权查看其他部门的数据", "You may not see another department's data")
+        query["department"] = department
+    elif operator.department:
+        query["department"] = operator.department
+    return query
+
+
+async def list_for_operator(ctx: Any, operator: OperatorScope, *, department: str | None = None,
+                            unanswered: bool = False, overdue: bool = False, kind: str | None = None,
+                            status: str | None = None, page: int = 1, page_size: int = 20) -> dict[str, Any]:
+    """Consultations of the operator's department; `overdue` = waiting past the deadline."""
+    now = ctx.clock()
+    errors = []
+    if kind and kind not in KINDS:
+        errors.append(FieldError("kind", "invalid_kind", "kind 应为 consultation 或 complaint",
+                                 "kind must be consultation or complaint"))
+    if status and status not in STATUSES:
+        errors.append(FieldError("status", "invalid_status", "status 应为 open、answered 或 closed",
+                                 "status must be open, answered or closed"))
+    if errors:
+        raise ValidationFailed(errors=errors)
+    query = _scoped(operator, {}, department)
+    if kind:
+        query["kind"] = kind
+    if status:
+        query["status"] = status
+    if unanswered or overdue:
+        query["status"] = "open"
+    if overdue:
+        query["due_at"] = {"$lt": now}
+    order = [("due_at", ASCENDING)] if unanswered or overdue else [("created_at", DESCENDING)]
+    total = await ctx.db.consultations.count_documents(query)
+    cursor = ctx.db.consultations.find(query).sort(order).skip((page - 1) * page_size).limit(page_size)
+    return {"items": [operator_view(doc, None, now) for doc in await cursor.to_list(length=page_size)],
+            "total": total, "page": page, "page_size": page_size}
+
+
+async def _for_operator(db: AsyncDatabase, operator: OperatorScope, consultation_id: str) -> dict[str, Any]:
+    doc = await db.consultations.find_one({"_id": parse_id(consultation_id)})
+    # Another department's consultation is "not found": its existence is not theirs to know.
+    if doc is None or not operator.allows(doc["department"]):
+        raise NotFound("consultation_not_found", "未找到该咨询", "Consultation not found")
+    return doc
+
+
+async def get_for_operator(ctx: Any, operator: OperatorScope, consultation_id: str) -> dict[str, Any]:
+    doc = await _for_operator(ctx.db, operator, consultation_id)
+    return operator_view(doc, await _messages(ctx.db, doc["_id"]), ctx.clock())
+
+
+async def reply(ctx: Any, operator: OperatorScope, consultation_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """An operator answers; the answer time in working hours is recorded and the citizen notified."""
+    errors: list[FieldError] = []
+    content = usertext.text_field(body, "content", errors, max_length=CONTENT_MAX)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    doc = await _for_operator(ctx.db, operator, consultation_id)
+    await _reply(ctx, operator, doc, content or "")
+    return await get_for_operator(ctx, operator, consultation_id)
+
+
+async def _reply(ctx: Any, operator: OperatorScope, doc: dict[str, Any], content: str) -> None:
+    now = ctx.clock()
+    before = await ctx.db.consultations.find_one_and_update(
+        {"_id": doc["_id"], "status": {"$in": ["open", "answered"]}},
+        {"$set": {"status": "answered", "pending_since": None, "updated_at": now, "last_reply_at": now},
+         "$inc": {"turns": 1}},
+        return_document=ReturnDocument.BEFORE)
+    if before is None:
+        raise Conflict("consultation_closed", "该咨询已办结", "This consultation is closed")
+    seq = before["turns"] + 1
+    answer_hours = None
+    if before["status"] == "open" and before.get("pending_since"):
+        answer_hours = round(workdays.working_hours_between(before["pending_since"], now, OFFICE_HOURS), 4)
+        if before.get("first_answered_at") is None:
+            await ctx.db.consultations.update_one(
+                {"_id": doc["_id"], "first_answered_at": {"$exists": False}},
+                {"$set": {"first_answered_at": now, "first_answer_hours": answer_hours,
+                          "answered_late": now > before["due_at"]}})
+    await ctx.db.consultation_messages.insert_one({
+        "consultation_id": str(doc["_id"]), "seq": seq, "author": "operator", "operator_id": operator.operator_id,
+        "operator_name": operator.name, "content": content, "attachments": [], "created_at": now,
+        "answer_working_hours": answer_hours,
+    })
+    await outbox.enqueue(ctx, citizen_id=doc["citizen_id"], event="consultation.replied",
+                         dedupe_key=f"consultation:{doc['_id']}:{seq}", template="consultation_replied",
+                         data={"consultation_id": str(doc["_id"]), "kind": doc["kind"], "subject": doc["subject"],
+                               "service_code": doc["service_code"], "replied_at": usertext.iso(now)})
+
+
+async def close(ctx: Any, operator: OperatorScope, consultation_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """An operator closes the consultation (with an optional final note); the citizen may then rate it."""
+    errors: list[FieldError] = []
+    note = usertext.text_field(body, "note", errors, max_length=CONTENT_MAX, required=False)
+    if errors:
+        raise ValidationFailed(errors=errors)
+    doc = await _for_operator(ctx.db, operator, consultation_id)
+    if doc["status"] == "open" and not note:
+        raise ValidationFailed(errors=[FieldError("note", "required", "尚未答复的咨询须附办结说明",
+                                                  "Closing an unanswered consultation needs a note")])
+    if note:
+        await _reply(ctx, operator, doc, note)
+    now = ctx.clock()
+    closed = await ctx.db.consultations.find_one_and_update(
+        {"_id": doc["_id"], "status": {"$in": ["open", "answered"]}},
+        {"$set": {"status": "closed", "closed_at": now, "closed_by": operator.operator_id, "updated_at": now}},
+        return_document=ReturnDocument.AFTER)
+    if closed is None:
+        raise Conflict("consultation_closed", "该咨询已办结", "This consultation is closed")
+    await outbox.enqueue(ctx, citizen_id=doc["citizen_id"], event="consultation.closed",
+                         dedupe_key=f"consultation:{doc['_id']}:closed", template="consultation_closed",
+                         data={"consultation_id": str(doc["_id"]), "kind": doc["kind"], "subject": doc["subject"],
+                               "service_code": doc["service_code"], "closed_at": usertext.iso(now)})
+    return operator_view(closed, await _messages(ctx.db, doc["_id"]), now)
+
+
+async def answer_time_stats(ctx: Any, operator: OperatorScope, *, department: str | None = None,
+                            since: datetime.datetime | None = None,
+                            until: datetime.datetime | None = None) -> dict[str, Any]:
+    """Per department: first-answer time in working hours (median, 90th percentile), waiting, overdue."""
+    now = ctx.clock()
+    query = _scoped(operator, {}, department)
+    if since or until:
+        query["created_at"] = {**({"$gte": since} if since else {}), **({"$lt": until} if until else {})}
+    answered: dict[str, list[float]] = {}
+    late: dict[str, int] = {}
+    waiting: dict[str, int] = {}
+    overdue: dict[str, int] = {}
+    cursor = ctx.db.consultations.find(query, {"department": 1, "status": 1, "due_at": 1, "first_answer_hours": 1,
+                                               "answered_late": 1})
+    async for doc in cursor:
+        dept = doc.get("department", "")
+        if doc.get("first_answer_hours") is not None:
+            answered.setdefault(dept, []).append(float(doc["first_answer_hours"]))
+            late[dept] = late.get(dept, 0) + (1 if doc.get("answered_late") else 0)
+        if doc.get("status") == "open":
+            waiting[dept] = waiting.get(dept, 0) + 1
+            if doc["due_at"] < now:
+                overdue[dept] = overdue.get(dept, 0) + 1
+    five_days = 5 * OFFICE_HOURS.hours_per_day
+    items = []
+    for dept in sorted(set(answered) | set(waiting)):
+        hours = sorted(answered.get(dept, []))
+        items.append({
+            "department": dept,
+            "answered": len(hours),
+            "median_working_hours": round(percentile(hours, 50), 2) if hours else None,
+            "p90_working_hours": round(percentile(hours, 90), 2) if hours else None,
+            "answered_late": late.get(dept, 0),
+            "over_5_working_days": sum(1 for h in hours if h > five_days),
+            "unanswered": waiting.get(dept, 0),
+            "overdue": overdue.get(dept, 0),
+        })
+    return {"items": items, "working_hours_per_day": OFFICE_HOURS.hours_per_day}
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """The q-th percentile (0–100) by linear interpolation between closest ranks."""
+    if not sorted_values:
+        raise ValueError("no values")
+    if len(sorted_values) == 1:
+        return sorted_values[0]
+    if q == 50:
+        return statistics.median(sorted_values)
+    position = (len(sorted_values) - 1) * q / 100
+    lower = int(position)
+    upper = min(lower + 1, len(sorted_values) - 1)
+    return sorted_values[lower] + (sorted_values[upper] - sorted_values[lower]) * (position - lower)
+
+
+# ---- views ---------------------------------------------------------------------------------------
+async def _messages(db: AsyncDatabase, oid: ObjectId) -> list[dict[str, Any]]:
+    # Stored as a string: nx-27017 does not match ObjectId values outside `_id`.
+    cursor = db.consultation_messages.find({"consultation_id": str(oid)}).sort("seq", ASCENDING)
+    return await cursor.to_list(length=MAX_TURNS + 10)
+
+
+def _turns(doc: dict[str, Any], messages: list[dict[str, Any]], for_operator: bool) -> list[dict[str, Any]]:
+    first = {"seq": 1, "author": "citizen", "content": doc["content"], "attachments": doc.get("attachments", []),
+             "created_at": usertext.iso(doc["created_at"])}
+    turns = [first]
+    for message in messages:
+        turn = {"seq": message["seq"], "author": message["author"], "content": message["content"],
+                "attachments": message.get("attachments", []), "created_at": usertext.iso(message["created_at"])}
+        if for_operator and message["author"] == "operator":
+            turn["operator_id"] = message.get("operator_id")
+            turn["answer_working_hours"] = message.get("answer_working_hours")
+        turns.append(turn)
+    return turns
+
+
+def citizen_view(doc: dict[str, Any], messages: list[dict[str, Any]] | None, now: datetime.datetime) -> dict[str, Any]:
+    view = {
+        "id": str(doc["_id"]), "kind": doc["kind"], "service_code": doc["service_code"],
+        "service_name": doc.get("service_name", {}), "department": doc["department"],
+        "application_no": doc.get("application_no"), "subject": doc["subject"], "status": doc["status"],
+        "turns": doc["turns"], "created_at": usertext.iso(doc["created_at"]), "due_at": usertext.iso(doc["due_at"]),
+        "first_answered_at": usertext.iso(doc.get("first_answered_at")), "closed_at": usertext.iso(doc.get("closed_at")),
+        # bool(): nx-27017 stores booleans written by $set as 0/1.
+        "rated": bool(doc.get("rated")), "can_rate": doc["status"] == "closed" and not doc.get("rated"),
+    }
+    if messages is not None:
+        view["messages"] = _turns(doc, messages, for_operator=False)
+    return view
+
+
+def operator_view(doc: dict[str, Any], messages: list[dict[str, Any]] | None, now: datetime.datetime) -> dict[str, Any]:
+    view = citizen_view(doc, None, now)
+    view.update({
+        "citizen_id": doc["citizen_id"],
+        "overdue": doc["status"] == "open" and doc["due_at"] < now,
+        "pending_since": usertext.iso(doc.get("pending_since")),
+        "first_answer_working_hours": doc.get("first_answer_hours"),
+        "answered_late": None if doc.get("answered_late") is None else bool(doc["answered_late"]),
+    })
+    if messages is not None:
+        view["messages"] = _turns(doc, messages, for_operator=True)
+    return view
