@@ -1,20 +1,36 @@
-"""Bearer tokens: opaque random strings whose state lives in Redis.
+"""Bearer tokens: opaque random strings whose state lives in Redis, and rotating refresh tokens.
 
 Opaque tokens (not self-contained JWTs) make revocation immediate on every worker: deleting the
 Redis key is the revocation. Only a SHA-256 of a token is stored, so a Redis dump leaks no token.
+
+Sessions (citizens) pair a short-lived access token with a refresh token. Refresh tokens rotate:
+each use returns a new one and retires the old. All tokens descending from one login form a
+*family* (MongoDB `refresh_families`; each token digest in `refresh_tokens`). Presenting a retired
+refresh token means two parties hold the family (a stolen token), so the whole family is revoked,
+its access tokens included (Redis keeps each family's access-token digests for that).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import hashlib
 import json
+import logging
 import secrets
+from typing import Any
 
+from pymongo import ReturnDocument
+from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
+
+from models.errors import Unauthorized
+
+log = logging.getLogger("citygate.tokens")
 
 ACCESS_PREFIX = "cg:at:"
 SUBJECT_PREFIX = "cg:at-of:"
+FAMILY_PREFIX = "cg:at-fam:"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +66,9 @@ async def issue_access_token(redis: Redis, principal: Principal, ttl_seconds: in
         # Index by subject so logout-everywhere and operator revocation can find every token.
         pipe.sadd(SUBJECT_PREFIX + f"{principal.kind}:{principal.subject_id}", digest)
         pipe.expire(SUBJECT_PREFIX + f"{principal.kind}:{principal.subject_id}", ttl_seconds)
+        if principal.family_id:  # so revoking the refresh family can find its access tokens
+            pipe.sadd(FAMILY_PREFIX + principal.family_id, digest)
+            pipe.expire(FAMILY_PREFIX + principal.family_id, ttl_seconds)
         await pipe.execute()
     return token
 
@@ -72,3 +91,150 @@ async def revoke_subject(redis: Redis, kind: str, subject_id: str) -> int:
     removed = await redis.delete(*(ACCESS_PREFIX + d for d in digests))
     await redis.delete(key)
     return int(removed)
+
+
+# ---- refresh-token families (MongoDB) ------------------------------------------------------------
+REFRESH_TOKEN_PREFIX = "rt_"
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenPair:
+    """What a login or a refresh hands the client."""
+
+    access_token: str = dataclasses.field(repr=False)
+    refresh_token: str = dataclasses.field(repr=False)
+    expires_in: int
+    refresh_expires_in: int
+    family_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"access_token": self.access_token, "token_type": "Bearer", "expires_in": self.expires_in,
+                "refresh_token": self.refresh_token, "refresh_expires_in": self.refresh_expires_in}
+
+
+async def ensure_indexes(db: AsyncDatabase) -> None:
+    await db.refresh_families.create_index([("subject_kind", 1), ("subject_id", 1)])
+    await db.refresh_tokens.create_index("family_id")
+    # Expired records only serve reuse detection for a while; let the datastore drop them later.
+    await db.refresh_families.create_index("purge_after", expireAfterSeconds=0)
+    await db.refresh_tokens.create_index("purge_after", expireAfterSeconds=0)
+
+
+def _seconds_until(moment: datetime.datetime, now: datetime.datetime) -> int:
+    return max(0, int((moment - now).total_seconds()))
+
+
+async def _store_refresh_token(db: AsyncDatabase, family_id: str, now: datetime.datetime,
+                               expires_at: datetime.datetime) -> str:
+    token = REFRESH_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    await db.refresh_tokens.insert_one({
+        "_id": token_digest(token), "family_id": family_id, "issued_at": now, "used_at": None,
+        "expires_at": expires_at, "purge_after": expires_at + datetime.timedelta(days=7)})
+    return token
+
+
+async def _issue_in_family(ctx, family: dict[str, Any], now: datetime.datetime) -> TokenPair:  # noqa: ANN001
+    """A new refresh token and access token in `family`; refused if the family got revoked meanwhile."""
+    refresh = await _store_refresh_token(ctx.db, family["_id"], now, family["expires_at"])
+    principal = Principal(family["subject_kind"], family["subject_id"], tuple(family.get("roles", ())),
+                          family_id=family["_id"], department=family.get("department", ""))
+    access_ttl = ctx.settings.access_token_ttl_seconds
+    access = await issue_access_token(ctx.redis, principal, access_ttl)
+    # A revocation that ran between our family check and the access token's creation would have
+    # missed that token; look again now that it exists (revocation sets revoked_at first).
+    current = await ctx.db.refresh_families.find_one({"_id": family["_id"]}, {"revoked_at": 1})
+    if current is None or current.get("revoked_at") is not None:
+        await revoke_access_token(ctx.redis, access)
+        raise Unauthorized("session_revoked", "登录状态已失效，请重新登录", "This session was revoked; please log in again")
+    return TokenPair(access, refresh, access_ttl, _seconds_until(family["expires_at"], now), family["_id"])
+
+
+async def start_session(ctx, principal: Principal) -> TokenPair:  # noqa: ANN001 - AppContext
+    """A new token family for `principal` (one login): access token plus refresh token."""
+    now = ctx.clock()
+    expires_at = now + datetime.timedelta(seconds=ctx.settings.refresh_token_ttl_seconds)
+    family = {
+        "_id": "fam_" + secrets.token_urlsafe(12), "subject_kind": principal.kind,
+        "subject_id": principal.subject_id, "roles": list(principal.roles), "department": principal.department,
+        "created_at": now, "expires_at": expires_at, "revoked_at": None, "rotations": 0,
+        "purge_after": expires_at + datetime.timedelta(days=7),
+    }
+    await ctx.db.refresh_families.insert_one(family)
+    return await _issue_in_family(ctx, family, now)
+
+
+async def rotate_refresh_token(ctx, presented: str) -> TokenPair:  # noqa: ANN001
+    """Exchange a refresh token for a new pair; a reused (already rotated) token revokes its family."""
+    if not isinstance(presented, str) or not presented.startswith(REFRESH_TOKEN_PREFIX):
+        raise Unauthorized("refresh_token_invalid", "刷新令牌无效，请重新登录", "Invalid refresh token; please log in again")
+    digest = token_digest(presented)
+    now = ctx.clock()
+    # Marking the token used is the atomic step: of two concurrent refreshes only one matches.
+    record = await ctx.db.refresh_tokens.find_one_and_update(
+        {"_id": digest, "used_at": None}, {"$set": {"used_at": now}}, return_document=ReturnDocument.AFTER)
+    if record is None:
+        known = await ctx.db.refresh_tokens.find_one({"_id": digest}, {"family_id": 1})
+        if known is None:
+            raise Unauthorized("refresh_token_invalid", "刷新令牌无效，请重新登录",
+                               "Invalid refresh token; please log in again")
+        revoked = await revoke_family(ctx, known["family_id"], "refresh_token_reuse")
+        log.warning("refresh token reused: family %s revoked (%d access tokens)", known["family_id"], revoked)
+        raise Unauthorized("refresh_token_reused", "检测到登录凭证被重复使用，已注销该登录，请重新登录",
+                           "This refresh token was already used; the session is revoked for safety. Please log in again")
+    if record["expires_at"] <= now:
+        raise Unauthorized("refresh_token_expired", "登录已过期，请重新登录", "Session expired; please log in again")
+    family = await ctx.db.refresh_families.find_one_and_update(
+        {"_id": record["family_id"], "revoked_at": None, "expires_at": {"$gt": now}},
+        {"$set": {"last_rotated_at": now}, "$inc": {"rotations": 1}}, return_document=ReturnDocument.AFTER)
+    if family is None:
+        raise Unauthorized("session_revoked", "登录状态已失效，请重新登录", "This session was revoked; please log in again")
+    return await _issue_in_family(ctx, family, now)
+
+
+async def _revoke_family_access_tokens(redis: Redis, family_id: str) -> int:
+    digests = await redis.smembers(FAMILY_PREFIX + family_id)
+    removed = await redis.delete(*(ACCESS_PREFIX + d for d in digests)) if digests else 0
+    await redis.delete(FAMILY_PREFIX + family_id)
+    return int(removed)
+
+
+async def revoke_family(ctx, family_id: str, reason: str) -> int:  # noqa: ANN001
+    """Revoke one login's refresh tokens and its live access tokens; return how many access tokens died."""
+    await ctx.db.refresh_families.update_one(
+        {"_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": ctx.clock(), "revoked_reason": reason}})
+    return await _revoke_family_access_tokens(ctx.redis, family_id)
+
+
+async def revoke_all_sessions(ctx, kind: str, subject_id: str, reason: str) -> dict[str, int]:  # noqa: ANN001
+    """Log a citizen (or operator) out everywhere: every family, every access token."""
+    families = [doc["_id"] async for doc in ctx.db.refresh_families.find(
+        {"subject_kind": kind, "subject_id": subject_id, "revoked_at": None}, {"_id": 1})]
+    if families:
+        await ctx.db.refresh_families.update_many(
+            {"_id": {"$in": families}, "revoked_at": None},
+            {"$set": {"revoked_at": ctx.clock(), "revoked_reason": reason}})
+    access = 0
+    for family_id in families:
+        access += await _revoke_family_access_tokens(ctx.redis, family_id)
+    access += await revoke_subject(ctx.redis, kind, subject_id)
+    return {"sessions": len(families), "access_tokens": access}
+
+
+async def logout(ctx, principal: Principal, access_token: str, refresh_token: str | None = None,  # noqa: ANN001
+                 everywhere: bool = False) -> dict[str, int]:
+    """End the caller's session (its whole family), or every session with `everywhere`."""
+    if everywhere:
+        return await revoke_all_sessions(ctx, principal.kind, principal.subject_id, "logout_everywhere")
+    sessions, access = 0, 0
+    families = {principal.family_id} if principal.family_id else set()
+    if refresh_token:
+        record = await ctx.db.refresh_tokens.find_one({"_id": token_digest(refresh_token)}, {"family_id": 1})
+        if record is not None:
+            owner = await ctx.db.refresh_families.find_one({"_id": record["family_id"]}, {"subject_id": 1})
+            if owner is not None and owner["subject_id"] == principal.subject_id:  # only one's own
+                families.add(record["family_id"])
+    for family_id in families:
+        access += await revoke_family(ctx, family_id, "logout")
+        sessions += 1
+    await revoke_access_token(ctx.redis, access_token)
+    return {"sessions": sessions, "access_tokens": max(access, 1)}

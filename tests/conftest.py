@@ -175,13 +175,17 @@ def make_citizen(app: RunningApp) -> Callable[..., Awaitable[tuple[str, str]]]:
     """make_citizen(**profile) -> (citizen_id, access_token), without going through a channel.
 
     For tests of features that only need *a* logged-in citizen; the identity tests log in through
-    the sandbox channels instead.
+    the sandbox channels instead. `channel=` sets where notifications go, in the shape logins
+    record: {"kind": "wechat", "app_id": "wxdemo0000000001", "openid": "o-..."} or
+    {"kind": "alipay", "app_id": "2021000000000001", "user_id": "2088..."}.
     """
     async def create(**profile: Any) -> tuple[str, str]:
         citizen_id = ObjectId()
+        last_channel = profile.pop("channel", None)
         await app.ctx.db.citizens.insert_one({
-            "_id": citizen_id, "profile": profile, "identities": [],
-            "created_at": app.ctx.clock(), "last_channel": profile.pop("channel", None),
+            "_id": citizen_id, "profile": profile, "identities": {}, "identity_keys": [],
+            "phone": None, "realname": None, "status": "active",
+            "created_at": app.ctx.clock(), "last_channel": last_channel,
         })
         principal = tokens.Principal("citizen", str(citizen_id))
         token = await tokens.issue_access_token(app.ctx.redis, principal, 3600)

@@ -1,0 +1,283 @@
+"""Alipay open platform gateway client: RSA2 signing, response verification, oauth token.
+
+Wire format (open platform "gateway.do"): every call is a form POST of the common parameters
+(app_id, method, format, charset, sign_type, timestamp, version, and biz_content as a JSON string or
+the method's own top-level parameters) plus `sign`: SHA256withRSA (PKCS#1 v1.5) over the parameters
+sorted by name, joined as `k=v` with `&`, empty values left out. The answer is JSON with one node
+named after the method (`alipay_system_oauth_token_response`) or `error_response`, and `sign` over
+the *raw text* of that node, so it is verified before the JSON is trusted.
+
+`sign_params` / `verify_params` are shared with the payments code (alipay.trade.* and asynchronous
+notifications); `AlipayClient(channel).call(method, biz_content)` is the one way to call the gateway.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime
+import functools
+import json
+import logging
+import urllib.parse
+from collections.abc import Mapping
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+
+from models.channels import Channel, ChannelError
+from models.errors import DomainError, RateLimited, Unauthorized, Unavailable
+
+log = logging.getLogger("citygate.alipay")
+
+_SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+SUCCESS_CODE = "10000"
+
+
+# ---- keys ------------------------------------------------------------------------------------
+def generate_private_key_pem(bits: int = 2048) -> str:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption()).decode()
+
+
+def _as_pem(text: str, kind: str) -> bytes:
+    """Alipay's console hands out bare base64 keys; accept those as well as PEM."""
+    text = text.strip()
+    if text.startswith("-----BEGIN"):
+        return text.encode()
+    body = "\n".join(text[i:i + 64] for i in range(0, len(text), 64))
+    return f"-----BEGIN {kind}-----\n{body}\n-----END {kind}-----\n".encode()
+
+
+@functools.lru_cache(maxsize=64)
+def _private_key(pem: str) -> rsa.RSAPrivateKey:
+    key = serialization.load_pem_private_key(_as_pem(pem, "PRIVATE KEY"), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("RSA2 needs an RSA private key")
+    return key
+
+
+@functools.lru_cache(maxsize=64)
+def _public_key(pem: str) -> rsa.RSAPublicKey:
+    key = serialization.load_pem_public_key(_as_pem(pem, "PUBLIC KEY"))
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError("RSA2 needs an RSA public key")
+    return key
+
+
+def public_key_pem(private_pem: str) -> str:
+    return _private_key(private_pem).public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+
+
+# ---- RSA2 signing ----------------------------------------------------------------------------
+def signing_content(params: Mapping[str, Any], exclude: tuple[str, ...] = ("sign",)) -> str:
+    """The string Alipay signs: non-empty parameters sorted by name, `k=v` joined with `&`."""
+    items = []
+    for key in sorted(params):
+        value = params[key]
+        if key in exclude or value is None or value == "":
+            continue
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        items.append(f"{key}={value}")
+    return "&".join(items)
+
+
+def sign_text(text: str, private_key: str) -> str:
+    """SHA256withRSA signature of `text`, base64."""
+    signature = _private_key(private_key).sign(text.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
+    return base64.b64encode(signature).decode()
+
+
+def verify_text(text: str, signature: str, public_key: str) -> bool:
+    try:
+        raw = base64.b64decode(signature, validate=False)
+        _public_key(public_key).verify(raw, text.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
+    except (InvalidSignature, ValueError, TypeError):
+        return False
+    return True
+
+
+def sign_params(params: Mapping[str, Any], private_key: str) -> str:
+    """RSA2 signature of request parameters (every parameter but `sign`, `sign_type` included)."""
+    return sign_text(signing_content(params), private_key)
+
+
+def verify_params(params: Mapping[str, Any], signature: str, public_key: str, *,
+                  exclude_sign_type: bool = False) -> bool:
+    """Check an RSA2 signature over parameters.
+
+    Requests are signed with `sign_type` included; Alipay's asynchronous notifications are signed
+    without it, so verify those with `exclude_sign_type=True`.
+    """
+    exclude = ("sign", "sign_type") if exclude_sign_type else ("sign",)
+    return verify_text(signing_content(params, exclude), signature, public_key)
+
+
+def signed_node_text(raw: str, node: str) -> str | None:
+    """The exact text of the JSON value of `node` in `raw` (what Alipay signed), or None."""
+    marker = json.dumps(node)
+    start = raw.find(marker)
+    while start != -1:
+        position = start + len(marker)
+        while position < len(raw) and raw[position] in " \t\r\n":
+            position += 1
+        if position < len(raw) and raw[position] == ":":
+            position += 1
+            while position < len(raw) and raw[position] in " \t\r\n":
+                position += 1
+            try:
+                _, end = json.JSONDecoder().raw_decode(raw, position)
+            except json.JSONDecodeError:
+                return None
+            return raw[position:end]
+        start = raw.find(marker, start + 1)
+    return None
+
+
+# ---- the gateway client ----------------------------------------------------------------------
+@dataclasses.dataclass
+class AlipayError(Exception):
+    """The gateway answered with a failure code."""
+
+    code: str
+    msg: str = ""
+    sub_code: str = ""
+    sub_msg: str = ""
+
+    def __str__(self) -> str:
+        return f"alipay {self.code} {self.sub_code}".strip()
+
+    @property
+    def transient(self) -> bool:
+        """20000 (service unavailable) and isp.* sub-codes are Alipay's side; worth a retry."""
+        return self.code == "20000" or self.sub_code.startswith("isp.") or self.sub_code.startswith("aop.ACQ.SYSTEM")
+
+
+class AlipayTransportError(Exception):
+    """The gateway could not be reached, timed out or answered something that is not its JSON."""
+
+
+class AlipayResponseUnverified(Exception):
+    """The gateway's answer failed signature verification."""
+
+
+class AlipayClient:
+    """Calls one Alipay app's gateway (the channel gives the URL and the keys)."""
+
+    def __init__(self, channel: Channel, http: AsyncHTTPClient | None = None) -> None:
+        self.channel = channel
+        self.http = http or AsyncHTTPClient()
+
+    def common_params(self, method: str) -> dict[str, str]:
+        return {
+            "app_id": self.channel.app_id, "method": method, "format": "JSON", "charset": "utf-8",
+            "sign_type": "RSA2", "version": "1.0",
+            "timestamp": datetime.datetime.now(_SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
+        }
+
+    def signed_request_params(self, method: str, biz_content: Mapping[str, Any] | None = None,
+                              **params: Any) -> dict[str, str]:
+        """Every parameter of one call, `sign` included (also what a client-side call needs)."""
+        request = self.common_params(method)
+        if biz_content is not None:
+            request["biz_content"] = json.dumps(biz_content, ensure_ascii=False, separators=(",", ":"))
+        request.update({k: str(v) for k, v in params.items() if v is not None})
+        request["sign"] = sign_params(request, self.channel.secret("app_private_key"))
+        return request
+
+    async def call(self, method: str, biz_content: Mapping[str, Any] | None = None, **params: Any) -> dict[str, Any]:
+        """Call `method`; return its verified response node, or raise AlipayError / transport errors."""
+        body = urllib.parse.urlencode(self.signed_request_params(method, biz_content, **params))
+        request = HTTPRequest(
+            self.channel.api_base_url + "?charset=utf-8", method="POST", body=body,
+            headers={"Content-Type": "application/x-www-form-urlencoded;charset=utf-8"},
+            connect_timeout=min(3.0, self.channel.timeout_seconds), request_timeout=self.channel.timeout_seconds)
+        try:
+            response = await self.http.fetch(request, raise_error=False)
+        except (OSError, HTTPClientError) as exc:  # refused, reset, DNS, timeout (599)
+            raise AlipayTransportError(type(exc).__name__) from None
+        if response.code == 599 or response.code >= 500:
+            raise AlipayTransportError(f"http {response.code}")
+        raw = (response.body or b"").decode("utf-8", "replace")
+        return self.parse_response(method, raw)
+
+    def parse_response(self, method: str, raw: str) -> dict[str, Any]:
+        node_name = method.replace(".", "_") + "_response"
+        try:
+            document = json.loads(raw)
+        except json.JSONDecodeError:
+            raise AlipayTransportError("response is not JSON") from None
+        if not isinstance(document, dict):
+            raise AlipayTransportError("response is not a JSON object")
+        name = node_name if node_name in document else "error_response" if "error_response" in document else None
+        if name is None:
+            raise AlipayTransportError("response lacks its node")
+        node = document[name]
+        signature = document.get("sign") or ""
+        if signature:
+            text = signed_node_text(raw, name)
+            if text is None or not verify_text(text, signature, self.channel.public["alipay_public_key"]):
+                raise AlipayResponseUnverified(method)
+        elif name != "error_response":
+            # Gateways may leave failures unsigned; a success must be signed to be believed.
+            raise AlipayResponseUnverified(method)
+        if not isinstance(node, dict):
+            raise AlipayTransportError("response node is not an object")
+        code = str(node.get("code", SUCCESS_CODE))
+        if name == "error_response" or code != SUCCESS_CODE:
+            raise AlipayError(code, str(node.get("msg", "")), str(node.get("sub_code", "")), str(node.get("sub_msg", "")))
+        return node
+
+
+# ---- what the domain needs ---------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True)
+class AlipayIdentity:
+    """Who logged in: `user_id` (2088..., the same in every app) and/or `open_id` (per app)."""
+
+    app_id: str
+    user_id: str | None
+    open_id: str | None
+
+
+def problem_for(exc: Exception, *, code_invalid: str = "alipay_code_invalid") -> DomainError:
+    """Map a gateway failure to the problem the caller sees."""
+    if isinstance(exc, AlipayTransportError):
+        return Unavailable("channel_unavailable", "支付宝服务暂时无法访问，请稍后再试",
+                           "Alipay is unreachable right now; please retry shortly", retry_after=5)
+    if isinstance(exc, AlipayResponseUnverified):
+        return ChannelError("channel_response_unverified", "支付宝返回的数据未通过验签",
+                            "Alipay's response failed signature verification")
+    if isinstance(exc, AlipayError):
+        if exc.sub_code in ("isv.code-invalid", "isv.code-expired", "isv.invalid-auth-code") or \
+                "code" in exc.sub_code and "invalid" in exc.sub_code:
+            return Unauthorized(code_invalid, "授权码无效或已使用，请重新授权",
+                                "The auth code is invalid or already used; please authorise again")
+        if "limit" in exc.sub_code.lower():
+            return RateLimited("channel_rate_limited", "渠道调用过于频繁，请稍后再试",
+                               "The channel is rate limiting us; please retry shortly", retry_after=60)
+        if exc.transient:
+            return Unavailable("channel_unavailable", "支付宝服务暂时不可用，请稍后再试",
+                               "Alipay is temporarily unavailable; please retry shortly", retry_after=5)
+        return ChannelError("channel_error", "支付宝返回错误，请稍后再试", "Alipay returned an error")
+    raise exc
+
+
+async def oauth_token(channel: Channel, auth_code: str, http: AsyncHTTPClient | None = None) -> AlipayIdentity:
+    """alipay.system.oauth.token: exchange a mini-program auth code for the user's ids."""
+    client = AlipayClient(channel, http)
+    try:
+        node = await client.call("alipay.system.oauth.token", grant_type="authorization_code", code=auth_code)
+    except (AlipayError, AlipayTransportError, AlipayResponseUnverified) as exc:
+        log.warning("alipay oauth.token failed for app %s: %s", channel.app_id, exc)
+        raise problem_for(exc) from None
+    user_id, open_id = node.get("user_id") or None, node.get("open_id") or None
+    if not user_id and not open_id:
+        raise ChannelError("channel_error", "支付宝未返回用户标识", "Alipay returned no user id")
+    # Alipay's own access_token / refresh_token in `node` are not needed: we only identify the user.
+    return AlipayIdentity(channel.app_id, str(user_id) if user_id else None, str(open_id) if open_id else None)

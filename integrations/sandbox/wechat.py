@@ -1,0 +1,340 @@
+"""Sandbox WeChat: the mini-program server API with WeChat's request/response shapes and errcodes.
+
+Mounted at /sandbox/wechat, so a channel whose API base URL is `<base>/sandbox/wechat` talks to it
+exactly as to https://api.weixin.qq.com. WeChat answers HTTP 200 with an `errcode` for failures;
+so does this. Codes are single-use and expire after 5 minutes. Test helpers under /test create
+codes (what wx.login / getPhoneNumber would give the mini-program), encrypt user data, make a user
+refuse messages, and arm faults (an errcode or a delay for the next calls of one API).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import json
+import os
+import re
+from typing import Any
+
+from pymongo import ReturnDocument
+
+from handlers.base import BaseHandler
+from integrations.sandbox import common
+from integrations.wechat import encrypt_user_data
+from models.errors import FieldError, ValidationFailed
+
+VENDOR = "wechat"
+TOKEN_TTL_SECONDS = 7200
+APIS = ("jscode2session", "token", "getuserphonenumber", "subscribe_send")
+_PHONE = re.compile(r"^\+?\d{5,20}$")
+
+
+async def register_app(ctx, app_id: str, secret: str) -> None:  # noqa: ANN001 - AppContext
+    """Register a mini-program and its AppSecret with the sandbox."""
+    await common.register_app(ctx, VENDOR, app_id, secret=secret)
+
+
+def _error(errcode: int, errmsg: str) -> dict[str, Any]:
+    return {"errcode": errcode, "errmsg": f"{errmsg}, rid: {common.request_id()}"}
+
+
+class WeChatApiHandler(BaseHandler):
+    """Base of the sandbox's WeChat endpoints: always HTTP 200, errors as errcode/errmsg."""
+
+    api = ""
+
+    def answer(self, payload: dict[str, Any]) -> None:
+        self.set_header("Content-Type", "application/json; encoding=utf-8")
+        self.finish(json.dumps(payload, ensure_ascii=False))
+
+    async def credentials_problem(self, app_id: str | None, secret: str | None) -> dict[str, Any] | None:
+        if not app_id:
+            return _error(41002, "appid missing")
+        if not secret:
+            return _error(41004, "appsecret missing")
+        app = await common.find_app(self.ctx, VENDOR, app_id)
+        if app is None:
+            return _error(40013, "invalid appid")
+        if app.get("secret") != secret:
+            return _error(40125, "invalid appsecret")
+        return None
+
+    async def token_app(self) -> tuple[str | None, dict[str, Any] | None]:
+        """The app owning the `access_token` query argument, or the errcode answer."""
+        token = self.get_query_argument("access_token", "")
+        if not token:
+            return None, _error(41001, "access_token missing")
+        record = await self.ctx.db.sandbox_wechat_tokens.find_one({"_id": token})
+        if record is None:
+            return None, _error(40001, "invalid credential, access_token is invalid or not latest")
+        if record["expires_at"] <= self.ctx.clock():
+            return None, _error(42001, "access_token expired")
+        return record["app_id"], None
+
+    async def fault(self, app_id: str) -> dict[str, Any] | None:
+        answer = await common.take_fault(self.ctx, VENDOR, app_id, self.api)
+        return _error(answer["errcode"], answer.get("errmsg", "sandbox fault")) if answer else None
+
+    async def redeem(self, code: str, app_id: str, kind: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        """Use a code once: (its record, None) or (None, the errcode answer)."""
+        now = self.ctx.clock()
+        record = await self.ctx.db.sandbox_wechat_codes.find_one_and_update(
+            {"_id": code, "app_id": app_id, "kind": kind, "used_at": None, "expires_at": {"$gt": now}},
+            {"$set": {"used_at": now}}, return_document=ReturnDocument.AFTER)
+        if record is not None:
+            return record, None
+        seen = await self.ctx.db.sandbox_wechat_codes.find_one({"_id": code, "app_id": app_id, "kind": kind})
+        if seen is not None and seen.get("used_at") is not None:
+            return None, _error(40163, "code been used")
+        return None, _error(40029, "invalid code")
+
+
+class Code2SessionHandler(WeChatApiHandler):
+    """WeChat code2Session (sns/jscode2session): login code → openid, unionid, session_key."""
+
+    api = "jscode2session"
+
+    async def get(self) -> None:
+        app_id = self.get_query_argument("appid", "")
+        problem = await self.credentials_problem(app_id, self.get_query_argument("secret", ""))
+        if problem:
+            return self.answer(problem)
+        if self.get_query_argument("grant_type", "") != "authorization_code":
+            return self.answer(_error(40002, "invalid grant_type"))
+        code = self.get_query_argument("js_code", "")
+        if not code:
+            return self.answer(_error(41008, "missing code"))
+        fault = await self.fault(app_id)
+        if fault:
+            return self.answer(fault)
+        record, problem = await self.redeem(code, app_id, "login")
+        if problem or record is None:
+            return self.answer(problem or _error(40029, "invalid code"))
+        if record.get("blocked"):
+            return self.answer(_error(40226, "high risk user"))
+        # WeChat issues a fresh session key on login; the latest one decrypts the user's data.
+        session_key = base64.b64encode(os.urandom(16)).decode()
+        await self.ctx.db.sandbox_wechat_sessions.update_one(
+            {"_id": f"{app_id}:{record['openid']}"},
+            {"$set": {"session_key": session_key, "updated_at": self.ctx.clock()}}, upsert=True)
+        payload = {"session_key": session_key, "openid": record["openid"]}
+        if record.get("unionid"):
+            payload["unionid"] = record["unionid"]
+        self.answer(payload)
+
+
+class AccessTokenHandler(WeChatApiHandler):
+    """WeChat getAccessToken (cgi-bin/token): the app's interface credential."""
+
+    api = "token"
+
+    async def get(self) -> None:
+        app_id = self.get_query_argument("appid", "")
+        problem = await self.credentials_problem(app_id, self.get_query_argument("secret", ""))
+        if problem:
+            return self.answer(problem)
+        if self.get_query_argument("grant_type", "") != "client_credential":
+            return self.answer(_error(40002, "invalid grant_type"))
+        fault = await self.fault(app_id)
+        if fault:
+            return self.answer(fault)
+        token = common.new_code(20) + base64.urlsafe_b64encode(os.urandom(96)).decode().rstrip("=")
+        await self.ctx.db.sandbox_wechat_tokens.insert_one({
+            "_id": token, "app_id": app_id,
+            "expires_at": self.ctx.clock() + datetime.timedelta(seconds=TOKEN_TTL_SECONDS)})
+        self.answer({"access_token": token, "expires_in": TOKEN_TTL_SECONDS})
+
+
+class PhoneNumberHandler(WeChatApiHandler):
+    """WeChat phonenumber.getPhoneNumber (wxa/business/getuserphonenumber): phone code → number."""
+
+    api = "getuserphonenumber"
+
+    async def post(self) -> None:
+        app_id, problem = await self.token_app()
+        if problem or app_id is None:
+            return self.answer(problem or _error(40001, "invalid credential"))
+        body = _json_or_none(self.request.body)
+        if body is None:
+            return self.answer(_error(47001, "data format error"))
+        fault = await self.fault(app_id)
+        if fault:
+            return self.answer(fault)
+        code = body.get("code")
+        if not isinstance(code, str) or not code:
+            return self.answer(_error(40029, "invalid code"))
+        record, problem = await self.redeem(code, app_id, "phone")
+        if problem or record is None:
+            return self.answer(problem or _error(40029, "invalid code"))
+        country, pure = record["country_code"], record["phone"]
+        self.answer({"errcode": 0, "errmsg": "ok", "phone_info": {
+            "phoneNumber": pure if country == "86" else f"+{country}{pure}",
+            "purePhoneNumber": pure, "countryCode": country,
+            "watermark": {"timestamp": int(self.ctx.clock().timestamp()), "appid": app_id}}})
+
+
+class SubscribeSendHandler(WeChatApiHandler):
+    """WeChat subscribeMessage.send (cgi-bin/message/subscribe/send); records what it receives."""
+
+    api = "subscribe_send"
+
+    async def post(self) -> None:
+        app_id, problem = await self.token_app()
+        if problem or app_id is None:
+            return self.answer(problem or _error(40001, "invalid credential"))
+        body = _json_or_none(self.request.body)
+        if body is None:
+            return self.answer(_error(47001, "data format error"))
+        fault = await self.fault(app_id)
+        if fault:
+            return self.answer(fault)
+        touser, template_id, data = body.get("touser"), body.get("template_id"), body.get("data")
+        if not isinstance(touser, str) or not touser:
+            return self.answer(_error(40003, "invalid openid"))
+        if not isinstance(template_id, str) or not template_id:
+            return self.answer(_error(40037, "invalid template_id"))
+        if not isinstance(data, dict) or not all(isinstance(v, dict) and "value" in v for v in data.values()):
+            return self.answer(_error(47003, "argument invalid! data.value invalid"))
+        if await self.ctx.db.sandbox_wechat_refusals.find_one({"_id": f"{app_id}:{touser}"}):
+            return self.answer(_error(43101, "user refuse to accept the msg"))
+        client_msg_id = body.get("client_msg_id") if isinstance(body.get("client_msg_id"), str) else None
+        message = {k: body[k] for k in ("touser", "template_id", "page", "data", "miniprogram_state", "lang")
+                   if k in body}
+        message_id, _ = await common.record_message(self.ctx, VENDOR, app_id, touser, client_msg_id, message)
+        self.answer({"errcode": 0, "errmsg": "ok", "msgid": int(hashlib.sha256(message_id.encode()).hexdigest()[:13], 16)})
+
+
+def _json_or_none(raw: bytes) -> dict[str, Any] | None:
+    try:
+        body = json.loads(raw or b"")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return body if isinstance(body, dict) else None
+
+
+# ---- test helpers ------------------------------------------------------------------------------
+class LoginCodeHelperHandler(BaseHandler):
+    """Sandbox test helper: a wx.login code for {app_id, openid, unionid?} (single use, 5 minutes)."""
+
+    async def post(self) -> None:
+        body = self.json_body()
+        app_id = await common.require_registered(self.ctx, VENDOR, body)
+        openid = common.required_identifier(body, "openid")
+        unionid = common.required_identifier(body, "unionid", optional=True)
+        code = common.new_code()
+        await self.ctx.db.sandbox_wechat_codes.insert_one({
+            "_id": code, "kind": "login", "app_id": app_id, "openid": openid, "unionid": unionid,
+            "blocked": bool(body.get("blocked")), "used_at": None,
+            "expires_at": self.ctx.clock() + common.CODE_TTL})
+        self.write_json({"code": code, "expires_in": int(common.CODE_TTL.total_seconds())})
+
+
+def _phone_field(body: dict[str, Any]) -> tuple[str, str]:
+    """(country code, national number) from a test helper's `phone` ("13800138000" or "+85261234567")."""
+    phone = body.get("phone")
+    if not isinstance(phone, str) or not _PHONE.match(phone):
+        raise ValidationFailed(errors=[FieldError("phone", "invalid", "手机号格式不正确", "Not a phone number")])
+    country = body.get("country_code") or "86"
+    if phone.startswith("+"):
+        if not phone.startswith("+86"):
+            raise ValidationFailed(errors=[FieldError("phone", "invalid", "境外号码请用 country_code 指定区号",
+                                                      "Give numbers outside China with country_code")])
+        phone = phone[3:]
+    return str(country), phone
+
+
+class PhoneCodeHelperHandler(BaseHandler):
+    """Sandbox test helper: a getPhoneNumber code for {app_id, phone} (single use, 5 minutes)."""
+
+    async def post(self) -> None:
+        body = self.json_body()
+        app_id = await common.require_registered(self.ctx, VENDOR, body)
+        country, phone = _phone_field(body)
+        code = common.new_code()
+        await self.ctx.db.sandbox_wechat_codes.insert_one({
+            "_id": code, "kind": "phone", "app_id": app_id, "phone": phone, "country_code": country,
+            "used_at": None, "expires_at": self.ctx.clock() + common.CODE_TTL})
+        self.write_json({"code": code, "expires_in": int(common.CODE_TTL.total_seconds())})
+
+
+class EncryptedDataHelperHandler(BaseHandler):
+    """Sandbox test helper: a phone number as encryptedData + iv under the user's latest session key."""
+
+    async def post(self) -> None:
+        body = self.json_body()
+        app_id = await common.require_registered(self.ctx, VENDOR, body)
+        openid = common.required_identifier(body, "openid")
+        country, phone = _phone_field(body)
+        session = await self.ctx.db.sandbox_wechat_sessions.find_one({"_id": f"{app_id}:{openid}"})
+        if session is None:
+            raise ValidationFailed(errors=[FieldError("openid", "no_session", "该用户尚未登录此小程序",
+                                                      "This user has not logged in to this app")])
+        watermark_app = body.get("watermark_app_id") or app_id  # tests use another app to prove refusal
+        encrypted, iv = encrypt_user_data(session["session_key"], {
+            "phoneNumber": phone, "purePhoneNumber": phone, "countryCode": country,
+            "watermark": {"appid": watermark_app, "timestamp": int(self.ctx.clock().timestamp())}})
+        self.write_json({"encrypted_data": encrypted, "iv": iv})
+
+
+class RefuseMessagesHelperHandler(BaseHandler):
+    """Sandbox test helper: {app_id, openid, refuse} makes subscribe sends to that user answer 43101."""
+
+    async def post(self) -> None:
+        body = self.json_body()
+        app_id = await common.require_registered(self.ctx, VENDOR, body)
+        openid = common.required_identifier(body, "openid")
+        key = f"{app_id}:{openid}"
+        if body.get("refuse", True):
+            await self.ctx.db.sandbox_wechat_refusals.update_one({"_id": key}, {"$set": {"at": self.ctx.clock()}},
+                                                                 upsert=True)
+        else:
+            await self.ctx.db.sandbox_wechat_refusals.delete_one({"_id": key})
+        self.write_json({"app_id": app_id, "openid": openid, "refuse": bool(body.get("refuse", True))})
+
+
+class FaultHelperHandler(BaseHandler):
+    """Sandbox test helper: the next `times` calls of `api` answer `errcode` and/or wait `delay_ms`."""
+
+    async def post(self) -> None:
+        body = self.json_body()
+        app_id = await common.require_registered(self.ctx, VENDOR, body)
+        api, errcode = body.get("api"), body.get("errcode")
+        times, delay_ms = body.get("times", 1), body.get("delay_ms", 0)
+        errors = []
+        if api not in APIS:
+            errors.append(FieldError("api", "invalid", f"api 应为 {', '.join(APIS)} 之一", f"api must be one of {APIS}"))
+        if errcode is not None and not isinstance(errcode, int):
+            errors.append(FieldError("errcode", "invalid", "errcode 应为整数", "errcode must be an integer"))
+        if not isinstance(times, int) or not 1 <= times <= 1000:
+            errors.append(FieldError("times", "invalid", "times 应为 1-1000", "times must be 1-1000"))
+        if not isinstance(delay_ms, int) or not 0 <= delay_ms <= 60000:
+            errors.append(FieldError("delay_ms", "invalid", "delay_ms 应为 0-60000", "delay_ms must be 0-60000"))
+        if errors:
+            raise ValidationFailed(errors=errors)
+        answer = {"errcode": errcode, "errmsg": body.get("errmsg") or "sandbox fault"} if errcode is not None else None
+        await common.arm_fault(self.ctx, VENDOR, app_id, api, answer, times, delay_ms)
+        self.write_json({"app_id": app_id, "api": api, "errcode": errcode, "times": times, "delay_ms": delay_ms})
+
+
+class MessagesHelperHandler(BaseHandler):
+    """Sandbox test helper: the subscribe messages WeChat received (?app_id=&touser=)."""
+
+    async def get(self) -> None:
+        items = await common.list_messages(self.ctx, VENDOR, self.get_query_argument("app_id", None),
+                                           self.get_query_argument("touser", None))
+        self.write_json({"items": items, "total": len(items)})
+
+
+routes = [
+    (r"/sandbox/wechat/sns/jscode2session", Code2SessionHandler),
+    (r"/sandbox/wechat/cgi-bin/token", AccessTokenHandler),
+    (r"/sandbox/wechat/wxa/business/getuserphonenumber", PhoneNumberHandler),
+    (r"/sandbox/wechat/cgi-bin/message/subscribe/send", SubscribeSendHandler),
+    (r"/sandbox/wechat/test/login-code", LoginCodeHelperHandler),
+    (r"/sandbox/wechat/test/phone-code", PhoneCodeHelperHandler),
+    (r"/sandbox/wechat/test/encrypted-data", EncryptedDataHelperHandler),
+    (r"/sandbox/wechat/test/refuse-messages", RefuseMessagesHelperHandler),
+    (r"/sandbox/wechat/test/fault", FaultHelperHandler),
+    (r"/sandbox/wechat/test/messages", MessagesHelperHandler),
+]
