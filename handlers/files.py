@@ -1,0 +1,95 @@
+"""Materials: streamed upload into GridFS, and download by the owner."""
+
+from __future__ import annotations
+
+import asyncio
+import urllib.parse
+from typing import Any
+
+import tornado.web
+
+from handlers.base import BaseHandler, citizen_required
+from handlers.multipart import StreamedForm
+from models import files, ratelimit
+from models.errors import Unauthorized
+
+# Multipart framing around the file (boundaries, part headers, small fields) allowed on top of its size.
+MULTIPART_OVERHEAD = 64 * 1024
+UPLOADS_PER_HOUR = 200
+
+
+@tornado.web.stream_request_body
+class FilesHandler(BaseHandler):
+    """Upload one material (multipart/form-data, streamed) → file_id, name, size, content_type, sha256.
+
+    Query (or form fields before the file) `service_code` and `material` apply that material's
+    allowed types and size limit; without them the site-wide limits apply.
+    """
+
+    async def prepare(self) -> None:
+        self.upload: files.MaterialUpload | None = None
+        self.max_body_bytes = self.ctx.settings.max_upload_bytes + MULTIPART_OVERHEAD
+        await super().prepare()
+        if self.request.method != "POST":
+            return
+        if self.principal is None or self.principal.kind != "citizen":
+            raise Unauthorized("unauthorized", "请先登录", "Please log in first")
+        await ratelimit.enforce(self.ctx.redis, f"upload:{self.principal.subject_id}", UPLOADS_PER_HOUR, 3600,
+                                "upload_rate_limited", "上传过于频繁，请稍后再试", "Too many uploads, retry later")
+        rules = await files.upload_rules(self.ctx, self.get_query_argument("service_code", ""),
+                                         self.get_query_argument("material", ""))
+        self.upload = files.MaterialUpload(self.ctx, self.principal.subject_id, rules, choose_rules=self._rules_from_fields)
+        self.form = StreamedForm(self.request.headers.get("Content-Type"), self.upload)
+
+    async def _rules_from_fields(self, fields: dict[str, str]) -> files.UploadRules | None:
+        if fields.get("service_code") or fields.get("material"):
+            return await files.upload_rules(self.ctx, fields.get("service_code", ""), fields.get("material", ""))
+        return None
+
+    async def data_received(self, chunk: bytes) -> None:
+        if self.upload is not None:
+            await self.form.feed(chunk)
+
+    @citizen_required
+    async def post(self) -> None:
+        """Upload one material (multipart/form-data, streamed) → file_id, name, size, content_type, sha256."""
+        self.form.finish()
+        self.write_json(await self.upload.finish(), 201)
+
+    def on_connection_close(self) -> None:
+        super().on_connection_close()
+        if self.upload is not None and not self.upload.finished:
+            asyncio.ensure_future(self.upload.discard())
+
+
+class FileHandler(BaseHandler):
+    """Download one of my uploaded materials."""
+
+    path_params = ("id",)
+
+    @citizen_required
+    async def get(self, file_id: str) -> None:
+        document = await files.owned_file(self.ctx.db, file_id, self.principal.subject_id)
+        await send_file(self, document)
+
+
+async def send_file(handler: BaseHandler, document: dict[str, Any]) -> None:
+    """Stream a stored material to the client chunk by chunk, as an attachment."""
+    meta = document.get("metadata") or {}
+    name = document.get("filename") or "file"
+    handler.set_header("Content-Type", meta.get("content_type") or "application/octet-stream")
+    handler.set_header("Content-Length", str(int(document.get("length", 0))))
+    handler.set_header("Content-Disposition", f"attachment; filename*=UTF-8''{urllib.parse.quote(name)}")
+    if meta.get("sha256"):
+        handler.set_header("ETag", f'"{meta["sha256"]}"')
+    stream = await files.open_download(handler.ctx.db, document)
+    while chunk := await stream.readchunk():
+        handler.write(chunk)
+        await handler.flush()
+    handler.finish()
+
+
+routes = [
+    (r"/api/v1/files", FilesHandler),
+    (r"/api/v1/files/([^/]+)", FileHandler),
+]
