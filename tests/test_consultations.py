@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from bson import ObjectId
 
-from models import consultations
+from models import consultations, usertext
 from tests import consultation_support
 from tests.consultation_support import ask
 
@@ -189,6 +189,18 @@ async def test_answer_time_statistics_in_working_hours(fetch, clock, items, staf
     ranged = (await fetch("GET", "/admin/v1/consultations/stats?from=2025-09-22&to=2025-09-22",
                           token=staff["supervisor"])).json()
     assert [(r["department"], r["answered"]) for r in ranged["items"]] == [("gongan", 3)]
+
+
+@pytest.mark.parametrize("raw, stored", [
+    ("a < b & c", "a &lt; b &amp; c"),
+    ("<b>粗体</b>", "粗体"),
+    ("<!-- x -->注释", "注释"),
+    ('"引号" \'单引号\'', "&quot;引号&quot; &#x27;单引号&#x27;"),
+    ("零宽\u200b字符\x00和控制符", "零宽字符和控制符"),
+    ("  两端空白\n ", "两端空白"),
+])
+def test_user_text_is_cleaned_then_escaped(raw: str, stored: str) -> None:
+    assert usertext.clean(raw) == stored
 
 
 def test_percentile() -> None:
