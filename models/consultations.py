@@ -25,7 +25,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from config.settings import Settings
-from models import catalogue, outbox, usertext, workdays
+from models import applications, catalogue, files, outbox, usertext, workdays
 from models.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 
 KINDS = ("consultation", "complaint")
@@ -115,9 +115,7 @@ async def create(ctx: Any, citizen_id: str, body: dict[str, Any]) -> dict[str, A
         raise ValidationFailed(errors=errors)
     await check_attachments(ctx.db, citizen_id, attachments)
     if application_no is not None:
-        application = await ctx.db.applications.find_one({"_id": application_no, "citizen_id": citizen_id})
-        if application is None:
-            raise NotFound("application_not_found", "未找到该办件", "Application not found")
+        application = await applications.get_owned(ctx.db, application_no, citizen_id)
         if service_code is not None and service_code != application.get("service_code"):
             raise ValidationFailed(errors=[FieldError("service_code", "mismatch", "事项与办件不一致",
                                                       "service_code differs from the application's service")])
@@ -141,8 +139,6 @@ async def check_attachments(db: AsyncDatabase, citizen_id: str, file_ids: list[s
     """Every attachment must be a file this citizen uploaded (POST /api/v1/files)."""
     if not file_ids:
         return
-    from models import files  # the uploads module lands with issue 5; imported where needed until then
-
     found = await files.find_files(db, file_ids)
     missing = [f for f in file_ids if (found.get(f, {}).get("metadata") or {}).get("owner_id") != citizen_id]
     if missing:

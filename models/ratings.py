@@ -18,7 +18,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from models import catalogue, consultations, outbox, usertext, workdays
+from models import applications, catalogue, consultations, outbox, usertext, workdays
 from models.consultations import OperatorScope
 from models.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 
@@ -78,9 +78,7 @@ def parse_rating(body: dict[str, Any]) -> tuple[int, str, list[str]]:
 async def rate_application(ctx: Any, citizen_id: str, application_no: str, body: dict[str, Any]) -> dict[str, Any]:
     """Rate the citizen's own application, once, after it is completed."""
     grade, comment, tags = parse_rating(body)
-    application = await ctx.db.applications.find_one({"_id": application_no})  # keyed by its number
-    if application is None or application.get("citizen_id") != citizen_id:
-        raise NotFound("application_not_found", "未找到该办件", "Application not found")
+    application = await applications.get_owned(ctx.db, application_no, citizen_id)
     if application.get("status") != "completed":
         raise Conflict("application_not_completed", "办件办结后才能评价", "An application can be rated once it is completed")
     service_code = application.get("service_code", "")

@@ -56,6 +56,27 @@ async def test_rating_an_application_once_after_completion(fetch, ctx, clock, it
     assert (await rate(fetch, "", no)).status == 401
 
 
+async def test_rating_through_the_real_application_lifecycle(fetch, ctx, citizen, make_operator) -> None:
+    """The same rule against applications submitted and completed through their own API (issue 5)."""
+    from tests.test_applications import act, service_item, submit
+
+    await ctx.db.services.insert_one(service_item())
+    token = citizen[1]
+    clerk = await make_operator("clerk-gongan", ["applications"], "gongan")
+    created = await submit(fetch, token)
+    assert created.status == 201, created.text
+    no = created.json()["application_no"]
+    for action in ("accept", "approve"):
+        assert (await act(fetch, clerk, no, action, note="同意")).status == 200
+        assert (await rate(fetch, token, no)).json()["code"] == "application_not_completed"
+    done = await act(fetch, clerk, no, "complete", result={"certificate_no": "E12345678"})
+    assert done.status == 200, done.text
+    rated = await rate(fetch, token, no, grade=1, comment="等了很久")
+    assert rated.status == 201
+    assert (rated.json()["department"], rated.json()["service_code"]) == ("gongan", "GA-0001")
+    assert rated.json()["rectification_id"]
+
+
 @pytest.mark.parametrize("grade", [0, 6, "5", 4.5, True, None])
 async def test_grades_are_whole_numbers_from_1_to_5(fetch, ctx, clock, items, citizen, grade) -> None:
     no = await application(ctx, citizen[0])
