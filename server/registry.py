@@ -35,6 +35,7 @@ SANDBOX_MODULES = [
     "integrations.sandbox.wechat",
     "integrations.sandbox.alipay",
     "integrations.sandbox.wechatpay",
+    "integrations.sandbox.alipay_trade",  # issue 6: alipay.trade.* on the sandbox gateway, test/pay
 ]
 
 # Modules defining `async def ensure_indexes(db)`.
@@ -58,6 +59,7 @@ INDEX_MODULES = [
 DEMO_MODULES = [
     "models.operators",
     "models.channels",
+    "models.payments",  # after models.channels: adds the demo merchants to the demo channels
     "models.catalogue",
     "models.appointments",
 ]
