@@ -485,3 +485,11 @@ async def test_demo_halls_offer_demo_catalogue_services(app, fetch, clock) -> No
     await appointments.load_demo(app.ctx)  # idempotent, and keeps an operator's edits
     assert await app.ctx.db.halls.count_documents({}) == 2
     assert (await app.ctx.db.halls.find_one({"_id": "hall-demo-exit-entry"}))["phone"] == "0571-00000000"
+
+
+async def test_demo_catalogue_items_are_bookable_at_the_demo_halls(demo_app, fetch, clock, citizen) -> None:
+    booked = await fetch("POST", "/api/v1/appointments", token=citizen[1], headers={"Accept-Language": "en"},
+                         json=booking("hall-demo-citizen-center", MONDAY, "0900", "GA-0007"))
+    assert booked.status == 201, booked.text
+    assert (booked.json()["service_name"], booked.json()["hall_name"]) == (
+        "Renewal of the resident identity card", "Shifan Citizen Service Center")
