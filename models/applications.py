@@ -83,7 +83,7 @@ QUERY_CODE_LENGTH = 8
 MAX_FILES_PER_MATERIAL = 20
 NOTE_MAX = 500
 # Meanings whose values never leave the server unmasked (prefill shows them masked only).
-SENSITIVE_MEANINGS = frozenset({"id_number"})
+SENSITIVE_MEANINGS = frozenset({"id_number", "phone"})
 # Property names that mean the same thing across items' forms (prefill matches on meaning).
 SYNONYMS = {
     "applicant_name": "name", "real_name": "name", "full_name": "name", "xingming": "name",
@@ -343,37 +343,111 @@ def form_meanings(schema: Any, form: dict[str, Any]) -> dict[str, Any]:
 
 
 def mask(value: str) -> str:
-    """An identifier shown safely: first 3 and last 4 characters, the rest starred."""
+    """An identifier shown safely: first 3 and last 4 characters, the rest starred (as /me shows them)."""
     return value[:3] + "*" * max(0, len(value) - 7) + value[-4:] if len(value) > 7 else "*" * len(value)
 
 
+def sensitive_paths(schema: Any) -> list[str]:
+    """Dotted paths of the form fields holding ID or phone numbers (never returned unmasked)."""
+    return [".".join(path) for path, prop in form_leaves(schema) if meaning(path[-1], prop) in SENSITIVE_MEANINGS]
+
+
+def _get(form: Any, dotted: str) -> Any:
+    for part in dotted.split("."):
+        form = form.get(part) if isinstance(form, dict) else None
+    return form
+
+
+def _set(form: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, last = dotted.split(".")
+    for part in parents:
+        form = form.setdefault(part, {})
+    form[last] = value
+
+
+def masked_form(form: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    """A copy of `form` with the values at `paths` masked."""
+    shown = json.loads(json.dumps(form, ensure_ascii=False, default=str))
+    for dotted in paths:
+        value = _get(shown, dotted)
+        if isinstance(value, str) and value:
+            _set(shown, dotted, mask(value))
+    return shown
+
+
+def citizen_secrets(ctx, citizen: dict[str, Any]) -> dict[str, list[str]]:  # noqa: ANN001
+    """The citizen's own ID and phone numbers (decrypted), to recognise them when sent back masked."""
+    known: dict[str, list[str]] = {"id_number": [], "phone": []}
+    for meaning_key, record, context in (("id_number", citizen.get("realname"), "citizen.id_number"),
+                                         ("phone", citizen.get("phone"), "citizen.phone")):
+        sealed = (record or {}).get("id_cipher" if meaning_key == "id_number" else "cipher") if isinstance(record, dict) else None
+        if sealed:
+            try:
+                known[meaning_key].append(ctx.cipher.decrypt(sealed, context))
+            except ValueError:
+                pass  # a retired key: the citizen types the number instead
+    for key, value in (citizen.get("profile") or {}).items():
+        folded = SYNONYMS.get(key.lower(), key.lower())
+        if folded in known and isinstance(value, str) and value:
+            known[folded].append(value)
+    return known
+
+
+def unmask(schema: Any, form: dict[str, Any], known: dict[str, list[str]], previous: dict[str, Any] | None
+           ) -> tuple[dict[str, Any], list[FieldError]]:
+    """Put back the real numbers where `form` carries a masked one we can recognise: the citizen's own
+    verified numbers, or the value this draft already holds. Masked values we cannot place are errors."""
+    form = json.loads(json.dumps(form, ensure_ascii=False, default=str))
+    problems: list[FieldError] = []
+    for path, prop in form_leaves(schema):
+        dotted = ".".join(path)
+        value = _get(form, dotted)
+        if not isinstance(value, str) or "*" not in value:
+            continue
+        candidates = list(known.get(meaning(path[-1], prop), []))
+        earlier = _get(previous or {}, dotted)
+        if isinstance(earlier, str):
+            candidates.append(earlier)
+        real = next((c for c in candidates if mask(c) == value), None)
+        if real is None and meaning(path[-1], prop) in SENSITIVE_MEANINGS:
+            zh, en = _titles(prop, path[-1])
+            problems.append(FieldError(f"form.{dotted}", "masked_value", f"「{zh}」请填写完整号码", f"{en}: enter the full number"))
+        elif real is not None:
+            _set(form, dotted, real)
+    return form, problems
+
+
 def citizen_facts(citizen: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """(source, {meaning: value}) the citizen's own record offers, most trustworthy first."""
+    """(source, {meaning: value}) the citizen's own record offers, most trustworthy first; numbers masked."""
     facts: list[tuple[str, dict[str, Any]]] = []
-    realname = citizen.get("realname") or citizen.get("real_name") or {}
-    if isinstance(realname, dict) and (realname.get("verified", True) and realname.get("name")):
-        verified: dict[str, Any] = {"name": realname["name"]}
-        shown = realname.get("id_number_masked") or realname.get("masked_id_number")
-        if isinstance(shown, str) and shown:
-            verified["id_number"] = shown
+    realname = citizen.get("realname") or {}
+    if isinstance(realname, dict) and realname.get("name"):
+        verified = {"name": realname["name"]}
+        verified.update({k: realname[k] for k in ("birth_date", "gender") if realname.get(k)})
+        if realname.get("id_masked"):
+            verified["id_number"] = realname["id_masked"]
         facts.append(("realname", verified))
-    profile = citizen.get("profile") or {}
+    phone = citizen.get("phone") or {}
+    if isinstance(phone, dict) and phone.get("masked"):
+        facts.append(("phone", {"phone": phone["masked"]}))
     plain = {}
-    for key, value in profile.items():
+    for key, value in (citizen.get("profile") or {}).items():
+        folded = SYNONYMS.get(key.lower(), key.lower())
         if isinstance(value, (str, int, float, bool)) and value not in ("", None):
-            plain[SYNONYMS.get(key.lower(), key.lower())] = value
-    if isinstance(profile.get("phone_masked"), str):
-        plain.setdefault("phone", profile["phone_masked"])
+            plain[folded] = mask(value) if folded in SENSITIVE_MEANINGS and isinstance(value, str) else value
     facts.append(("profile", plain))
     return facts
 
 
 async def prefilled_form(ctx, citizen_id: str, code: str, locale: str) -> dict[str, Any]:  # noqa: ANN001
-    """The item's form schema with the values this citizen already gave, and where each came from."""
+    """The item's form schema with the values this citizen already gave, and where each came from.
+
+    ID and phone numbers come masked (listed in `masked`); sent back unchanged, the server puts the
+    real number in their place, so the full number never travels back to the client.
+    """
     item = await online_item(ctx.db, code)
     schema = item.get("form_schema") or {"type": "object", "properties": {}}
-    citizen = await _citizen(ctx.db, citizen_id) or {}
-    sources = citizen_facts(citizen)
+    sources = citizen_facts(await _citizen(ctx.db, citizen_id) or {})
     earlier = ctx.db.applications.find(
         {"citizen_id": citizen_id, "status": {"$ne": "draft"}, "prefill_values": {"$exists": True}},
         {"prefill_values": 1}).sort([("created_at", DESCENDING)]).limit(20)
@@ -383,24 +457,16 @@ async def prefilled_form(ctx, citizen_id: str, code: str, locale: str) -> dict[s
     origin: dict[str, str] = {}
     for path, prop in form_leaves(schema):
         key = meaning(path[-1], prop)
-        for source, offered in sources:
-            if key in offered and (key not in SENSITIVE_MEANINGS or source == "realname"):
-                target = values
-                for part in path[:-1]:
-                    target = target.setdefault(part, {})
-                target[path[-1]] = offered[key]
-                origin[".".join(path)] = source
-                break
+        found = next(((source, offered[key]) for source, offered in sources if key in offered), None)
+        if found is not None:
+            _set(values, ".".join(path), found[1])
+            origin[".".join(path)] = found[0]
     draft = await ctx.db.applications.find_one({"citizen_id": citizen_id, "service_code": code, "status": "draft"},
                                                {"_id": 1, "version": 1}, sort=[("updated_at", DESCENDING)])
     return {"service_code": code, "service_name": localized(item.get("name"), locale), "form_schema": schema,
-            "values": values, "sources": origin, "masked": sorted(p for p in origin if _is_sensitive(schema, p)),
+            "values": values, "sources": origin, "masked": sorted(set(origin) & set(sensitive_paths(schema))),
             "materials": [_material_view(m, locale) for m in _materials_of(item).values()],
             "draft_application_no": draft["_id"] if draft else None}
-
-
-def _is_sensitive(schema: dict[str, Any], dotted: str) -> bool:
-    return any(".".join(path) == dotted and meaning(path[-1], prop) in SENSITIVE_MEANINGS for path, prop in form_leaves(schema))
 
 
 def _material_view(material: dict[str, Any], locale: str) -> dict[str, Any]:
@@ -493,7 +559,7 @@ async def create(ctx, citizen_id: str, body: dict[str, Any], locale: str = "zh-C
     """Save a draft (`draft: true`) or submit a new application; (201, the application as its owner sees it)."""
     item = await online_item(ctx.db, body.get("service_code"))
     draft = body.get("draft") is True
-    form, materials, attached, delivery = await _checked_input(ctx, item, citizen_id, body, complete=not draft)
+    form, attached, delivery = await _checked_input(ctx, item, citizen_id, body, complete=not draft)
     now = ctx.clock()
     no = await allocate_number(ctx.db, item.get("region_code", ""), now)
     status = "draft" if draft else "submitted"
@@ -502,6 +568,7 @@ async def create(ctx, citizen_id: str, body: dict[str, Any], locale: str = "zh-C
         "service_name": item.get("name"), "department": item.get("department", ""),
         "region_code": item.get("region_code", ""), "status": status, "version": 1,
         "form": form, "materials": attached, "delivery": delivery,
+        "sensitive_paths": sensitive_paths(item.get("form_schema")),
         "promised_days": (item.get("guide") or {}).get("promised_time_limit_days"),
         "deadline": None, "supplement": None, "decision": None, "result": None,
         "created_at": now, "updated_at": now, "submitted_at": None if draft else now,
@@ -521,12 +588,16 @@ async def create(ctx, citizen_id: str, body: dict[str, Any], locale: str = "zh-C
 
 
 async def _checked_input(ctx, item: dict[str, Any], citizen_id: str, body: dict[str, Any], *, complete: bool,  # noqa: ANN001
-                         base: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict, dict, dict]:
-    """Form, material ids, attached file descriptions and delivery from `body` (over a draft's `base`);
-    a complete submission is validated fully, a draft only for shape and file ownership."""
+                         base: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict, dict]:
+    """Form, attached file descriptions and delivery from `body` (over a draft's `base`); a complete
+    submission is validated fully, a draft only for shape, file ownership and masked numbers."""
     base = base or {}
+    schema = item.get("form_schema") or {"type": "object"}
     problems: list[FieldError] = []
     form, found = _form_of(body, base.get("form"))
+    problems += found
+    known = citizen_secrets(ctx, await _citizen(ctx.db, citizen_id) or {})
+    form, found = unmask(schema, form, known, base.get("form"))
     problems += found
     if "materials" in body:
         materials, found = _normalize_materials(body.get("materials"))
@@ -534,14 +605,27 @@ async def _checked_input(ctx, item: dict[str, Any], citizen_id: str, body: dict[
     else:
         materials = {key: [f["file_id"] for f in described] for key, described in (base.get("materials") or {}).items()}
     delivery, found = _delivery(item, body["delivery"] if "delivery" in body else base.get("delivery"))
-    problems += found
-    if complete:
-        problems += form_errors(item.get("form_schema") or {"type": "object"}, form)
+    problems += found + _unmask_delivery_phone(delivery, known, base.get("delivery"))
+    if complete and not any(p.code == "masked_value" for p in problems):
+        problems += form_errors(schema, form)
     attached, found = await _attached(ctx.db, item, citizen_id, materials, required=required_materials(item) if complete else None)
     problems += found
     if problems:
         raise ValidationFailed(errors=problems)
-    return form, materials, attached, delivery
+    return form, attached, delivery
+
+
+def _unmask_delivery_phone(delivery: dict[str, Any], known: dict[str, list[str]],
+                           previous: dict[str, Any] | None) -> list[FieldError]:
+    shown = delivery.get("phone")
+    if not isinstance(shown, str) or "*" not in shown:
+        return []
+    candidates = [*known.get("phone", []), (previous or {}).get("phone") or ""]
+    real = next((c for c in candidates if c and mask(c) == shown), None)
+    if real is None:
+        return [FieldError("delivery.phone", "masked_value", "「收件电话」请填写完整号码", "Phone: enter the full number")]
+    delivery["phone"] = real
+    return []
 
 
 async def get_owned(db: AsyncDatabase, no: str, citizen_id: str) -> dict[str, Any]:
@@ -558,11 +642,12 @@ async def save_draft(ctx, citizen_id: str, no: str, body: dict[str, Any], locale
     if application["status"] != "draft":
         raise _invalid(application["status"], "save_draft")
     item = await online_item(ctx.db, application["service_code"])
-    form, _, attached, delivery = await _checked_input(ctx, item, citizen_id, body, complete=False, base=application)
+    form, attached, delivery = await _checked_input(ctx, item, citizen_id, body, complete=False, base=application)
     now = ctx.clock()
     updated = await ctx.db.applications.find_one_and_update(
         {"_id": no, "status": "draft", "version": application["version"]},
-        {"$set": {"form": form, "materials": attached, "delivery": delivery, "updated_at": now}, "$inc": {"version": 1}},
+        {"$set": {"form": form, "materials": attached, "delivery": delivery, "updated_at": now,
+                  "sensitive_paths": sensitive_paths(item.get("form_schema"))}, "$inc": {"version": 1}},
         return_document=ReturnDocument.AFTER)
     if updated is None:
         raise _changed()
@@ -644,8 +729,9 @@ async def submit_draft(ctx, citizen_id: str, no: str, body: dict[str, Any], loca
     if application["status"] != "draft":
         raise _invalid(application["status"], "submit")
     item = await online_item(ctx.db, application["service_code"])
-    form, _, attached, delivery = await _checked_input(ctx, item, citizen_id, body, complete=True, base=application)
+    form, attached, delivery = await _checked_input(ctx, item, citizen_id, body, complete=True, base=application)
     changes = {"form": form, "materials": attached, "delivery": delivery,
+               "sensitive_paths": sensitive_paths(item.get("form_schema")),
                "promised_days": (item.get("guide") or {}).get("promised_time_limit_days"),
                "prefill_values": form_meanings(item.get("form_schema"), form)}
     updated, _ = await transition(ctx, application, "submit", _actor("citizen", citizen_id), changes=changes)
@@ -880,9 +966,9 @@ def citizen_view(application: dict[str, Any], events: list[dict[str, Any]], now:
     return {
         **summary_view(application, now, locale),
         "query_code": application.get("query_code"),
-        "form": application.get("form") or {},
+        "form": masked_form(application.get("form") or {}, application.get("sensitive_paths") or []),
         "materials": _plain(application.get("materials") or {}),
-        "delivery": application.get("delivery"),
+        "delivery": _masked_delivery(application.get("delivery")),
         "supplement": _plain(application.get("supplement")),
         "decision": _plain(application.get("decision")),
         "result": _plain(application.get("result")),
@@ -891,11 +977,18 @@ def citizen_view(application: dict[str, Any], events: list[dict[str, Any]], now:
     }
 
 
+def _masked_delivery(delivery: dict[str, Any] | None) -> dict[str, Any] | None:
+    if delivery and isinstance(delivery.get("phone"), str):
+        return {**delivery, "phone": mask(delivery["phone"])}
+    return delivery
+
+
 def operator_view(application: dict[str, Any], events: list[dict[str, Any]], now: datetime.datetime,
                   locale: str) -> dict[str, Any]:
     """The application as the handling department sees it (no query code)."""
     shown = citizen_view(application, events, now, locale)
     shown.pop("query_code", None)
+    shown.update(form=application.get("form") or {}, delivery=application.get("delivery"))
     shown["citizen_id"] = application.get("citizen_id")
     shown["allowed_actions"] = allowed_actions(application["status"], "operator")
     shown["timeline"] = [_event_view(e, locale, internal=True) for e in events]

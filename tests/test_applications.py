@@ -12,6 +12,7 @@ import types
 from typing import Any
 
 import pytest
+from bson import ObjectId
 
 from models import outbox
 
@@ -74,7 +75,7 @@ def service_item(code: str = "GA-0001", **changes: Any) -> dict[str, Any]:
 @pytest.fixture
 async def item(app) -> dict[str, Any]:
     document = service_item()
-    await app.ctx.db.services.insert_one(dict(document))
+    await app.ctx.db.services.replace_one({"code": document["code"]}, dict(document), upsert=True)  # demo has one too
     return document
 
 
@@ -258,7 +259,7 @@ async def test_only_online_items_take_applications(fetch, citizen, app) -> None:
     assert (unknown.status, unknown.json()["code"]) == (404, "service_not_found")
 
 
-async def test_drafts_are_saved_resumed_and_submitted(fetch, citizen, item, app) -> None:
+async def test_drafts_are_saved_resumed_and_submitted(fetch, citizen, item, clerk, app) -> None:
     _, token = citizen
     draft = await fetch("POST", "/api/v1/applications", token=token,
                         json={"service_code": "GA-0001", "form": {"applicant": {"name": "张三"}}, "draft": True})
@@ -273,45 +274,66 @@ async def test_drafts_are_saved_resumed_and_submitted(fetch, citizen, item, app)
                         json={"form": {"applicant": {"name": "张三", "phone": "13800138000"}}, "materials": materials})
     assert saved.status == 200, saved.text
     resumed = (await fetch("GET", f"/api/v1/applications/{no}", token=token)).json()
-    assert resumed["form"] == {"applicant": {"name": "张三", "phone": "13800138000"}}
+    assert resumed["form"] == {"applicant": {"name": "张三", "phone": "138****8000"}}  # numbers masked
     assert set(resumed["materials"]) == {"id_card", "photo"}
     incomplete = await fetch("POST", f"/api/v1/applications/{no}/submit", token=token, json={})
     assert incomplete.status == 422
     assert {e["field"] for e in incomplete.json()["errors"]} == {"form.applicant.id_number", "form.reason"}
-    submitted = await fetch("POST", f"/api/v1/applications/{no}/submit", token=token, json={"form": GOOD_FORM})
+    # the resumed (masked) phone sent back keeps the number the draft holds
+    completed = {"applicant": {**resumed["form"]["applicant"], "id_number": "330106199001011234"}, "reason": "first"}
+    submitted = await fetch("POST", f"/api/v1/applications/{no}/submit", token=token, json={"form": completed})
     assert submitted.status == 200, submitted.text
     assert submitted.json()["status"] == "submitted"
     assert submitted.json()["materials"]["photo"][0]["content_type"] == "image/jpeg"
+    stored = (await fetch("GET", f"/admin/v1/applications/{no}", token=clerk)).json()
+    assert stored["form"]["applicant"]["phone"] == "13800138000"
     again = await fetch("POST", f"/api/v1/applications/{no}/submit", token=token, json={})
     assert (again.status, again.json()["code"]) == (409, "invalid_transition")
     no_edit = await fetch("PATCH", f"/api/v1/applications/{no}", token=token, json={"form": {}})
     assert no_edit.status == 409
 
 
-async def test_prefill_from_profile_real_name_and_earlier_applications(fetch, make_citizen, item, app) -> None:
+async def test_prefill_from_profile_real_name_and_earlier_applications(fetch, make_citizen, item, clerk, app) -> None:
     citizen_id, token = await make_citizen(name="李四", phone="13900139000")
-    from bson import ObjectId
-    await app.ctx.db.citizens.update_one({"_id": ObjectId(citizen_id)}, {"$set": {
-        "realname": {"name": "李四", "verified": True, "id_number_masked": "330***********1234"}}})
-    empty = (await fetch("GET", "/api/v1/services/GA-0001/form", token=token)).json()
-    assert empty["values"] == {"applicant": {"name": "李四", "phone": "13900139000", "id_number": "330***********1234"}}
-    assert empty["sources"] == {"applicant.name": "realname", "applicant.phone": "profile",
-                                "applicant.id_number": "realname"}
-    assert empty["masked"] == ["applicant.id_number"]
-    assert empty["form_schema"]["required"] == ["applicant", "reason"]
-    materials = await materials_for(fetch, token)
-    form = {**GOOD_FORM, "applicant": {**GOOD_FORM["applicant"], "name": "李四", "phone": "13900139000"}}
-    assert (await fetch("POST", "/api/v1/applications", token=token,
-                        json={"service_code": "GA-0001", "form": form, "materials": materials})).status == 201
+    await app.ctx.db.citizens.update_one({"_id": ObjectId(citizen_id)}, {"$set": {"realname": {
+        "name": "李四", "id_cipher": app.ctx.cipher.encrypt("330106199001011234", "citizen.id_number"),
+        "id_masked": "330***********1234", "birth_date": "1990-01-01"}}})
+    offered = (await fetch("GET", "/api/v1/services/GA-0001/form", token=token)).json()
+    # numbers come masked; everything else as given
+    assert offered["values"] == {"applicant": {"name": "李四", "phone": "139****9000", "id_number": "330***********1234",
+                                               "birth_date": "1990-01-01"}}
+    assert offered["sources"] == {"applicant.name": "realname", "applicant.phone": "profile",
+                                  "applicant.id_number": "realname", "applicant.birth_date": "realname"}
+    assert offered["masked"] == ["applicant.id_number", "applicant.phone"]
+    assert offered["form_schema"]["required"] == ["applicant", "reason"]
+    assert "13900139000" not in json.dumps(offered) and "330106199001011234" not in json.dumps(offered)
+    # sent back unchanged, the masked numbers become the real ones on the server
+    form = {"applicant": {**offered["values"]["applicant"], "address": "杭州市西湖区文三路 1 号"}, "reason": "first"}
+    created = await fetch("POST", "/api/v1/applications", token=token,
+                          json={"service_code": "GA-0001", "form": form, "materials": await materials_for(fetch, token)})
+    assert created.status == 201, created.text
+    assert created.json()["form"]["applicant"]["id_number"] == "330***********1234"
+    stored = (await fetch("GET", f"/admin/v1/applications/{created.json()['application_no']}", token=clerk)).json()
+    assert stored["form"]["applicant"] == {**form["applicant"], "phone": "13900139000", "id_number": "330106199001011234"}
     # another item whose form names the same things differently
     other = service_item("MZ-0001", department="minzheng", form_schema={"type": "object", "properties": {
         "applicant_name": {"type": "string"}, "mobile": {"type": "string"},
         "home": {"type": "string", "x-meaning": "address"}, "id_card_no": {"type": "string"}}})
     await app.ctx.db.services.insert_one(other)
     prefill = (await fetch("GET", "/api/v1/services/MZ-0001/form", token=token)).json()
-    assert prefill["values"] == {"applicant_name": "李四", "mobile": "13900139000", "home": "杭州市西湖区文三路 1 号",
+    assert prefill["values"] == {"applicant_name": "李四", "mobile": "139****9000", "home": "杭州市西湖区文三路 1 号",
                                  "id_card_no": "330***********1234"}
     assert prefill["sources"]["home"] == "application"
+
+
+async def test_a_masked_number_that_is_not_ours_is_refused(fetch, citizen, item) -> None:
+    _, token = citizen
+    form = {**GOOD_FORM, "applicant": {**GOOD_FORM["applicant"], "id_number": "110***********0000"}}
+    response = await fetch("POST", "/api/v1/applications", token=token, headers={"Accept-Language": "en"},
+                           json={"service_code": "GA-0001", "form": form, "materials": await materials_for(fetch, token)})
+    assert response.status == 422
+    assert [(e["field"], e["code"], e["message"]) for e in response.json()["errors"]] == [
+        ("form.applicant.id_number", "masked_value", "ID number: enter the full number")]
 
 
 # ---- the state machine -----------------------------------------------------------------------------------
@@ -555,5 +577,45 @@ async def test_outbox_sends_each_transition_once_with_retries(fetch, citizen, it
     assert {r["status"] for r in await app.ctx.db.outbox.find().to_list()} == {"sent"}
 
 
-def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False)
+async def test_notifications_delivered_once_after_a_worker_restart(fetch, demo_app, item, clerk, backing_urls) -> None:
+    from integrations import messages
+    from server.context import AppContext
+    from tests.identity_support import WECHAT_APP, wechat_login
+
+    token = (await wechat_login(fetch, "o-applicant-1"))["access_token"]
+    refuser = (await wechat_login(fetch, "o-refuser-1"))["access_token"]
+    assert (await fetch("POST", "/sandbox/wechat/test/refuse-messages",
+                        json={"app_id": WECHAT_APP, "openid": "o-refuser-1"})).status == 200
+    no = (await submit(fetch, token)).json()["application_no"]
+    await act(fetch, clerk, no, "accept")
+    refused_no = (await submit(fetch, refuser)).json()["application_no"]
+
+    # A worker claims the first notice, WeChat accepts it, and the worker dies before recording that.
+    ctx = demo_app.ctx
+    record = await outbox.claim_next(ctx)
+    assert record["_id"] == f"application:{no}:1"
+    citizen = await ctx.db.citizens.find_one({"_id": ObjectId(record["citizen_id"])})
+    sent = await messages.send_message(ctx, citizen, {"id": record["_id"], "event": record["event"],
+                                                      "template": record["template"], "data": record["data"]})
+    assert sent.outcome == "sent"
+
+    # The restarted worker: new connections, and a clock past the dead worker's lease.
+    mongodb_url, redis_url = backing_urls
+    restarted = AppContext.connect(ctx.settings, mongodb_url, redis_url, db_name=ctx.settings.mongodb_db)
+    restarted.clock = lambda: datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=1)
+    try:
+        assert await outbox.deliver_due(restarted) == 3
+        assert await outbox.deliver_due(restarted) == 0
+    finally:
+        await restarted.close()
+
+    received = (await fetch("GET", "/sandbox/wechat/test/messages?touser=o-applicant-1")).json()["items"]
+    assert sorted(m["client_msg_id"] for m in received) == [f"application:{no}:1", f"application:{no}:2"]
+    first = next(m for m in received if m["client_msg_id"] == f"application:{no}:1")
+    assert first["duplicates"] == 1  # sent again after the crash, shown to the citizen once
+    accepted = next(m for m in received if m["client_msg_id"] == f"application:{no}:2")
+    assert accepted["message"]["data"]["status_label"] == {"value": "已受理"}
+    assert (await fetch("GET", "/sandbox/wechat/test/messages?touser=o-refuser-1")).json()["total"] == 0
+    outcomes = {r["_id"]: r["status"] for r in await ctx.db.outbox.find().to_list()}
+    assert outcomes == {f"application:{no}:1": "sent", f"application:{no}:2": "sent",
+                        f"application:{refused_no}:1": "skipped"}
