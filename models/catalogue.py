@@ -75,6 +75,18 @@ def is_localized(value: Any) -> bool:
         isinstance(k, str) and LOCALE_KEY.match(k) for k in value)
 
 
+def _pick(value: dict[str, Any], locale: str) -> Any:
+    """The translation for `locale`, else for its language, else zh-CN, else any non-empty one."""
+    for key in (locale, locale.split("-")[0], DEFAULT_LOCALE):
+        candidate = value.get(key)
+        if isinstance(candidate, str) and candidate.strip() or isinstance(candidate, list) and candidate:
+            return candidate
+    for candidate in value.values():  # last resort: any translation rather than nothing
+        if isinstance(candidate, str) and candidate.strip() or isinstance(candidate, list) and candidate:
+            return candidate
+    return ""
+
+
 def text(value: Any, locale: str = DEFAULT_LOCALE) -> str:
     """The text of a localised value in `locale`, falling back to its language, then zh-CN."""
     if value is None:
@@ -83,14 +95,8 @@ def text(value: Any, locale: str = DEFAULT_LOCALE) -> str:
         return value
     if not isinstance(value, dict):
         return str(value)
-    for key in (locale, locale.split("-")[0], DEFAULT_LOCALE):
-        candidate = value.get(key)
-        if isinstance(candidate, str) and candidate.strip():
-            return candidate
-    for candidate in value.values():  # last resort: any translation rather than nothing
-        if isinstance(candidate, str) and candidate.strip():
-            return candidate
-    return ""
+    picked = _pick(value, locale)
+    return picked if isinstance(picked, str) else ""
 
 
 def localize(value: Any, locale: str = DEFAULT_LOCALE) -> Any:
@@ -99,7 +105,7 @@ def localize(value: Any, locale: str = DEFAULT_LOCALE) -> Any:
     JSON Schema property titles follow too: with locale "en", `title` becomes `x-title-en`.
     """
     if is_localized(value):
-        return text(value, locale)
+        return _pick(value, locale)
     if isinstance(value, dict):
         out = {k: localize(v, locale) for k, v in value.items() if k != "_id"}
         if locale != DEFAULT_LOCALE:
