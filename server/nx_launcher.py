@@ -2,8 +2,8 @@
 
 nx-27017 0.8.1 passes a datetime given to `$set` on an existing document straight to SQLite,
 which stores its str() ("2026-11-23 02:00:00"), so the field stops being a date and every range
-query on it silently misses. Dates inside sub-documents and inserted documents are stored right.
-We patch the three places in its update translator to encode a datetime the way it encodes
+query on it silently misses; a boolean likewise comes back as 0 or 1. Dates inside sub-documents and inserted documents are stored right.
+We patch the three places in its update translator to encode both the way it encodes
 sub-documents. CityGate's code stays plain MongoDB; tests/test_datastore_conformance.py checks
 the behaviour, and this launcher warns (and runs unpatched) if the package's code has moved on.
 """
@@ -15,7 +15,7 @@ import inspect
 import sys
 
 BUGGY = "isinstance(converted_val, (dict, list))"
-FIXED = "isinstance(converted_val, (dict, list, __import__('datetime').datetime))"
+FIXED = "isinstance(converted_val, (dict, list, bool, __import__('datetime').datetime))"
 
 
 def patch_datetime_set() -> bool:

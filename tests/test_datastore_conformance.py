@@ -242,3 +242,21 @@ async def test_set_of_a_date_on_an_existing_document_stays_a_date(db) -> None:
     assert doc["finished_at"] == now and doc["lease"]["until"] == now
     assert await db.outbox.count_documents({"next_attempt_at": {"$lte": now + datetime.timedelta(seconds=5)}}) == 1
     assert await db.outbox.count_documents({"next_attempt_at": {"$lt": now}}) == 0
+
+
+async def test_set_of_a_boolean_stays_a_boolean(db) -> None:
+    await db.channels.insert_one({"_id": "wx", "enabled": True})
+    await db.channels.update_one({"_id": "wx"}, {"$set": {"enabled": False, "sandbox": True}})
+    doc = await db.channels.find_one({"_id": "wx"})
+    assert doc["enabled"] is False and doc["sandbox"] is True
+    assert await db.channels.count_documents({"enabled": False}) == 1
+
+
+async def test_divergence_object_id_outside_id_field(db, embedded) -> None:
+    """nx-27017 does not match an ObjectId value in a field other than _id; such ids are stored as strings."""
+    from bson import ObjectId
+
+    owner = ObjectId()
+    await db.files.insert_one({"owner_id": owner})
+    found = await db.files.count_documents({"owner_id": owner})
+    assert found == (0 if embedded else 1)
