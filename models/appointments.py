@@ -437,6 +437,8 @@ async def resync_counters(ctx, hall: dict[str, Any], only_date: str | None = Non
 
     Each counter moves by (new quota - old capacity) with an update conditional on the old capacity,
     so concurrent bookings and cancellations (which move only `remaining`) are never lost.
+    Known gap: a counter created lazily by a booking that read the hall just before the change still
+    starts from the old quota (a window of milliseconds); saving the schedule again corrects it.
     """
     today = local_now(ctx.clock()).date().isoformat()
     query: dict[str, Any] = {"hall_id": hall["_id"], "date": only_date or {"$gte": today}}

@@ -178,6 +178,8 @@ async def test_booking_only_within_the_horizon_and_before_the_slot(fetch, make_h
     hall_id = await make_hall()
     too_far = await fetch("POST", "/api/v1/appointments", json=booking(hall_id, datetime.date(2025, 10, 9)), token=citizen[1])
     assert too_far.status == 422 and too_far.json()["errors"][0]["code"] == "outside_booking_horizon"
+    shown = await slots_of(fetch, hall_id, datetime.date(2025, 10, 9))
+    assert (shown["slots"], shown["closed_reason"]) == ([], "outside_booking_horizon")
     past = await fetch("POST", "/api/v1/appointments", json=booking(hall_id, FRIDAY - datetime.timedelta(days=1)),
                        token=citizen[1])
     assert past.json()["errors"][0]["code"] == "outside_booking_horizon"
