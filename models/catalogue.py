@@ -70,9 +70,9 @@ def resolve_locale(requested: str | None) -> str:
 
 
 def is_localized(value: Any) -> bool:
-    """A localised text: a non-empty dict keyed by locale codes only."""
+    """A localised text: a non-empty dict keyed by locale codes only, holding texts (or lists)."""
     return isinstance(value, dict) and bool(value) and all(
-        isinstance(k, str) and LOCALE_KEY.match(k) for k in value)
+        isinstance(k, str) and LOCALE_KEY.match(k) and isinstance(v, (str, list)) for k, v in value.items())
 
 
 def _pick(value: dict[str, Any], locale: str) -> Any:
@@ -121,9 +121,9 @@ def localize(value: Any, locale: str = DEFAULT_LOCALE) -> Any:
 # ---- the publish gate -----------------------------------------------------------------------
 
 _MESSAGES: dict[str, tuple[str, str]] = {
-    "required": ("{zh}为必填项", "{en} is required"),
+    "required": ("{zh}为必填项", "Missing: {en}"),
     "missing_zh": ("{zh}缺少中文（zh-CN）内容", "{en} has no zh-CN text"),
-    "invalid": ("{zh}格式不正确", "{en} is not valid"),
+    "invalid": ("{zh}格式不正确", "Not valid: {en}"),
     "vague_legal_basis": ("{zh}表述笼统，应写明法律法规全称（书名号）及条款或文号",
                           "{en} is vague: name the law in full (in 《》) with its articles or document number"),
     "vague_material": ("{zh}名称笼统（如“相关材料”“相关表格”），应写明具体材料名称",
@@ -135,7 +135,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "vague_conditions": ("{zh}表述笼统（如“符合有关规定”），应写明具体受理条件",
                          "{en} is vague (e.g. \"meets the relevant rules\"); state the concrete conditions"),
     "inconsistent": ("{zh}不得长于法定办结时限", "{en} must not exceed the legal time limit"),
-    "not_found": ("{zh}不存在", "{en} does not exist"),
+    "not_found": ("{zh}不存在", "Does not exist: {en}"),
 }
 
 
@@ -670,6 +670,32 @@ async def list_regions(db: AsyncDatabase) -> list[dict[str, Any]]:
     return roots
 
 
+def public_entry(doc: dict[str, Any], locale: str) -> dict[str, Any]:
+    """A department or theme as citizens see it: code, name and item count, no internal keywords."""
+    return {"code": doc["code"], "name": text(doc.get("name"), locale), "item_count": doc.get("item_count", 0),
+            **({"consultation_phone": doc["consultation_phone"]} if doc.get("consultation_phone") else {})}
+
+
+def public_region(node: dict[str, Any], locale: str) -> dict[str, Any]:
+    return {"code": node["code"], "name": text(node.get("name"), locale), "level": node.get("level"),
+            "children": [public_region(c, locale) for c in node.get("children", [])]}
+
+
+def public_item(item: dict[str, Any], locale: str) -> dict[str, Any]:
+    """One published item with its complete guide, in `locale` (falling back to zh-CN)."""
+    out = localize({k: v for k, v in item.items() if k not in ("status", "created_at")}, locale)
+    out["locale"] = locale
+    return out
+
+
+def admin_view(item: dict[str, Any]) -> dict[str, Any]:
+    """An item as operators edit it (every locale), with what still stops it from being published."""
+    problems = guide_problems(item)
+    return {**item, "publishable": not problems,
+            "problems": [{"field": p.field, "code": p.code, "message": {"zh-CN": p.zh, "en": p.en}}
+                         for p in problems]}
+
+
 async def misfiled_items(db: AsyncDatabase) -> list[dict[str, Any]]:
     """Items (any status) whose department or themes do not match their name: the operators' report."""
     departments = {d["code"]: d for d in await db.departments.find({}, {"_id": 0}).to_list(None)}
@@ -733,6 +759,20 @@ async def search_catalogue(ctx: Any, *, q: str | None = None, department: str | 
                            page: int = 1, page_size: int = 20, locale: str = DEFAULT_LOCALE) -> dict[str, Any]:
     """Citizens' browse and search over published items; a query that finds nothing is logged."""
     from models import search
+    problems = []
+    if q is not None and len(q) > 100:
+        problems.append(FieldError("q", "too_long", "搜索词不能超过100个字符", "The query may have at most 100 characters"))
+    if audience and audience not in AUDIENCES:
+        problems.append(FieldError("audience", "invalid", "服务对象应为 personal 或 enterprise",
+                                   "audience must be personal or enterprise"))
+    if region and not (region.isdigit() and 2 <= len(region) <= 6):
+        problems.append(FieldError("region", "invalid", "行政区划代码应为2至6位数字",
+                                   "region must be a region code of 2 to 6 digits"))
+    for name, value in (("department", department), ("theme", theme)):
+        if value and (len(value) > 40 or not re.fullmatch(r"[A-Za-z0-9_-]+", value)):
+            problems.append(FieldError(name, "invalid", f"{name} 格式不正确", f"{name} is not a valid code"))
+    if problems:
+        raise ValidationFailed(errors=problems)
     index = await search.index_for(ctx)
     result = index.search(q, department=department, theme=theme, audience=audience, region=region,
                           page=page, page_size=page_size)

@@ -231,6 +231,9 @@ def test_localize_a_whole_item() -> None:
     assert chinese["form_schema"]["properties"]["delivery"][titles] == ["窗口领取", "邮政寄递"]
     assert english["form_schema"]["properties"]["delivery"][titles] == ["Collect at the window", "By post"]
     assert catalogue.is_localized({"zh-CN": "a"}) and not catalogue.is_localized({"free": True})
+    form = {"type": "object", "properties": {"to": {"type": "string", "title": "前往", "x-title-en": "To"},
+                                             "id": {"type": "string", "title": "编号"}}}
+    assert localize(form, "en")["properties"]["to"]["title"] == "To"  # field names are not locales
 
 
 # ---- misfiling -----------------------------------------------------------------------------------

@@ -1,0 +1,61 @@
+"""Citizens: the service catalogue (browse, search, one item's guide) and its navigation."""
+
+from __future__ import annotations
+
+from handlers.base import BaseHandler
+from models import catalogue
+
+
+class ServicesHandler(BaseHandler):
+    """Browse and search published service items (q, department, theme, audience, region, page, page_size)."""
+
+    async def get(self) -> None:
+        """Search in everyday words (simplified, traditional or pinyin) with filters, paginated."""
+        page, page_size = self.page_args()
+        args = {name: self.get_query_argument(name, "").strip() or None
+                for name in ("q", "department", "theme", "audience", "region")}
+        self.write_json(await catalogue.search_catalogue(self.ctx, **args, page=page, page_size=page_size,
+                                                         locale=self.locale_code))
+
+
+class ServiceHandler(BaseHandler):
+    """One published service item with its complete guide, in the caller's language."""
+
+    path_params = ("code",)
+
+    async def get(self, code: str) -> None:
+        item = await catalogue.get_published_item(self.ctx.db, code)
+        self.write_json(catalogue.public_item(item, self.locale_code))
+
+
+class DepartmentsHandler(BaseHandler):
+    """Departments that have published items (no empty columns)."""
+
+    async def get(self) -> None:
+        rows = await catalogue.list_departments(self.ctx.db)
+        self.write_json({"items": [catalogue.public_entry(d, self.locale_code) for d in rows]})
+
+
+class ThemesHandler(BaseHandler):
+    """Themes (life events) that have published items (no empty columns)."""
+
+    async def get(self) -> None:
+        rows = await catalogue.list_themes(self.ctx.db)
+        self.write_json({"items": [catalogue.public_entry(t, self.locale_code) for t in rows]})
+
+
+class RegionsHandler(BaseHandler):
+    """The region tree: province → city → counties, with region codes."""
+
+    async def get(self) -> None:
+        roots = await catalogue.list_regions(self.ctx.db)
+        self.write_json({"items": [catalogue.public_region(r, self.locale_code) for r in roots]})
+
+
+routes = [
+    (r"/api/v1/services", ServicesHandler),
+    (r"/api/v1/services/([^/]+)", ServiceHandler),
+    (r"/api/v1/departments", DepartmentsHandler),
+    (r"/api/v1/themes", ThemesHandler),
+    (r"/api/v1/regions", RegionsHandler),
+]
