@@ -5,7 +5,8 @@ person in every app of one WeChat open-platform account), an Alipay user_id (the
 Alipay app) or open_id (per app), a verified phone, a real-name ID number. Each identity is a key
 ("wx:<app>:<openid>", "wxu:<unionid>", "ali:<user_id>", "alio:<app>:<open_id>", "phone:<blind
 index>", "idno:<blind index>") whose owner is recorded in the `identities` collection under a unique
-`_id`. That collection, not the citizen document, is the source of truth for "who is this":
+`_id` (owner stored as the citizen id *string*: nx-27017 cannot query ObjectIds outside `_id`).
+That collection, not the citizen document, is the source of truth for "who is this":
 nx-27017 does not enforce unique indexes on array elements, and a unique `_id` per identity is what
 makes two concurrent first logins end with one citizen. The citizen document mirrors its keys in
 `identity_keys` and keeps per-identity details in `identities.<key>`.
@@ -142,7 +143,7 @@ async def find_citizen(ctx, citizen_id: Any) -> dict[str, Any] | None:  # noqa: 
         citizen = await ctx.db.citizens.find_one({"_id": oid})
         if citizen is None or not citizen.get("merged_into"):
             return citizen
-        oid = citizen["merged_into"]
+        oid = _object_id(citizen["merged_into"])
     return citizen
 
 
@@ -158,8 +159,8 @@ def _skeleton(citizen_id: ObjectId, now: datetime.datetime) -> dict[str, Any]:
             "realname": None, "status": "active", "created_at": now}
 
 
-async def _claim(db: AsyncDatabase, key: str, citizen_id: ObjectId, kind: str, now: datetime.datetime) -> ObjectId:
-    """Record `citizen_id` as the owner of `key` unless someone owns it; return the owner."""
+async def _claim(db: AsyncDatabase, key: str, citizen_id: str, kind: str, now: datetime.datetime) -> str:
+    """Record `citizen_id` as the owner of `key` unless someone owns it; return the owner's id."""
     try:
         await db.identities.insert_one({"_id": key, "citizen_id": citizen_id, "kind": kind, "created_at": now})
         return citizen_id
@@ -168,12 +169,12 @@ async def _claim(db: AsyncDatabase, key: str, citizen_id: ObjectId, kind: str, n
         return owner["citizen_id"] if owner else citizen_id
 
 
-async def _owners(db: AsyncDatabase, keys: list[str]) -> dict[str, ObjectId]:
+async def _owners(db: AsyncDatabase, keys: list[str]) -> dict[str, str]:
     found = await db.identities.find({"_id": {"$in": keys}}, {"citizen_id": 1}).to_list(None)
     return {doc["_id"]: doc["citizen_id"] for doc in found}
 
 
-async def _attach(ctx, identity: ChannelIdentity, only_to: ObjectId | None = None) -> tuple[dict[str, Any], bool]:  # noqa: ANN001
+async def _attach(ctx, identity: ChannelIdentity, only_to: str | None = None) -> tuple[dict[str, Any], bool]:  # noqa: ANN001
     """The citizen this channel identity belongs to, creating one on first login; (citizen, created).
 
     Concurrency: two first logins race on inserting the same identity `_id`; the loser adopts the
@@ -185,7 +186,7 @@ async def _attach(ctx, identity: ChannelIdentity, only_to: ObjectId | None = Non
     owners = await _owners(db, keys)
     citizen_id = only_to or next((owners[k] for k in keys if k in owners), None)
     tentative = citizen_id is None
-    citizen_id = citizen_id or ObjectId()
+    citizen_id = citizen_id or str(ObjectId())
     newly_claimed: set[str] = set()
     adopted: set[str] = set()
     for key, detail in reversed(identity.keys):
@@ -201,13 +202,14 @@ async def _attach(ctx, identity: ChannelIdentity, only_to: ObjectId | None = Non
             # The key belongs to someone else (e.g. an openid that logged in before its app had a
             # unionid): never take it silently; /me/link merges with proof from both sides.
             log.warning("identity kind %s already owned by another citizen; not re-linked", detail["kind"])
-    result = await db.citizens.update_one({"_id": citizen_id}, {"$setOnInsert": _skeleton(citizen_id, now)}, upsert=True)
+    oid = _object_id(citizen_id)
+    result = await db.citizens.update_one({"_id": oid}, {"$setOnInsert": _skeleton(oid, now)}, upsert=True)
     created = result.upserted_id is not None
     citizen = await find_citizen(ctx, citizen_id)
     if citizen is None:
         raise NotFound("citizen_not_found", "未找到该市民", "Citizen not found")
     updates: dict[str, Any] = {"updated_at": now, "last_login_at": now, "last_channel": identity.last_channel}
-    mine = [k for k in keys if k in newly_claimed or k in adopted or owners.get(k) == citizen["_id"]]
+    mine = [k for k in keys if k in newly_claimed or k in adopted or owners.get(k) == str(citizen["_id"])]
     for key, detail in identity.keys:
         if key not in mine:
             continue
@@ -375,8 +377,8 @@ async def _bind_phone(ctx, citizen: dict[str, Any], pure: str, country_code: str
     phone = _normalise_phone(pure, country_code)
     index = ctx.cipher.blind_index(phone, "phone")
     key = f"phone:{index}"
-    owner = await _claim(ctx.db, key, citizen["_id"], "phone", ctx.clock())
-    if owner != citizen["_id"]:
+    owner = await _claim(ctx.db, key, str(citizen["_id"]), "phone", ctx.clock())
+    if owner != str(citizen["_id"]):
         raise Conflict("phone_linked_to_other_citizen", "该手机号已绑定另一个账号；如均为本人，请先完成账号关联",
                        "This phone belongs to another account; if both are yours, link them first",
                        extra={"link_with": "/api/v1/me/link"})
@@ -387,7 +389,7 @@ async def _bind_phone(ctx, citizen: dict[str, Any], pure: str, country_code: str
                   "country_code": country_code, "source": source, "verified_at": now},
         "updated_at": now}})
     if previous and previous != index:  # a changed number frees the old one for its new owner
-        await ctx.db.identities.delete_one({"_id": f"phone:{previous}", "citizen_id": citizen["_id"]})
+        await ctx.db.identities.delete_one({"_id": f"phone:{previous}", "citizen_id": str(citizen["_id"])})
     return public_view(await get_citizen(ctx, citizen["_id"]))
 
 
@@ -417,8 +419,8 @@ async def bind_realname(ctx, citizen_id: str, name: Any, id_number: Any) -> dict
     if current and current.get("index") != index:
         raise Conflict("realname_already_bound", "该账号已完成实名认证，不能更换身份证号",
                        "This account is already bound to another ID number")
-    owner = await _claim(ctx.db, f"idno:{index}", citizen["_id"], "id_number", ctx.clock())
-    if owner != citizen["_id"]:
+    owner = await _claim(ctx.db, f"idno:{index}", str(citizen["_id"]), "id_number", ctx.clock())
+    if owner != str(citizen["_id"]):
         raise Conflict("id_number_linked_to_other_citizen", "该身份证号已绑定另一个账号；如均为本人，请先完成账号关联",
                        "This ID number belongs to another account; if both are yours, link them first",
                        extra={"link_with": "/api/v1/me/link"})
@@ -451,21 +453,22 @@ async def link_with_proof(ctx, citizen_id: str, proof: Any, client_ip: str) -> d
         identity = await _alipay_identity(ctx, proof.get("app_id"), proof.get("auth_code"))
     await _limit_identity(ctx, identity)
     owners = await _owners(ctx.db, [key for key, _ in identity.keys])
-    others = {owner for owner in owners.values() if owner != keeper["_id"]}
+    keeper_id = str(keeper["_id"])
+    others = {owner for owner in owners.values() if owner != keeper_id}
     if not owners:
-        citizen, _ = await _attach(ctx, identity, only_to=keeper["_id"])
+        citizen, _ = await _attach(ctx, identity, only_to=keeper_id)
         return {"status": "linked", "citizen": public_view(citizen)}
     if not others:
         return {"status": "already_linked", "citizen": public_view(keeper)}
-    for other in others:
-        await _merge(ctx, keeper["_id"], other, f"proof:{identity.kind}")
-    citizen, _ = await _attach(ctx, identity, only_to=keeper["_id"])
+    for other in sorted(others):
+        await _merge(ctx, keeper_id, other, f"proof:{identity.kind}")
+    citizen, _ = await _attach(ctx, identity, only_to=keeper_id)
     return {"status": "merged", "citizen": public_view(citizen)}
 
 
-async def _merge(ctx, keeper_id: ObjectId, other_id: ObjectId, reason: str) -> None:  # noqa: ANN001
-    keeper = await ctx.db.citizens.find_one({"_id": keeper_id, "status": "active"})
-    other = await ctx.db.citizens.find_one({"_id": other_id, "status": "active"})
+async def _merge(ctx, keeper_id: str, other_id: str, reason: str) -> None:  # noqa: ANN001
+    keeper = await ctx.db.citizens.find_one({"_id": _object_id(keeper_id), "status": "active"})
+    other = await ctx.db.citizens.find_one({"_id": _object_id(other_id), "status": "active"})
     if keeper is None or other is None:
         raise Conflict("link_conflict", "账号状态已变化，请重试", "One of the accounts changed meanwhile; please retry")
     keeper_id_index = (keeper.get("realname") or {}).get("index")
@@ -475,7 +478,7 @@ async def _merge(ctx, keeper_id: ObjectId, other_id: ObjectId, reason: str) -> N
                        "The two accounts are bound to different ID numbers and cannot be linked")
     now = ctx.clock()
     # 1. Close the other account first: from here on its logins resolve to the keeper.
-    closed = await ctx.db.citizens.update_one({"_id": other_id, "status": "active"}, {"$set": {
+    closed = await ctx.db.citizens.update_one({"_id": other["_id"], "status": "active"}, {"$set": {
         "status": "merged", "merged_into": keeper_id, "merged_at": now, "updated_at": now}})
     if closed.modified_count != 1:
         raise Conflict("link_conflict", "账号状态已变化，请重试", "One of the accounts changed meanwhile; please retry")
@@ -494,10 +497,10 @@ async def _merge(ctx, keeper_id: ObjectId, other_id: ObjectId, reason: str) -> N
     change: dict[str, Any] = {"$set": updates}
     if other.get("identity_keys"):
         change["$addToSet"] = {"identity_keys": {"$each": list(other["identity_keys"])}}
-    await ctx.db.citizens.update_one({"_id": keeper_id}, change)
+    await ctx.db.citizens.update_one({"_id": keeper["_id"]}, change)
     # 4. Record it (other features follow `citizen_links` to re-home their records) and log the other out.
     await ctx.db.citizen_links.insert_one({"kept": keeper_id, "merged": other_id, "reason": reason, "at": now})
-    await tokens.revoke_all_sessions(ctx, "citizen", str(other_id), "merged")
+    await tokens.revoke_all_sessions(ctx, "citizen", other_id, "merged")
     log.info("citizen %s merged into %s (%s)", other_id, keeper_id, reason)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from models import channels
 from models.channels import DEMO_ALIPAY_APP_ID, DEMO_WECHAT_APP_ID
 
 WECHAT_APP = DEMO_WECHAT_APP_ID
@@ -54,3 +55,14 @@ async def wechat_fault(fetch, api: str, errcode: int | None = None, app_id: str 
     response = await fetch("POST", "/sandbox/wechat/test/fault", json={
         "app_id": app_id, "api": api, "errcode": errcode, "times": times, "delay_ms": delay_ms})
     assert response.status == 200, response.text
+
+
+
+async def with_demo_channels(app):  # noqa: ANN001, ANN201 - RunningApp
+    """Load only the demo channels: what identity tests need, without the catalogue of `demo_app`.
+
+    Each identity test module wraps this in its `channels_app` fixture; a few tests use the full
+    `demo_app` to prove the real demo data wires the channels the same way.
+    """
+    await channels.load_demo(app.ctx)
+    return app
