@@ -9,7 +9,7 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from tornado.httpclient import AsyncHTTPClient
 
 from config.settings import Settings, parse_encryption_keys
@@ -38,7 +38,11 @@ class AppContext:
         mongo: AsyncMongoClient = AsyncMongoClient(
             mongodb_url, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000,
         )
-        redis = Redis.from_url(redis_url, decode_responses=True, socket_timeout=3, socket_connect_timeout=3)
+        # A blocking pool makes a burst beyond max_connections wait for a free connection instead of
+        # failing the request ("Too many connections"), which the default pool does.
+        pool = BlockingConnectionPool.from_url(redis_url, max_connections=64, timeout=5, decode_responses=True,
+                                               socket_timeout=3, socket_connect_timeout=3)
+        redis = Redis(connection_pool=pool)
         return cls(
             settings=settings,
             mongo=mongo,

@@ -260,3 +260,11 @@ async def test_divergence_object_id_outside_id_field(db, embedded) -> None:
     await db.files.insert_one({"owner_id": owner})
     found = await db.files.count_documents({"owner_id": owner})
     assert found == (0 if embedded else 1)
+
+
+
+async def test_indexed_array_field_membership_query(db) -> None:
+    await db.halls.create_index("service_codes")
+    await db.halls.insert_one({"_id": "h", "service_codes": ["GA-1", "GA-2"], "active": True})
+    await db.halls.update_one({"_id": "h"}, {"$set": {"active": True}})
+    assert await db.halls.count_documents({"service_codes": "GA-2", "active": True}) == 1
