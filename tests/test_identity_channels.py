@@ -12,8 +12,15 @@ from config.settings import DEFAULT_ENCRYPTION_KEY
 from integrations import alipay as alipay_api
 from models import channels, citizens
 from models.crypto import FieldCipher
-from tests.identity_support import ALIPAY_APP, WECHAT_APP, alipay_code, alipay_login, phone_code, wechat_login, \
-    with_demo_channels
+from tests.identity_support import (
+    ALIPAY_APP,
+    WECHAT_APP,
+    alipay_code,
+    alipay_login,
+    phone_code,
+    wechat_login,
+    with_demo_channels,
+)
 
 NEW_KEY = base64.b64encode(b"rotated-key-for-tests-32-bytes!!").decode()
 

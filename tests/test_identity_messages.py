@@ -9,8 +9,7 @@ import pytest
 from integrations import messages
 from integrations.wechat import TOKEN_CACHE_PREFIX
 from models import channels, citizens, outbox
-from tests.identity_support import ALIPAY_APP, WECHAT_APP, alipay_login, wechat_fault, wechat_login, \
-    with_demo_channels
+from tests.identity_support import ALIPAY_APP, WECHAT_APP, alipay_login, wechat_fault, wechat_login, with_demo_channels
 
 MESSAGE = {"id": "application:A2024-0001:3", "event": "application.approved", "template": "application_status",
            "data": {"thing1": "居住证办理", "phrase2": "已通过"}}
