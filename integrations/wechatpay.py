@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import functools
 import json
 import secrets
 import time
@@ -84,13 +85,16 @@ class Notification:
 
 # ---- keys and primitives ----------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=64)
 def load_private_key(pem: str | bytes) -> rsa.RSAPrivateKey:
+    """An RSA private key from PEM (parsed once per process: parsing checks the key, ~50 ms)."""
     key = serialization.load_pem_private_key(pem.encode() if isinstance(pem, str) else pem, password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError("not an RSA private key")
     return key
 
 
+@functools.lru_cache(maxsize=256)
 def load_public_key(pem: str | bytes) -> rsa.RSAPublicKey:
     """An RSA public key from a PEM public key or a PEM X.509 certificate (platform certificates)."""
     data = pem.encode() if isinstance(pem, str) else pem

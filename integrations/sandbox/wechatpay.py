@@ -68,8 +68,9 @@ async def platform(ctx) -> tuple[str, Any, str]:  # noqa: ANN001 - AppContext
     cached = ctx.extras.get("sandbox_wechatpay_platform")
     if cached is None:
         private_pem = await sandbox_keys.rsa_private_key_pem(ctx, PLATFORM_KEY_NAME)
-        public_pem = sandbox_keys.public_pem_of(private_pem)
-        cached = (platform_serial_for(public_pem), wxpay.load_private_key(private_pem), public_pem)
+        private_key = wxpay.load_private_key(private_pem)
+        public_pem = wxpay.public_key_pem(private_key)
+        cached = (platform_serial_for(public_pem), private_key, public_pem)
         ctx.extras["sandbox_wechatpay_platform"] = cached
     return cached
 
@@ -159,7 +160,7 @@ async def _deliver(ctx, url: str, headers: dict[str, str], body: bytes, kind: st
     return record
 
 
-def _transaction_view(order: dict[str, Any]) -> dict[str, Any]:
+def transaction_resource(order: dict[str, Any]) -> dict[str, Any]:
     view: dict[str, Any] = {
         "appid": order["appid"], "mchid": order["mchid"], "out_trade_no": order["out_trade_no"],
         "trade_type": "JSAPI", "trade_state": order["trade_state"],
@@ -222,7 +223,7 @@ async def send_transaction_notification(ctx, order: dict[str, Any]) -> dict[str,
     merchant = await _merchant(ctx, order["mchid"])
     if merchant is None:
         raise WxPayFail(400, "MCH_NOT_EXISTS", "商户号不存在")
-    resource = _transaction_view(order)
+    resource = transaction_resource(order)
     resource["trade_state"] = "SUCCESS"
     resource["trade_state_desc"] = "支付成功"
     headers, body = await build_notification(ctx, apiv3_key=merchant["apiv3_key"], event_type="TRANSACTION.SUCCESS",
@@ -272,8 +273,10 @@ class _WxPayHandler(BaseHandler):
         self.set_header("Wechatpay-Signature", wxpay.sign(wxpay.response_message(timestamp, nonce, body), key))
         self.set_header("Wechatpay-Signature-Type", wxpay.SCHEMA)
         self.set_header("Request-ID", self.request_id)
-        if payload is not None:
-            self.set_header("Content-Type", "application/json; charset=utf-8")
+        if payload is None:
+            self.finish()
+            return
+        self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(body)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
@@ -395,7 +398,7 @@ class OrderQueryHandler(_WxPayHandler):
         order = await self.ctx.db.sandbox_wechatpay_orders.find_one({"_id": f"{merchant['_id']}:{out_trade_no}"})
         if order is None:
             raise WxPayFail(404, "ORDER_NOT_EXIST", "订单不存在")
-        self.answer(200, _transaction_view(order))
+        self.answer(200, transaction_resource(order))
 
 
 class OrderCloseHandler(_WxPayHandler):

@@ -1,0 +1,260 @@
+"""Payment callbacks as the channels really deliver them: replayed, duplicated fifty at once, out of
+order, stale, tampered, wrongly signed, for the wrong amount or an unknown order.
+
+A callback that verifies changes the order and the application once, however often it comes; one that
+does not verify changes nothing. Every attempt is recorded in payment_notifications.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from tests.payments_support import (
+    FEE_FEN,
+    alipay_params,
+    attempts,
+    order_doc,
+    pending_order,
+    post_alipay,
+    post_wechat,
+    sandbox_pay,
+    wechat_notification,
+    wechat_transaction,
+)
+
+
+async def _assert_paid_once(ctx, order: dict) -> None:  # noqa: ANN001
+    stored = await order_doc(ctx, order["order_no"])
+    assert stored["status"] == "paid" and stored["refundable_fen"] == FEE_FEN
+    application = await ctx.db.applications.find_one({"_id": order["application_no"]})
+    assert application["payment"]["status"] == "paid" and application["payment"]["order_no"] == order["order_no"]
+    assert application["version"] == 1  # the payment does not disturb the application's own state machine
+    assert await ctx.db.outbox.count_documents({"event": "payment.paid", "data.order_no": order["order_no"]}) == 1
+    assert [a["outcome"] for a in await attempts(ctx, order["order_no"])].count("applied") == 1
+
+
+async def _assert_untouched(ctx, order: dict) -> None:  # noqa: ANN001
+    stored = await order_doc(ctx, order["order_no"])
+    assert stored["status"] == "pending" and "paid_at" not in stored
+    application = await ctx.db.applications.find_one({"_id": order["application_no"]})
+    assert "payment" not in application
+    assert await ctx.db.outbox.count_documents({"event": "payment.paid"}) == 0
+
+
+# ---- WeChat Pay ------------------------------------------------------------------------------------
+
+async def test_wechat_callback_replayed_ten_times_applies_once(demo_app, fetch) -> None:
+    ctx = demo_app.ctx
+    order = await pending_order(demo_app, fetch)
+    await sandbox_pay(fetch, "wechat", order["order_no"])
+    sent = await ctx.db.sandbox_wechatpay_notifications.find_one({"ref": order["order_no"]})
+    for _ in range(10):  # the very same bytes and headers, as a retry after a lost answer would be
+        response = await post_wechat(fetch, sent["headers"], sent["body"].encode())
+        assert response.status == 204, response.text
+    await _assert_paid_once(ctx, order)
+    outcomes = [a["outcome"] for a in await attempts(ctx, order["order_no"])]
+    assert outcomes == ["applied"] + ["duplicate"] * 10
+
+
+async def test_fifty_concurrent_wechat_callbacks_apply_once(demo_app, fetch) -> None:
+    ctx = demo_app.ctx
+    order = await pending_order(demo_app, fetch)
+    headers, body = await wechat_notification(ctx, await wechat_transaction(ctx, order["order_no"]))
+    responses = await asyncio.gather(*[post_wechat(fetch, headers, body) for _ in range(50)])
+    assert [r.status for r in responses] == [204] * 50
+    await _assert_paid_once(ctx, order)
+    outcomes = [a["outcome"] for a in await attempts(ctx, order["order_no"])]
+    assert len(outcomes) == 50 and outcomes.count("applied") == 1 and outcomes.count("duplicate") == 49
+
+
+async def test_wechat_retries_out_of_order_apply_once(demo_app, fetch) -> None:
+    """WeChat Pay signs each retry afresh: a later retry may arrive before an earlier one."""
+    ctx = demo_app.ctx
+    order = await pending_order(demo_app, fetch)
+    resource = await wechat_transaction(ctx, order["order_no"])
+    now = int(time.time())
+    first = await wechat_notification(ctx, resource, timestamp=now - 120)
+    second = await wechat_notification(ctx, resource, timestamp=now - 60)
+    third = await wechat_notification(ctx, resource, timestamp=now)
+    for headers, body in (third, first, second):
+        assert (await post_wechat(fetch, headers, body)).status == 204
+    await _assert_paid_once(ctx, order)
+
+
+async def test_wechat_payment_callback_after_a_refund_changes_nothing(demo_app, fetch, operator_token) -> None:
+    ctx = demo_app.ctx
+    order = await pending_order(demo_app, fetch)
+    await sandbox_pay(fetch, "wechat", order["order_no"])
+    sent = await ctx.db.sandbox_wechatpay_notifications.find_one({"ref": order["order_no"]})
+    refund = await fetch("POST", f"/admin/v1/payments/{order['order_no']}/refunds",
+                         json={"reason": "重复缴费"}, token=operator_token)
+    assert refund.status == 201 and refund.json()["status"] == "succeeded", refund.text
+    response = await post_wechat(fetch, sent["headers"], sent["body"].encode())  # the old payment callback, late
+    assert response.status == 204
+    stored = await order_doc(ctx, order["order_no"])
+    assert (stored["status"], stored["refunded_fen"], stored["refundable_fen"]) == ("paid", FEE_FEN, 0)
+    application = await ctx.db.applications.find_one({"_id": order["application_no"]})
+    assert application["payment"]["refunded_fen"] == FEE_FEN
+    assert await ctx.db.outbox.count_documents({"event": "payment.paid"}) == 1
+
+
+async def test_stale_wechat_callback_is_refused_and_recorded(demo_app, fetch, caplog) -> None:
+    caplog.set_level(logging.WARNING, logger="citygate.payments")
+    ctx = demo_app.ctx
+    order = await pending_order(demo_app, fetch)
+    headers, body = await wechat_notification(ctx, await wechat_transaction(ctx, order["order_no"]),
+                                              timestamp=int(time.time()) - 6 * 60)
+    response = await post_wechat(fetch, headers, body)
+    assert response.status == 401
+    assert response.json()["code"] == "FAIL" and response.json()["message"]
+    await _assert_untouched(ctx, order)
+    [attempt] = await ctx.db.payment_notifications.find({"channel": "wechat"}).to_list(None)
+    assert (attempt["outcome"], attempt["reason"]) == ("refused", "timestamp_stale")
+    assert "timestamp_stale" in caplog.text
+
+
+async def test_tampered_wechat_callback_is_refused(demo_app, fetch) -> None:
+    ctx = demo_app.ctx
+    order = await pending_order(demo_app, fetch)
+    headers, body = await wechat_notification(ctx, await wechat_transaction(ctx, order["order_no"]))
+    tampered = body.replace(b'"event_type":"TRANSACTION.SUCCESS"', b'"event_type":"TRANSACTION.SUCCESS" ')
+    response = await post_wechat(fetch, headers, tampered)
+    assert response.status == 401 and response.json()["code"] == "FAIL"
+    await _assert_untouched(ctx, order)
+    reasons = [a["reason"] async for a in ctx.db.payment_notifications.find({})]
+    assert reasons == ["signature_invalid"]
+
+
+async def test_wechat_callback_signed_with_a_wrong_key_is_refused(demo_app, fetch) -> None:
+    ctx = demo_app.ctx
+    order = await pending_order(demo_app, fetch)
+    impostor = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    headers, body = await wechat_notification(ctx, await wechat_transaction(ctx, order["order_no"]), signing_key=impostor)
+    assert (await post_wechat(fetch, headers, body)).status == 401
+    unknown_serial = await wechat_notification(ctx, await wechat_transaction(ctx, order["order_no"]),
+                                               serial="PUB_KEY_ID_0000000000000000000000000000")
+    assert (await post_wechat(fetch, *unknown_serial)).status == 401
+    other_apiv3 = await wechat_notification(ctx, await wechat_transaction(ctx, order["order_no"]),
+                                            apiv3_key="ffffffffffffffffffffffffffffffff")
+    assert (await post_wechat(fetch, *other_apiv3)).status == 400
+    await _assert_untouched(ctx, order)
+    reasons = sorted([a["reason"] async for a in ctx.db.payment_notifications.find({})])
+    assert reasons == ["decrypt_failed", "serial_unknown", "signature_invalid"]
+
+
+@pytest.mark.parametrize("change, reason, status", [
+    ({"amount.total": 1}, "amount_mismatch", 400),
+    ({"amount.currency": "USD"}, "amount_mismatch", 400),
+    ({"appid": "wxother0000000001"}, "merchant_mismatch", 400),
+    ({"mchid": "1900000999"}, "merchant_mismatch", 400),
+    ({"out_trade_no": "PAY20260101000000NOSUCHONE"}, "order_unknown", 404),
+])
+async def test_wechat_callback_that_does_not_match_the_order_is_refused(demo_app, fetch, caplog, change, reason,
+                                                                        status) -> None:
+    caplog.set_level(logging.WARNING, logger="citygate.payments")
+    ctx = demo_app.ctx
+    order = await pending_order(demo_app, fetch)
+    resource = await wechat_transaction(ctx, order["order_no"], **change)
+    response = await post_wechat(fetch, *await wechat_notification(ctx, resource))
+    assert response.status == status and response.json()["code"] == "FAIL"
+    await _assert_untouched(ctx, order)
+    [attempt] = await ctx.db.payment_notifications.find({}).to_list(None)
+    assert (attempt["outcome"], attempt["reason"]) == ("refused", reason)
+    assert reason in caplog.text
+
+
+async def test_wechat_callback_for_an_unknown_channel_is_refused(demo_app, fetch) -> None:
+    ctx = demo_app.ctx
+    order = await pending_order(demo_app, fetch)
+    headers, body = await wechat_notification(ctx, await wechat_transaction(ctx, order["order_no"]))
+    assert (await post_wechat(fetch, headers, body, channel_id="no-such-channel")).status == 404
+    assert (await post_wechat(fetch, headers, body, channel_id="alipay-demo")).status == 404
+    await _assert_untouched(ctx, order)
+    assert await ctx.db.payment_notifications.count_documents({"outcome": "refused"}) == 2
+
+
+async def test_garbage_wechat_callback_is_refused_in_wechats_format(demo_app, fetch) -> None:
+    response = await fetch("POST", "/notify/wechatpay/wechat-demo", body=b"not json at all")
+    assert response.status == 401 and response.json()["code"] == "FAIL"
+    assert await demo_app.ctx.db.payment_notifications.count_documents({"reason": "signature_headers_missing"}) == 1
+
+
+# ---- Alipay ----------------------------------------------------------------------------------------
+
+async def test_alipay_callback_replayed_and_fifty_at_once_applies_once(demo_app, fetch) -> None:
+    ctx = demo_app.ctx
+    order = await pending_order(demo_app, fetch, "alipay")
+    await sandbox_pay(fetch, "alipay", order["order_no"])
+    sent = await ctx.db.sandbox_alipay_notifications.find_one({"out_trade_no": order["order_no"]})
+    responses = await asyncio.gather(*[post_alipay(fetch, sent["params"]) for _ in range(50)])
+    assert {(r.status, r.text) for r in responses} == {(200, "success")}
+    await _assert_paid_once(ctx, order)
+    outcomes = [a["outcome"] for a in await attempts(ctx, order["order_no"])]
+    assert len(outcomes) == 51 and outcomes.count("applied") == 1
+
+
+async def test_alipay_success_after_trade_closed_by_full_refund_changes_nothing(demo_app, fetch, operator_token) -> None:
+    ctx = demo_app.ctx
+    order = await pending_order(demo_app, fetch, "alipay")
+    await sandbox_pay(fetch, "alipay", order["order_no"])
+    success = (await ctx.db.sandbox_alipay_notifications.find_one({"out_trade_no": order["order_no"]}))["params"]
+    refund = await fetch("POST", f"/admin/v1/payments/{order['order_no']}/refunds", json={"reason": "退费"},
+                         token=operator_token)
+    assert refund.status == 201 and refund.json()["status"] == "succeeded", refund.text
+    closed = await alipay_params(ctx, order["order_no"], trade_status="TRADE_CLOSED")
+    for params in (closed, success, closed):  # out of order and repeated
+        response = await post_alipay(fetch, params)
+        assert (response.status, response.text) == (200, "success")
+    stored = await order_doc(ctx, order["order_no"])
+    assert (stored["status"], stored["refunded_fen"]) == ("paid", FEE_FEN)
+    assert await ctx.db.outbox.count_documents({"event": "payment.paid"}) == 1
+    assert await ctx.db.outbox.count_documents({"event": "payment.refunded"}) == 1
+
+
+async def test_alipay_trade_closed_unpaid_closes_the_order(demo_app, fetch) -> None:
+    ctx = demo_app.ctx
+    order = await pending_order(demo_app, fetch, "alipay")
+    response = await post_alipay(fetch, await alipay_params(ctx, order["order_no"], trade_status="TRADE_CLOSED"))
+    assert response.text == "success"
+    assert (await order_doc(ctx, order["order_no"]))["status"] == "closed"
+    late = await post_alipay(fetch, await alipay_params(ctx, order["order_no"]))  # paid after we closed it?
+    assert late.text == "success"
+    stored = await order_doc(ctx, order["order_no"])
+    assert (stored["status"], stored["anomaly"]) == ("closed", "paid_after_close")
+
+
+@pytest.mark.parametrize("case, reason", [
+    ("tampered", "signature_invalid"), ("wrong_key", "signature_invalid"), ("wrong_amount", "amount_mismatch"),
+    ("unknown_order", "order_unknown"), ("other_app", "app_id_mismatch"), ("other_seller", "seller_mismatch"),
+    ("unsigned", "signature_missing"),
+])
+async def test_bad_alipay_callbacks_are_refused_and_recorded(demo_app, fetch, caplog, case, reason) -> None:
+    from integrations.alipay import generate_private_key_pem
+
+    caplog.set_level(logging.WARNING, logger="citygate.payments")
+    ctx = demo_app.ctx
+    order = await pending_order(demo_app, fetch, "alipay")
+    no = order["order_no"]
+    params = {
+        "tampered": lambda: alipay_params(ctx, no),
+        "wrong_key": lambda: alipay_params(ctx, no, signing_key=generate_private_key_pem()),
+        "wrong_amount": lambda: alipay_params(ctx, no, total_amount="0.01", receipt_amount="0.01"),
+        "unknown_order": lambda: alipay_params(ctx, no, out_trade_no="PAY20260101000000NOSUCHONE"),
+        "other_app": lambda: alipay_params(ctx, no, app_id="2021000000000999"),
+        "other_seller": lambda: alipay_params(ctx, no, seller_id="2088999999999999"),
+        "unsigned": lambda: alipay_params(ctx, no, sign=False),
+    }[case]
+    sent = await params()
+    if case == "tampered":
+        sent = {**sent, "total_amount": "0.01"}
+    response = await post_alipay(fetch, sent)
+    assert response.text == "failure" and response.status >= 400
+    await _assert_untouched(ctx, order)
+    [attempt] = await ctx.db.payment_notifications.find({}).to_list(None)
+    assert (attempt["outcome"], attempt["reason"]) == ("refused", reason)
+    assert reason in caplog.text
