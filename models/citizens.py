@@ -25,6 +25,7 @@ from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -203,26 +204,32 @@ async def _attach(ctx, identity: ChannelIdentity, only_to: str | None = None) ->
             # unionid): never take it silently; /me/link merges with proof from both sides.
             log.warning("identity kind %s already owned by another citizen; not re-linked", detail["kind"])
     oid = _object_id(citizen_id)
-    result = await db.citizens.update_one({"_id": oid}, {"$setOnInsert": _skeleton(oid, now)}, upsert=True)
-    created = result.upserted_id is not None
-    citizen = await find_citizen(ctx, citizen_id)
-    if citizen is None:
-        raise NotFound("citizen_not_found", "未找到该市民", "Citizen not found")
+    created = False
+    if newly_claimed or adopted:  # a first login, or a new identity: make sure the document exists
+        result = await db.citizens.update_one({"_id": oid}, {"$setOnInsert": _skeleton(oid, now)}, upsert=True)
+        created = result.upserted_id is not None
+    mine = [k for k in keys if k in newly_claimed or k in adopted or owners.get(k) == citizen_id]
     updates: dict[str, Any] = {"updated_at": now, "last_login_at": now, "last_channel": identity.last_channel}
-    mine = [k for k in keys if k in newly_claimed or k in adopted or owners.get(k) == str(citizen["_id"])]
     for key, detail in identity.keys:
         if key not in mine:
             continue
         for name, value in detail.items():
             updates[f"identities.{_field(key)}.{name}"] = value
         updates[f"identities.{_field(key)}.last_login_at"] = now
-        if key in newly_claimed or _field(key) not in (citizen.get("identities") or {}):
+        if key in newly_claimed:
             updates[f"identities.{_field(key)}.linked_at"] = now
     change: dict[str, Any] = {"$set": updates}
     if mine:
         change["$addToSet"] = {"identity_keys": {"$each": mine}}
-    await db.citizens.update_one({"_id": citizen["_id"]}, change)
-    return await get_citizen(ctx, citizen["_id"]), created
+    # One round trip for a returning citizen: the update hands back the document.
+    citizen = await db.citizens.find_one_and_update({"_id": oid}, change, return_document=ReturnDocument.AFTER)
+    if citizen is None:  # identities recorded but no document (a crash between the two): recreate it
+        await db.citizens.update_one({"_id": oid}, {"$setOnInsert": _skeleton(oid, now)}, upsert=True)
+        created = True
+        citizen = await db.citizens.find_one_and_update({"_id": oid}, change, return_document=ReturnDocument.AFTER)
+    if citizen is None or citizen.get("merged_into"):  # merged away meanwhile: the survivor answers
+        return await get_citizen(ctx, citizen_id), created
+    return citizen, created
 
 
 # ---- login ----------------------------------------------------------------------------------------

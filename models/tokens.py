@@ -133,7 +133,8 @@ async def _store_refresh_token(db: AsyncDatabase, family_id: str, now: datetime.
     return token
 
 
-async def _issue_in_family(ctx, family: dict[str, Any], now: datetime.datetime) -> TokenPair:  # noqa: ANN001
+async def _issue_in_family(ctx, family: dict[str, Any], now: datetime.datetime,  # noqa: ANN001
+                           recheck: bool = True) -> TokenPair:
     """A new refresh token and access token in `family`; refused if the family got revoked meanwhile."""
     refresh = await _store_refresh_token(ctx.db, family["_id"], now, family["expires_at"])
     principal = Principal(family["subject_kind"], family["subject_id"], tuple(family.get("roles", ())),
@@ -141,8 +142,9 @@ async def _issue_in_family(ctx, family: dict[str, Any], now: datetime.datetime) 
     access_ttl = ctx.settings.access_token_ttl_seconds
     access = await issue_access_token(ctx.redis, principal, access_ttl)
     # A revocation that ran between our family check and the access token's creation would have
-    # missed that token; look again now that it exists (revocation sets revoked_at first).
-    current = await ctx.db.refresh_families.find_one({"_id": family["_id"]}, {"revoked_at": 1})
+    # missed that token; look again now that it exists (revocation sets revoked_at first). A brand
+    # new family needs no second look: a login is a fresh proof, later than any revocation.
+    current = await ctx.db.refresh_families.find_one({"_id": family["_id"]}, {"revoked_at": 1}) if recheck else family
     if current is None or current.get("revoked_at") is not None:
         await revoke_access_token(ctx.redis, access)
         raise Unauthorized("session_revoked", "登录状态已失效，请重新登录", "This session was revoked; please log in again")
@@ -160,7 +162,7 @@ async def start_session(ctx, principal: Principal) -> TokenPair:  # noqa: ANN001
         "purge_after": expires_at + datetime.timedelta(days=7),
     }
     await ctx.db.refresh_families.insert_one(family)
-    return await _issue_in_family(ctx, family, now)
+    return await _issue_in_family(ctx, family, now, recheck=False)
 
 
 async def rotate_refresh_token(ctx, presented: str) -> TokenPair:  # noqa: ANN001
@@ -236,5 +238,5 @@ async def logout(ctx, principal: Principal, access_token: str, refresh_token: st
     for family_id in families:
         access += await revoke_family(ctx, family_id, "logout")
         sessions += 1
-    await revoke_access_token(ctx.redis, access_token)
-    return {"sessions": sessions, "access_tokens": max(access, 1)}
+    await revoke_access_token(ctx.redis, access_token)  # also when it belongs to no family
+    return {"sessions": sessions, "access_tokens": access}

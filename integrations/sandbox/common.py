@@ -19,6 +19,7 @@ from pymongo.errors import DuplicateKeyError
 from models.errors import FieldError, ValidationFailed
 
 CODE_TTL = datetime.timedelta(minutes=5)
+FAULTS_ARMED_KEY = "cg:sandbox:faults-armed"  # set once any fault was armed (shared by all workers)
 _IDENTIFIER = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
 
@@ -71,10 +72,13 @@ async def arm_fault(ctx, vendor: str, app_id: str, api: str, answer: dict[str, A
     await ctx.db.sandbox_faults.insert_one({
         "vendor": vendor, "app_id": app_id, "api": api, "answer": answer, "remaining": times,
         "delay_ms": delay_ms, "created_at": ctx.clock()})
+    await ctx.redis.set(FAULTS_ARMED_KEY, "1")
 
 
 async def take_fault(ctx, vendor: str, app_id: str, api: str) -> dict[str, Any] | None:  # noqa: ANN001
     """Consume one armed fault for this call (sleeping its delay); return its answer or None."""
+    if not await ctx.redis.exists(FAULTS_ARMED_KEY):  # the usual case: skip the datastore round trip
+        return None
     fault = await ctx.db.sandbox_faults.find_one_and_update(
         {"vendor": vendor, "app_id": app_id, "api": api, "remaining": {"$gt": 0}},
         {"$inc": {"remaining": -1}}, sort=[("created_at", 1)], return_document=ReturnDocument.AFTER)
