@@ -206,3 +206,20 @@ async def test_accounts_with_different_id_numbers_cannot_be_linked(channels_app,
                            json={"channel": "wechat", "app_id": WECHAT_APP, "code": await wechat_code(fetch, "o-diff")})
     assert (response.status, response.json()["code"]) == (409, "realname_conflict")
     assert (await fetch("GET", "/api/v1/me", token=wechat["access_token"])).status == 200
+
+
+async def test_merging_keeps_the_callers_phone_and_frees_the_other(channels_app, fetch) -> None:
+    caller = await wechat_login(fetch, "o-keeps")
+    other = await wechat_login(fetch, "o-merged")
+    third = await alipay_login(fetch, "2088000000000033")
+    for session, number in ((caller, "13900000001"), (other, "13900000002")):
+        response = await fetch("POST", "/api/v1/me/phone", json={"code": await phone_code(fetch, number)},
+                               token=session["access_token"])
+        assert response.status == 200
+    linked = await fetch("POST", "/api/v1/me/link", token=caller["access_token"],
+                         json={"channel": "wechat", "app_id": WECHAT_APP, "code": await wechat_code(fetch, "o-merged")})
+    assert linked.json()["status"] == "merged" and linked.json()["citizen"]["phone"] == "139****0001"
+    # the merged account's number is free again: someone else may bind it
+    freed = await fetch("POST", "/api/v1/me/phone", token=third["access_token"], json={
+        "code": await phone_code(fetch, "13900000002"), "app_id": WECHAT_APP})
+    assert freed.status == 200 and freed.json()["phone"] == "139****0002"
