@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import logging
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -24,11 +25,13 @@ import jsonschema
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, OperationFailure
+from redis.exceptions import RedisError
 
 from models import deadlines, files, outbox, workdays
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 SHANGHAI = workdays.SHANGHAI
+log = logging.getLogger("citygate.applications")
 
 STATUS_LABELS: dict[str, tuple[str, str]] = {
     "draft": ("草稿", "Draft"),
@@ -95,10 +98,13 @@ SYNONYMS = {
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
-    await db.applications.create_index([("citizen_id", ASCENDING), ("created_at", DESCENDING)])
-    await db.applications.create_index([("citizen_id", ASCENDING), ("service_code", ASCENDING), ("status", ASCENDING)])
+    # nx-27017 serves queries only from single-field indexes (a compound index's prefix is not used),
+    # so each field queried alone has its own index; the compound ones serve MongoDB's sorted lists.
+    await db.applications.create_index("citizen_id")
+    await db.applications.create_index("status")
+    await db.applications.create_index("deadline.due_date")
     await db.applications.create_index([("department", ASCENDING), ("status", ASCENDING), ("created_at", DESCENDING)])
-    await db.applications.create_index([("status", ASCENDING), ("deadline.due_date", ASCENDING)])
+    await db.application_events.create_index("application_no")
     await db.application_events.create_index([("application_no", ASCENDING), ("seq", ASCENDING)], unique=True)
     await db.counters.create_index("updated_at")  # also makes sure the collection exists before transactions
 
@@ -511,7 +517,7 @@ def _actor(kind: str, actor_id: str) -> dict[str, str]:
     return {"kind": kind, "id": actor_id}
 
 
-def _event(no: str, seq: int, at: datetime.datetime, action: str, source: str | None, target: str,
+def timeline_event(no: str, seq: int, at: datetime.datetime, action: str, source: str | None, target: str,
            actor: dict[str, str], note: str = "", **data: Any) -> dict[str, Any]:
     return {"application_no": no, "seq": seq, "at": at, "action": action, "from": source, "to": target,
             "actor": actor, "note": note, "data": {k: v for k, v in data.items() if v not in (None, "", [])}}
@@ -555,18 +561,14 @@ def _invalid(status: str, action: str) -> Conflict:
                     extra={"status": status, "action": action})
 
 
-async def create(ctx, citizen_id: str, body: dict[str, Any], locale: str = "zh-CN") -> tuple[int, dict[str, Any]]:  # noqa: ANN001
-    """Save a draft (`draft: true`) or submit a new application; (201, the application as its owner sees it)."""
-    item = await online_item(ctx.db, body.get("service_code"))
-    draft = body.get("draft") is True
-    form, attached, delivery = await _checked_input(ctx, item, citizen_id, body, complete=not draft)
-    now = ctx.clock()
-    no = await allocate_number(ctx.db, item.get("region_code", ""), now)
-    status = "draft" if draft else "submitted"
+def new_application(no: str, citizen_id: str, item: dict[str, Any], form: dict[str, Any],
+                    attached: dict[str, list[dict[str, Any]]], delivery: dict[str, Any], *, draft: bool,
+                    now: datetime.datetime) -> dict[str, Any]:
+    """The stored document of a new application (a draft, or submitted)."""
     application = {
         "_id": no, "query_code": new_query_code(), "citizen_id": citizen_id, "service_code": item["code"],
         "service_name": item.get("name"), "department": item.get("department", ""),
-        "region_code": item.get("region_code", ""), "status": status, "version": 1,
+        "region_code": item.get("region_code", ""), "status": "draft" if draft else "submitted", "version": 1,
         "form": form, "materials": attached, "delivery": delivery,
         "sensitive_paths": sensitive_paths(item.get("form_schema")),
         "promised_days": (item.get("guide") or {}).get("promised_time_limit_days"),
@@ -575,7 +577,19 @@ async def create(ctx, citizen_id: str, body: dict[str, Any], locale: str = "zh-C
     }
     if not draft:
         application["prefill_values"] = form_meanings(item.get("form_schema"), form)
-    event = _event(no, 1, now, "save_draft" if draft else "submit", None, status, _actor("citizen", citizen_id))
+    return application
+
+
+async def create(ctx, citizen_id: str, body: dict[str, Any], locale: str = "zh-CN") -> tuple[int, dict[str, Any]]:  # noqa: ANN001
+    """Save a draft (`draft: true`) or submit a new application; (201, the application as its owner sees it)."""
+    item = await online_item(ctx.db, body.get("service_code"))
+    draft = body.get("draft") is True
+    form, attached, delivery = await _checked_input(ctx, item, citizen_id, body, complete=not draft)
+    now = ctx.clock()
+    no = await allocate_number(ctx.db, item.get("region_code", ""), now)
+    application = new_application(no, citizen_id, item, form, attached, delivery, draft=draft, now=now)
+    event = timeline_event(no, 1, now, "save_draft" if draft else "submit", None, application["status"],
+                           _actor("citizen", citizen_id))
 
     async def write(session: Any) -> None:
         await ctx.db.applications.insert_one(application, session=session)
@@ -651,7 +665,7 @@ async def save_draft(ctx, citizen_id: str, no: str, body: dict[str, Any], locale
         return_document=ReturnDocument.AFTER)
     if updated is None:
         raise _changed()
-    return citizen_view(updated, await timeline(ctx.db, no), now, locale)
+    return citizen_view(updated, await _after_write(ctx, updated), now, locale)
 
 
 async def transition(ctx, application: dict[str, Any], action: str, actor: dict[str, str], *,  # noqa: ANN001
@@ -671,7 +685,7 @@ async def transition(ctx, application: dict[str, Any], action: str, actor: dict[
     now = ctx.clock()
     no = application["_id"]
     fields = {"status": rule.target, "updated_at": now, **_deadline_change(application, rule.target, now), **(changes or {})}
-    event = _event(no, version + 1, now, action, status, rule.target, actor, note, **event_data)
+    event = timeline_event(no, version + 1, now, action, status, rule.target, actor, note, **event_data)
 
     async def write(session: Any) -> dict[str, Any] | None:
         updated = await ctx.db.applications.find_one_and_update(
@@ -735,7 +749,7 @@ async def submit_draft(ctx, citizen_id: str, no: str, body: dict[str, Any], loca
                "promised_days": (item.get("guide") or {}).get("promised_time_limit_days"),
                "prefill_values": form_meanings(item.get("form_schema"), form)}
     updated, _ = await transition(ctx, application, "submit", _actor("citizen", citizen_id), changes=changes)
-    return 200, citizen_view(updated, await timeline(ctx.db, no), ctx.clock(), locale)
+    return 200, citizen_view(updated, await _after_write(ctx, updated), ctx.clock(), locale)
 
 
 async def supplement(ctx, citizen_id: str, no: str, body: dict[str, Any], locale: str = "zh-CN") -> tuple[int, dict[str, Any]]:  # noqa: ANN001
@@ -753,7 +767,7 @@ async def supplement(ctx, citizen_id: str, no: str, body: dict[str, Any], locale
     merged = {**(application.get("materials") or {}), **attached}
     updated, _ = await transition(ctx, application, "supplement", _actor("citizen", citizen_id),
                                   changes={"materials": merged}, note=note, materials=sorted(attached))
-    return 200, citizen_view(updated, await timeline(ctx.db, no), ctx.clock(), locale)
+    return 200, citizen_view(updated, await _after_write(ctx, updated), ctx.clock(), locale)
 
 
 async def withdraw(ctx, citizen_id: str, no: str, body: dict[str, Any], locale: str = "zh-CN") -> tuple[int, dict[str, Any]]:  # noqa: ANN001
@@ -761,7 +775,7 @@ async def withdraw(ctx, citizen_id: str, no: str, body: dict[str, Any], locale: 
     application = await get_owned(ctx.db, no, citizen_id)
     note = _note(body, "reason")
     updated, _ = await transition(ctx, application, "withdraw", _actor("citizen", citizen_id), note=note)
-    return 200, citizen_view(updated, await timeline(ctx.db, no), ctx.clock(), locale)
+    return 200, citizen_view(updated, await _after_write(ctx, updated), ctx.clock(), locale)
 
 
 async def operator_action(ctx, operator_id: str, department: str, no: str, body: dict[str, Any],  # noqa: ANN001
@@ -791,7 +805,7 @@ async def operator_action(ctx, operator_id: str, department: str, no: str, body:
         data["delivery"] = changes["result"].get("delivery")
     updated, _ = await transition(ctx, application, action, _actor("operator", operator_id), changes=changes,
                                   note=note, expected_version=expected, **data)
-    return 200, operator_view(updated, await timeline(ctx.db, no), ctx.clock(), locale)
+    return 200, operator_view(updated, await _after_write(ctx, updated), ctx.clock(), locale)
 
 
 def _missing_materials(raw: Any, item: dict[str, Any]) -> list[str]:
@@ -824,13 +838,76 @@ def _result(body: dict[str, Any], application: dict[str, Any], now: datetime.dat
 
 
 # ---- reads ---------------------------------------------------------------------------------------
-async def timeline(db: AsyncDatabase, no: str) -> list[dict[str, Any]]:
-    return await db.application_events.find({"application_no": no}).sort([("seq", ASCENDING)]).to_list(None)
+async def timeline(db: AsyncDatabase, no: str, up_to: int | None = None) -> list[dict[str, Any]]:
+    """The application's events in order (those up to version `up_to`, when given)."""
+    events = await db.application_events.find({"application_no": no}).sort([("seq", ASCENDING)]).to_list(None)
+    return [e for e in events if up_to is None or e["seq"] <= up_to]
+
+
+# The read model (application + timeline) is cached in Redis, written through by every change and
+# only ever replaced by a newer version (a slow reader cannot put an old one back). Rendering from
+# it needs no datastore round trip; the TTL bounds staleness should a writer die before refreshing.
+# Code outside this module that changes an application must call `forget`.
+CACHE_PREFIX = "cg:application:"
+CACHE_TTL_SECONDS = 300
+_SET_IF_NEWER = """
+local current = redis.call('GET', KEYS[1])
+if current then
+  local version = tonumber(string.match(current, '^(%d+)|'))
+  if version and version >= tonumber(ARGV[1]) then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1] .. '|' .. ARGV[2], 'EX', tonumber(ARGV[3]))
+return 1
+"""
+
+
+async def _remember(ctx, application: dict[str, Any], events: list[dict[str, Any]]) -> None:  # noqa: ANN001
+    payload = json.dumps({"application": _plain(application), "events": _plain(events)}, ensure_ascii=False, default=str)
+    try:
+        await ctx.redis.eval(_SET_IF_NEWER, 1, CACHE_PREFIX + application["_id"], application["version"], payload,
+                             CACHE_TTL_SECONDS)
+    except RedisError:
+        log.warning("application cache unavailable; reading from the datastore")
+
+
+async def forget(ctx, no: str) -> None:  # noqa: ANN001
+    """Drop the cached read model of one application (after changing it outside this module)."""
+    await ctx.redis.delete(CACHE_PREFIX + no)
+
+
+async def read_model(ctx, no: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:  # noqa: ANN001
+    """(application, timeline) from the cache, else from the datastore (and then cached); None if unknown.
+
+    Datetimes come back as ISO strings from the cache; the views render both forms alike.
+    """
+    if not isinstance(no, str) or not no or len(no) > 64:
+        return None
+    try:
+        cached = await ctx.redis.get(CACHE_PREFIX + no)
+    except RedisError:
+        cached = None
+    if cached:
+        found = json.loads(cached.partition("|")[2])
+        return found["application"], found["events"]
+    application = await ctx.db.applications.find_one({"_id": no})
+    if application is None:
+        return None
+    events = await timeline(ctx.db, no, up_to=application["version"])
+    await _remember(ctx, application, events)
+    return application, events
+
+
+async def _after_write(ctx, application: dict[str, Any]) -> list[dict[str, Any]]:  # noqa: ANN001
+    events = await timeline(ctx.db, application["_id"], up_to=application["version"])
+    await _remember(ctx, application, events)
+    return events
 
 
 async def get_for_citizen(ctx, citizen_id: str, no: str, locale: str) -> dict[str, Any]:  # noqa: ANN001
-    application = await get_owned(ctx.db, no, citizen_id)
-    return citizen_view(application, await timeline(ctx.db, no), ctx.clock(), locale)
+    found = await read_model(ctx, no)
+    if found is None or found[0]["citizen_id"] != citizen_id:
+        raise NotFound("application_not_found", "未找到该办件", "Application not found")
+    return citizen_view(*found, ctx.clock(), locale)
 
 
 async def list_for_citizen(ctx, citizen_id: str, status: str | None, page: int, page_size: int,  # noqa: ANN001
@@ -863,8 +940,10 @@ async def get_for_operator(db: AsyncDatabase, no: str, department: str) -> dict[
 
 
 async def operator_detail(ctx, no: str, department: str, locale: str) -> dict[str, Any]:  # noqa: ANN001
-    application = await get_for_operator(ctx.db, no, department)
-    return operator_view(application, await timeline(ctx.db, no), ctx.clock(), locale)
+    found = await read_model(ctx, no)
+    if found is None or found[0]["status"] == "draft" or (department and found[0].get("department") != department):
+        raise NotFound("application_not_found", "未找到该办件", "Application not found")
+    return operator_view(*found, ctx.clock(), locale)
 
 
 async def list_for_operators(ctx, department: str, *, status: str | None = None, service_code: str | None = None,  # noqa: ANN001
@@ -895,20 +974,18 @@ async def progress(ctx, no: str, query_code: str, locale: str) -> dict[str, Any]
 
     An unknown number and a wrong code give the same answer, so numbers cannot be probed.
     """
-    application = await ctx.db.applications.find_one({"_id": no}, PUBLIC_FIELDS) if isinstance(no, str) and no else None
+    found = await read_model(ctx, no)
+    application = found[0] if found else None
     stored = application.get("query_code", "") if application else "-" * QUERY_CODE_LENGTH
     matches = secrets.compare_digest(stored.encode(), (query_code or "").strip().upper().encode())
-    if application is None or not matches or application["status"] == "draft":
+    if found is None or not matches or application["status"] == "draft":
         raise NotFound("progress_not_found", "办件编号或查询码不正确", "Application number or query code is wrong")
-    return public_view(application, await timeline(ctx.db, no), ctx.clock(), locale)
+    return public_view(*found, ctx.clock(), locale)
 
 
 # ---- views (JSON-ready: the idempotency store replays them verbatim) ------------------------------
 SUMMARY_FIELDS = {"_id": 1, "service_code": 1, "service_name": 1, "department": 1, "status": 1, "version": 1,
                   "deadline": 1, "created_at": 1, "updated_at": 1, "submitted_at": 1, "citizen_id": 1}
-PUBLIC_FIELDS = {"_id": 1, "query_code": 1, "service_code": 1, "service_name": 1, "department": 1, "status": 1,
-                 "deadline": 1, "submitted_at": 1}
-
 
 def iso(value: Any) -> Any:
     if isinstance(value, datetime.datetime):

@@ -15,6 +15,7 @@ Record fields: `promised_days`, `used_days` (working days consumed by earlier se
 from __future__ import annotations
 
 import datetime
+import functools
 from typing import Any
 
 from models import workdays
@@ -22,6 +23,33 @@ from models import workdays
 
 def _day(value: str) -> datetime.date:
     return datetime.date.fromisoformat(value)
+
+
+@functools.lru_cache(maxsize=64)
+def _running_count(year: int) -> tuple[int, ...]:
+    """Working days from 1 January of `year` up to and including each day of that year."""
+    # chinese_calendar re-validates every date against its whole table (tens of µs a call), and the
+    # view of a long-overdue application spans hundreds of days: count each year once per process.
+    day, counts, total = datetime.date(year, 1, 1), [], 0
+    while day.year == year:
+        total += workdays.is_workday(day)
+        counts.append(total)
+        day += datetime.timedelta(days=1)
+    return tuple(counts)
+
+
+def _through(day: datetime.date) -> int:
+    return _running_count(day.year)[day.timetuple().tm_yday - 1]
+
+
+def workdays_between(start: datetime.date, end: datetime.date) -> int:
+    """Working days in (start, end], negative when reversed: `workdays.workdays_between`, in O(years)."""
+    if end < start:
+        return -workdays_between(end, start)
+    total = _through(end) - _through(start)
+    for year in range(start.year, end.year):
+        total += _running_count(year)[-1]
+    return total
 
 
 def started(promised_days: int | None, at: datetime.datetime) -> dict[str, Any] | None:
@@ -38,7 +66,7 @@ def paused(record: dict[str, Any] | None, at: datetime.datetime) -> dict[str, An
     if record is None or record.get("paused_on") or record.get("finished_on"):
         return record
     today = workdays.local_date(at)
-    used = record["used_days"] + max(0, workdays.workdays_between(_day(record["started_on"]), today))
+    used = record["used_days"] + max(0, workdays_between(_day(record["started_on"]), today))
     return {**record, "used_days": used, "paused_on": today.isoformat(), "due_date": None}
 
 
@@ -72,6 +100,6 @@ def view(record: dict[str, Any] | None, now: datetime.datetime) -> dict[str, Any
         shown["days_left"] = record["promised_days"] - record["used_days"]
     elif record.get("due_date"):
         due, today = _day(record["due_date"]), workdays.local_date(now)
-        shown["days_left"] = workdays.workdays_between(today, due)
+        shown["days_left"] = workdays_between(today, due)
         shown["overdue"] = now > workdays.close_of_business(due)
     return shown

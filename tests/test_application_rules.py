@@ -163,3 +163,15 @@ def test_form_meanings_fold_synonyms_and_skip_sensitive() -> None:
         "addr": {"type": "string", "x-meaning": "address"}}}}}
     form = {"applicant": {"applicant_name": "王五", "id_card_no": "110101199003070011", "addr": "杭州"}}
     assert applications.form_meanings(schema, form) == {"name": "王五", "address": "杭州"}
+
+
+def test_fast_working_day_count_agrees_with_the_calendar() -> None:
+    from models import workdays
+
+    start = datetime.date(2025, 12, 20)
+    for offset in range(0, 800, 7):
+        for length in (0, 1, 5, 40, 400):
+            a = start + datetime.timedelta(days=offset)
+            b = a + datetime.timedelta(days=length)
+            assert deadlines.workdays_between(a, b) == workdays.workdays_between(a, b)
+            assert deadlines.workdays_between(b, a) == workdays.workdays_between(b, a)

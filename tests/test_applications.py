@@ -619,3 +619,16 @@ async def test_notifications_delivered_once_after_a_worker_restart(fetch, demo_a
     outcomes = {r["_id"]: r["status"] for r in await ctx.db.outbox.find().to_list()}
     assert outcomes == {f"application:{no}:1": "sent", f"application:{no}:2": "sent",
                         f"application:{refused_no}:1": "skipped"}
+
+
+async def test_cached_read_model_only_moves_forward(fetch, citizen, item, clerk, app) -> None:
+    from models import applications
+
+    _, token = citizen
+    no = (await submit(fetch, token)).json()["application_no"]
+    assert (await fetch("GET", f"/api/v1/applications/{no}", token=token)).json()["status"] == "submitted"
+    before = await app.ctx.db.applications.find_one({"_id": no})
+    await act(fetch, clerk, no, "accept")
+    await applications._remember(app.ctx, before, [])  # a slow reader trying to put version 1 back
+    shown = (await fetch("GET", f"/api/v1/applications/{no}", token=token)).json()
+    assert (shown["status"], [e["action"] for e in shown["timeline"]]) == ("accepted", ["submit", "accept"])

@@ -1,0 +1,175 @@
+"""GET /api/v1/applications/{no} with 100k applications stored, as a ratio to a bare Tornado hello-JSON server.
+
+Run: `make setup && .venv/bin/python bench/bench_applications.py` (part of `make bench`; needs `wrk`:
+`apt-get install -y wrk`; `BENCH_SMOKE=1` for a short run). Knobs (environment): BENCH_APPLICATIONS
+(stored applications, default 100000), BENCH_MINE (how many of them belong to the benchmark citizen and
+are requested in turn, default 1000), BENCH_SECONDS (wrk duration, default 10), BENCH_CONNECTIONS (32).
+
+It starts an embedded nx-27017 and redis-server, `python -m server` against them (one process), seeds
+the applications straight into the datastore (each submitted and accepted: the document, two timeline
+events, a deadline), gives one citizen an access token, then runs wrk against the service (a Lua script
+cycles through that citizen's application numbers) and against the hello-JSON baseline in the same
+run, 32 connections each. Before measuring, each requested application is read once (those first reads
+fill the Redis read-model cache from the datastore; their rate is reported as `first_read_rps`).
+Reported: requests/s of both, their `ratio` (the figure to compare; absolute numbers mean little on a
+shared machine), p50/p99 latency, non-2xx answers (must be 0), and GET /healthz of the service *with*
+the bearer token (`authenticated_healthz_rps`): the floor every authenticated route shares, so
+`ratio_to_authenticated_healthz` shows what this route itself costs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bson import ObjectId  # noqa: E402
+from common import SMOKE, report, running_baseline, running_service, wrk  # noqa: E402
+from tornado.httpclient import AsyncHTTPClient  # noqa: E402
+
+from config.settings import Settings  # noqa: E402
+from models import applications, deadlines, tokens  # noqa: E402
+from server.context import AppContext  # noqa: E402
+from server.embedded import EmbeddedMongo, EmbeddedRedis  # noqa: E402
+
+TOTAL = int(os.environ.get("BENCH_APPLICATIONS", "5000" if SMOKE else "100000"))
+MINE = min(TOTAL, int(os.environ.get("BENCH_MINE", "200" if SMOKE else "1000")))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "2" if SMOKE else "10"))
+CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
+DB_NAME = "citygate_bench"
+BATCH = 2000
+EXTRA = dict(e.split("=", 1) for e in os.environ.get("BENCH_EXTRA_ENV", "").split(",") if e)
+
+ITEM = {
+    "code": "GA-0001", "name": {"zh-CN": "普通护照签发", "en": "Ordinary passport issuance"}, "department": "gongan",
+    "region_code": "330100", "guide": {"promised_time_limit_days": 5},
+    "form_schema": {"type": "object", "properties": {"applicant": {"type": "object", "properties": {
+        "name": {"type": "string"}, "phone": {"type": "string"}, "id_number": {"type": "string"},
+        "address": {"type": "string"}}}, "reason": {"type": "string"}}},
+}
+
+
+def application_pair(number: int, citizen_id: str, start: datetime.datetime) -> tuple[dict, list[dict]]:
+    """One submitted-then-accepted application and its two timeline events, as the service stores them."""
+    at = start + datetime.timedelta(seconds=number * 7)
+    no = f"330100-{at.astimezone(applications.SHANGHAI):%Y%m%d}-{number % 1_000_000:06d}"
+    form = {"applicant": {"name": f"市民{number}", "phone": f"139{number:08d}", "id_number": f"33010619900101{number % 10000:04d}",
+                          "address": f"杭州市西湖区文三路 {number} 号"}, "reason": "first"}
+    attached = {"id_card": [{"file_id": str(ObjectId()), "name": "id.pdf", "size": 120_000,
+                             "content_type": "application/pdf", "sha256": "0" * 64, "uploaded_at": at.isoformat()}]}
+    document = applications.new_application(no, citizen_id, ITEM, form, attached, {"method": "pickup"}, draft=False, now=at)
+    accepted_at = at + datetime.timedelta(hours=2)
+    document.update(status="accepted", version=2, accepted_at=accepted_at, updated_at=accepted_at,
+                    deadline=deadlines.started(5, accepted_at))
+    citizen = {"kind": "citizen", "id": citizen_id}
+    events = [applications.timeline_event(no, 1, at, "submit", None, "submitted", citizen),
+              applications.timeline_event(no, 2, accepted_at, "accept", "submitted", "accepted",
+                                          {"kind": "operator", "id": "bench-operator"}, "材料齐全，予以受理")]
+    return document, events
+
+
+async def seed(mongodb_url: str, redis_url: str) -> tuple[str, list[str]]:
+    """TOTAL applications (MINE of them the benchmark citizen's); return that citizen's token and numbers."""
+    ctx = AppContext.connect(Settings(mongodb_db=DB_NAME), mongodb_url, redis_url)
+    try:
+        mine_id = str(ObjectId())
+        await ctx.db.citizens.insert_one({"_id": ObjectId(mine_id), "profile": {}, "created_at": ctx.clock()})
+        others = [str(ObjectId()) for _ in range(500)]
+        chosen = set(random.Random(7).sample(range(TOTAL), MINE))
+        start = datetime.datetime(2026, 1, 5, 1, 0, tzinfo=datetime.UTC)
+        mine: list[str] = []
+        for first in range(0, TOTAL, BATCH):
+            documents, events = [], []
+            for number in range(first, min(TOTAL, first + BATCH)):
+                owner = mine_id if number in chosen else others[number % len(others)]
+                document, timeline = application_pair(number, owner, start)
+                documents.append(document)
+                events += timeline
+                if owner == mine_id:
+                    mine.append(document["_id"])
+            await ctx.db.applications.insert_many(documents, ordered=False)
+            await ctx.db.application_events.insert_many(events, ordered=False)
+        token = await tokens.issue_access_token(ctx.redis, tokens.Principal("citizen", mine_id), 3 * 3600)
+        return token, mine
+    finally:
+        await ctx.close()
+
+
+def lua_script(numbers: list[str], directory: str) -> str:
+    path = Path(directory) / "applications.lua"
+    listed = ",".join(f'"{n}"' for n in numbers)
+    path.write_text(f"""local numbers = {{{listed}}}
+local i = 0
+request = function()
+  i = i + 1
+  return wrk.format("GET", "/api/v1/applications/" .. numbers[(i % #numbers) + 1])
+end
+""")
+    return str(path)
+
+
+async def cold_pass(service_url: str, token: str, numbers: list[str]) -> float:
+    """Fetch each requested application once (32 at a time), as the first readers do; return requests/s."""
+    client = AsyncHTTPClient(force_instance=True, max_clients=CONNECTIONS)
+    queue = list(numbers)
+    began = time.monotonic()
+
+    async def reader() -> None:
+        while queue:
+            no = queue.pop()
+            response = await client.fetch(f"{service_url}/api/v1/applications/{no}", raise_error=False,
+                                          headers={"Authorization": f"Bearer {token}"})
+            assert response.code == 200, response.code
+
+    await asyncio.gather(*(reader() for _ in range(CONNECTIONS)))
+    client.close()
+    return len(numbers) / (time.monotonic() - began)
+
+
+def main() -> None:
+    data_dir = tempfile.mkdtemp(prefix="citygate-bench-applications-")
+    backing = [EmbeddedMongo(data_dir).start(), EmbeddedRedis(data_dir).start()]
+    mongodb_url, redis_url = backing[0].url, backing[1].url
+    try:
+        env = {"CITYGATE_MONGODB_URL": mongodb_url, "CITYGATE_REDIS_URL": redis_url, "CITYGATE_MONGODB_DB": DB_NAME,
+               "CITYGATE_DEMO_DATA": "false", "CITYGATE_ACCESS_TOKEN_TTL_SECONDS": "10800", **EXTRA}
+        with running_service(env) as service_url, running_baseline() as baseline_url:  # indexes exist before seeding
+            began = time.monotonic()
+            token, numbers = asyncio.run(seed(mongodb_url, redis_url))
+            seeded_in = time.monotonic() - began
+            script = lua_script(numbers, data_dir)
+            auth = {"Authorization": f"Bearer {token}"}
+            cold_rps = asyncio.run(cold_pass(service_url, token, numbers))  # first reads fill the read-model cache
+            wrk(service_url + "/", seconds=1, connections=CONNECTIONS, headers=auth, script=script)
+            wrk(baseline_url + "/healthz", seconds=1, connections=CONNECTIONS)  # warm up both
+            baseline = wrk(baseline_url + "/healthz", seconds=SECONDS, connections=CONNECTIONS)
+            service = wrk(service_url + "/", seconds=SECONDS, connections=CONNECTIONS, headers=auth, script=script)
+            # The same stack answering /healthz with the bearer token resolved: the floor under any
+            # authenticated route (the foundation's per-request token lookup in Redis).
+            auth_floor = wrk(service_url + "/healthz", seconds=SECONDS, connections=CONNECTIONS, headers=auth)
+        report("applications_get", {
+            "applications_stored": TOTAL, "requested_numbers": len(numbers), "seed_seconds": round(seeded_in, 1),
+            "connections": CONNECTIONS, "baseline_rps": round(baseline["rps"]), "citygate_rps": round(service["rps"]),
+            "ratio": round(service["rps"] / baseline["rps"], 3),
+            "baseline_p99_ms": baseline["p99_ms"], "citygate_p50_ms": service["p50_ms"],
+            "citygate_p99_ms": service["p99_ms"], "non_2xx": int(service["non_2xx"]),
+            "first_read_rps": round(cold_rps), "authenticated_healthz_rps": round(auth_floor["rps"]),
+            "ratio_to_authenticated_healthz": round(service["rps"] / auth_floor["rps"], 3),
+        })
+    finally:
+        for server in reversed(backing):
+            server.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
