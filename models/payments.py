@@ -30,6 +30,7 @@ import hashlib
 import json
 import logging
 import secrets
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -52,6 +53,9 @@ RECHECK = datetime.timedelta(minutes=2)
 REFUND_RECHECK = datetime.timedelta(minutes=1)
 # An order placed this recently without a channel answer yet is still being placed.
 PLACING_GRACE = datetime.timedelta(seconds=15)
+CHANNEL_CACHE_SECONDS = 10.0
+# Reconciliation re-checks a paid order's application side effects after this long (see _mark_paid).
+EFFECTS_CHECK = datetime.timedelta(minutes=2)
 _SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 
 WECHATPAY_SECRETS = ("wechatpay_private_key", "wechatpay_apiv3_key")
@@ -85,6 +89,7 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db.payment_orders.create_index([("status", ASCENDING), ("next_check_at", ASCENDING)])
     await db.payment_orders.create_index([("citizen_id", ASCENDING), ("created_at", DESCENDING)])
     await db.payment_orders.create_index([("created_at", DESCENDING)])
+    await db.payment_orders.create_index("effects_check_at", sparse=True)
     await db.payment_refunds.create_index([("order_no", ASCENDING), ("created_at", ASCENDING)])
     await db.payment_refunds.create_index([("status", ASCENDING), ("next_check_at", ASCENDING)])
     await db.payment_notifications.create_index([("order_no", ASCENDING), ("received_at", ASCENDING)])
@@ -131,10 +136,29 @@ def _localized(value: Any) -> str:
 
 # ---- merchant configuration (on the channel document) ---------------------------------------------
 
-async def channel_by_id(ctx, channel_id: str) -> channels.Channel | None:  # noqa: ANN001 - AppContext
-    """The channel whose `_id` is `channel_id` (the id in our notify URLs), or None."""
+async def channel_by_id(ctx, channel_id: str, *, fresh: bool = False) -> channels.Channel | None:  # noqa: ANN001 - AppContext
+    """The channel whose `_id` is `channel_id` (the id in our notify URLs), or None.
+
+    Callbacks come in bursts and each needs the channel's keys: a loaded channel is kept for
+    CHANNEL_CACHE_SECONDS in this process (a changed merchant config reaches other workers within
+    that time; a callback that fails verification with a cached config is checked again with a fresh one).
+    """
+    cache: dict[str, tuple[float, channels.Channel]] = ctx.extras.setdefault("payments_channel_cache", {})
+    hit = cache.get(channel_id)
+    if hit is not None and not fresh and hit[0] > time.monotonic():
+        return hit[1]
     doc = await ctx.db.channels.find_one({"_id": channel_id}, {"app_id": 1})
-    return await channels.find_channel(ctx, doc["app_id"]) if doc else None
+    channel = await channels.find_channel(ctx, doc["app_id"]) if doc else None
+    if channel is None:
+        cache.pop(channel_id, None)
+    else:
+        cache[channel_id] = (time.monotonic() + CHANNEL_CACHE_SECONDS, channel)
+    return channel
+
+
+def _forget_channel(ctx, channel: channels.Channel) -> channels.Channel:  # noqa: ANN001
+    ctx.extras.get("payments_channel_cache", {}).pop(channel.id, None)
+    return channel
 
 
 def notify_url(ctx, channel: channels.Channel) -> str:  # noqa: ANN001
@@ -201,6 +225,7 @@ async def configure_wechatpay(ctx, app_id: str, *, mch_id: str, serial_no: str, 
     channel = await channels.find_channel(ctx, app_id)
     if channel is None or channel.kind != channels.WECHAT_MINIPROGRAM:
         raise NotFound("channel_not_found", "未找到该微信渠道", "No such WeChat channel")
+    _forget_channel(ctx, channel)
     return await channels.upsert_channel(
         ctx, kind=channel.kind, app_id=channel.app_id, name=channel.name, api_base_url=channel.api_base_url,
         enabled=channel.enabled, timeout_seconds=channel.timeout_seconds,
@@ -221,6 +246,7 @@ async def configure_alipay(ctx, app_id: str, *, seller_id: str, app_private_key_
     channel = await channels.find_channel(ctx, app_id)
     if channel is None or channel.kind != channels.ALIPAY_MINIPROGRAM:
         raise NotFound("channel_not_found", "未找到该支付宝渠道", "No such Alipay channel")
+    _forget_channel(ctx, channel)
     public = {"alipay_seller_id": seller_id}
     if alipay_public_key_pem:
         public["alipay_public_key"] = alipay_public_key_pem
@@ -482,25 +508,30 @@ def _pay_params(ctx, order: dict[str, Any], channel: channels.Channel) -> dict[s
 
 async def _mark_paid(ctx, order: dict[str, Any], *, trade_no: str, paid_at: datetime.datetime | None,  # noqa: ANN001
                      source: str) -> tuple[dict[str, Any] | None, bool]:
-    """pending → paid; (the order now, True when this call made the change)."""
+    """pending → paid; (the order now, True when this call made the change).
+
+    The winner applies the application side effects at once. The same update sets `effects_check_at`,
+    and reconciliation re-applies the (idempotent) effects of every order still carrying it once that
+    time has passed, then clears it: a crash between the two steps loses nothing, and duplicate
+    callbacks cost no writes beyond their own record.
+    """
     now, order_no = ctx.clock(), order["_id"]
     won = await ctx.db.payment_orders.find_one_and_update(
         {"_id": order_no, "status": "pending", "amount_fen": order["amount_fen"]},
         {"$set": {"status": "paid", "paid_at": paid_at or now, "paid_via": source, "channel_trade_no": trade_no,
-                  "updated_at": now, "refundable_fen": order["amount_fen"], "next_check_at": None}},
+                  "updated_at": now, "refundable_fen": order["amount_fen"], "next_check_at": None,
+                  "effects_check_at": now + EFFECTS_CHECK}},
         return_document=ReturnDocument.AFTER)
     if won is not None:
         log.info("payment %s paid via %s", order_no, source)
         await _apply_paid_effects(ctx, won)
         return won, True
-    current = await ctx.db.payment_orders.find_one({"_id": order_no})
-    if current is not None and current["status"] == "paid" and not current.get("effects_applied_at"):
-        await _apply_paid_effects(ctx, current)
-    return current, False
+    return await ctx.db.payment_orders.find_one({"_id": order_no}), False
 
 
 async def _apply_paid_effects(ctx, order: dict[str, Any]) -> None:  # noqa: ANN001
-    """The application side of a payment: idempotent, so every callback and reconciliation may re-run it."""
+    """The application side of a payment, idempotent: the application's `payment` set once (conditional
+    update), and one outbox record (its dedupe key) telling the citizen."""
     no, now = order["_id"], ctx.clock()
     marked = await ctx.db.applications.update_one(
         {"_id": order["application_no"],
@@ -520,9 +551,6 @@ async def _apply_paid_effects(ctx, order: dict[str, Any]) -> None:  # noqa: ANN0
                              "application_no": order["application_no"], "order_no": no,
                              "amount": f"{order['amount_fen'] // 100}.{order['amount_fen'] % 100:02d}",
                              "paid_at": _aware(order.get("paid_at") or now).astimezone(_SHANGHAI).strftime("%Y-%m-%d %H:%M")})
-    await ctx.db.payment_orders.update_one(
-        {"_id": no, "$or": [{"effects_applied_at": {"$exists": False}}, {"effects_applied_at": None}]},
-        {"$set": {"effects_applied_at": now}})
 
 
 async def _flag(ctx, order_no: str, anomaly: str) -> None:  # noqa: ANN001
@@ -703,19 +731,23 @@ async def handle_wechatpay_notification(ctx, channel_id: str, headers: Mapping[s
         "headers": {name: wechatpay.header(headers, name)[:128] for name in
                     ("Wechatpay-Serial", "Wechatpay-Timestamp", "Wechatpay-Nonce", "Request-ID")},
     }
-    channel = await channel_by_id(ctx, channel_id)
-    if channel is None or channel.kind != channels.WECHAT_MINIPROGRAM:
-        result, extra = _refused(404, "channel_unknown", "unknown channel")
-        return await _record_attempt(ctx, attempt, result, **extra)
-    try:
-        config = wechatpay_config(channel)
-        notification = wechatpay.verify_notification(config, headers, body, now=ctx.clock().timestamp())
-    except Conflict:
-        result, extra = _refused(404, "channel_not_configured", "payments are not set up for this channel")
-        return await _record_attempt(ctx, attempt, result, **extra)
-    except wechatpay.NotificationRejected as exc:
-        result, extra = _refused(exc.status, exc.reason, exc.message)
-        return await _record_attempt(ctx, attempt, result, **extra)
+    for fresh in (False, True):
+        channel = await channel_by_id(ctx, channel_id, fresh=fresh)
+        if channel is None or channel.kind != channels.WECHAT_MINIPROGRAM:
+            result, extra = _refused(404, "channel_unknown", "unknown channel")
+            return await _record_attempt(ctx, attempt, result, **extra)
+        try:
+            config = wechatpay_config(channel)
+            notification = wechatpay.verify_notification(config, headers, body, now=ctx.clock().timestamp())
+            break
+        except Conflict:
+            result, extra = _refused(404, "channel_not_configured", "payments are not set up for this channel")
+            return await _record_attempt(ctx, attempt, result, **extra)
+        except wechatpay.NotificationRejected as exc:
+            if not fresh and exc.reason in ("serial_unknown", "signature_invalid", "decrypt_failed"):
+                continue  # the merchant config may have changed in another worker: check with a fresh one
+            result, extra = _refused(exc.status, exc.reason, exc.message)
+            return await _record_attempt(ctx, attempt, result, **extra)
     attempt.update(notification_id=notification.id, event_type=notification.event_type)
     resource = notification.resource
     if notification.event_type.startswith("REFUND."):
@@ -743,7 +775,7 @@ async def handle_wechatpay_notification(ctx, channel_id: str, headers: Mapping[s
 
 async def _apply_payment(ctx, order: dict[str, Any], *, trade_no: str, paid_at: datetime.datetime | None,  # noqa: ANN001
                          ok_status: int) -> NotifyResult:
-    if order["status"] == "paid" and order.get("effects_applied_at"):
+    if order["status"] == "paid":
         return NotifyResult(True, ok_status, "duplicate", "already applied")
     if order["status"] == "closed":
         log.error("payment %s: paid on the channel after it was closed here (trade %s); refund needed",
@@ -789,16 +821,20 @@ async def handle_alipay_notification(ctx, channel_id: str, params: Mapping[str, 
         "notification_id": str(params.get("notify_id", ""))[:64], "event_type": str(params.get("trade_status", ""))[:32],
         "body_sha256": hashlib.sha256(json.dumps(dict(params), sort_keys=True).encode()).hexdigest(),
     }
-    channel = await channel_by_id(ctx, channel_id)
-    if channel is None or channel.kind != channels.ALIPAY_MINIPROGRAM or not _alipay_ready(channel):
-        result, extra = _refused(404, "channel_unknown", "unknown channel")
-        return await _record_attempt(ctx, attempt, result, **extra)
-    try:
-        alipay_trade.verify_notification(channel.public["alipay_public_key"], channel.app_id,
-                                         channel.public["alipay_seller_id"], params)
-    except alipay_trade.NotificationRejected as exc:
-        result, extra = _refused(exc.status, exc.reason, exc.message)
-        return await _record_attempt(ctx, attempt, result, **extra)
+    for fresh in (False, True):
+        channel = await channel_by_id(ctx, channel_id, fresh=fresh)
+        if channel is None or channel.kind != channels.ALIPAY_MINIPROGRAM or not _alipay_ready(channel):
+            result, extra = _refused(404, "channel_unknown", "unknown channel")
+            return await _record_attempt(ctx, attempt, result, **extra)
+        try:
+            alipay_trade.verify_notification(channel.public["alipay_public_key"], channel.app_id,
+                                             channel.public["alipay_seller_id"], params)
+            break
+        except alipay_trade.NotificationRejected as exc:
+            if not fresh and exc.reason in ("signature_invalid", "seller_mismatch"):
+                continue  # the channel's keys may have changed in another worker: check with a fresh copy
+            result, extra = _refused(exc.status, exc.reason, exc.message)
+            return await _record_attempt(ctx, attempt, result, **extra)
     order_no = str(params.get("out_trade_no", ""))
     attempt["order_no"] = order_no
     order = await ctx.db.payment_orders.find_one({"_id": order_no})
@@ -1010,9 +1046,12 @@ async def reconcile_due(ctx, limit: int = 100) -> int:  # noqa: ANN001 - AppCont
             await _check_refund(ctx, refund, channel)
         except channel_failures as exc:
             log.warning("reconciliation: refund %s not settled yet: %s", refund["_id"], exc)
-    async for order in ctx.db.payment_orders.find({"status": "paid", "effects_applied_at": {"$exists": False}}).limit(limit):
+    async for order in ctx.db.payment_orders.find({"effects_check_at": {"$lte": now}}).limit(limit):
         handled += 1
-        await _apply_paid_effects(ctx, order)
+        if order["status"] == "paid":
+            await _apply_paid_effects(ctx, order)
+        await ctx.db.payment_orders.update_one({"_id": order["_id"], "effects_check_at": order["effects_check_at"]},
+                                               {"$unset": {"effects_check_at": ""}})
     return handled
 
 

@@ -113,13 +113,21 @@ async def test_side_effects_a_crash_left_undone_are_finished(demo_app, fetch) ->
     # a worker won pending → paid and died before touching the application
     await ctx.db.payment_orders.update_one({"_id": order["order_no"]}, {"$set": {
         "status": "paid", "paid_at": ctx.clock(), "channel_trade_no": "4200000000000000000099",
-        "refundable_fen": FEE_FEN, "next_check_at": None}})
+        "refundable_fen": FEE_FEN, "next_check_at": None,
+        "effects_check_at": ctx.clock() + payments.EFFECTS_CHECK}})
+    # a duplicate callback meanwhile does not redo the work (it costs no writes but its record) ...
+    await sandbox_pay(fetch, "wechat", order["order_no"])
+    assert "payment" not in await ctx.db.applications.find_one({"_id": order["application_no"]})
+    # ... reconciliation does, once its check time has come
+    await payments.reconcile_due(ctx)
+    assert "payment" not in await ctx.db.applications.find_one({"_id": order["application_no"]})
+    _shift_clock(demo_app, minutes=3)
     await payments.reconcile_due(ctx)
     await payments.reconcile_due(ctx)
     application = await ctx.db.applications.find_one({"_id": order["application_no"]})
     assert application["payment"]["status"] == "paid"
     assert await ctx.db.outbox.count_documents({"event": "payment.paid"}) == 1
-    assert (await order_doc(ctx, order["order_no"]))["effects_applied_at"]
+    assert "effects_check_at" not in await order_doc(ctx, order["order_no"])
 
 
 async def test_refund_whose_answer_was_lost_is_settled(demo_app, fetch, operator_token) -> None:
