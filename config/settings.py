@@ -63,6 +63,9 @@ class Settings:
     no_show_window_days: int = 90
     no_show_suspension_days: int = 30
     shutdown_timeout_seconds: float = 10.0
+    # Take the client address from X-Real-IP / X-Forwarded-For: only behind a proxy that sets them,
+    # otherwise any client could pick the address its rate limits are counted under.
+    trust_proxy_headers: bool = False
     workers: int = 1
     background_workers: bool = True
     log_level: str = "INFO"

@@ -31,6 +31,5 @@ def make_app(ctx: AppContext, metrics: Metrics | None = None) -> tornado.web.App
         route_table=table,
         in_flight=set(),
         compress_response=False,
-        xheaders=True,
         log_function=lambda handler: None,  # BaseHandler.on_finish writes the one access-log line
     )

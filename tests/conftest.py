@@ -97,7 +97,7 @@ async def start_app(settings: Settings, mongodb_url: str, redis_url: str, demo: 
     if demo:
         await load_demo_data(ctx)
     app = make_app(ctx)
-    server = tornado.httpserver.HTTPServer(app, xheaders=True, max_body_size=settings.max_upload_bytes + 65536)
+    server = tornado.httpserver.HTTPServer(app, xheaders=settings.trust_proxy_headers, max_body_size=settings.max_upload_bytes + 65536)
     server.add_sockets([sock])
     app.settings["http_server"] = server
     return RunningApp(ctx, app, port, f"http://127.0.0.1:{port}", AsyncHTTPClient(force_instance=True))

@@ -130,3 +130,14 @@ async def test_sandbox_routes_absent_when_disabled(fetch) -> None:
     spec = (await fetch("GET", "/openapi.json")).json()
     assert not [p for p in spec["paths"] if p.startswith("/sandbox")]
     assert (await fetch("GET", "/sandbox/keys")).status == 404
+
+
+async def test_client_address_headers_are_ignored_unless_trusted(fetch, app) -> None:
+    # Not behind a trusted proxy: a forged X-Real-IP must not move the caller to a fresh budget.
+    for number in range(10):
+        await fetch("POST", "/admin/v1/auth/login", json={"username": "x", "password": "y"},
+                    headers={"X-Real-IP": f"10.9.9.{number}"})
+    blocked = await fetch("POST", "/admin/v1/auth/login", json={"username": "x", "password": "y"},
+                          headers={"X-Real-IP": "10.9.9.99"})
+    assert blocked.status == 429
+    assert await app.ctx.redis.exists("cg:rl:op-login:127.0.0.1")

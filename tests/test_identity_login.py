@@ -184,7 +184,7 @@ async def test_missing_code_is_a_field_error(channels_app, fetch) -> None:
 
 
 # ---- rate limits -------------------------------------------------------------------------------------
-@pytest.mark.settings(login_rate_limit_per_minute=2)
+@pytest.mark.settings(login_rate_limit_per_minute=2, trust_proxy_headers=True)
 async def test_logins_are_rate_limited_per_identity(channels_app, fetch) -> None:
     for number in range(2):
         await wechat_login(fetch, "o-eager", headers={"X-Real-IP": f"10.0.0.{number + 1}"})
@@ -196,7 +196,7 @@ async def test_logins_are_rate_limited_per_identity(channels_app, fetch) -> None
     await wechat_login(fetch, "o-someone-else", headers={"X-Real-IP": "10.0.0.9"})
 
 
-@pytest.mark.settings(login_rate_limit_per_minute=1)
+@pytest.mark.settings(login_rate_limit_per_minute=1, trust_proxy_headers=True)
 async def test_logins_are_rate_limited_per_ip(channels_app, fetch) -> None:
     for _ in range(10):  # the per-IP budget is ten identities' worth
         response = await fetch("POST", "/api/v1/auth/wechat/login", json={"code": "bogus", "app_id": WECHAT_APP},
