@@ -582,7 +582,9 @@ def new_application(no: str, citizen_id: str, item: dict[str, Any], form: dict[s
 
 async def create(ctx, citizen_id: str, body: dict[str, Any], locale: str = "zh-CN") -> tuple[int, dict[str, Any]]:  # noqa: ANN001
     """Save a draft (`draft: true`) or submit a new application; (201, the application as its owner sees it)."""
-    item = await online_item(ctx.db, body.get("service_code"))
+    if not isinstance(body.get("service_code"), str) or not body["service_code"].strip():
+        raise ValidationFailed(errors=[FieldError("service_code", "required", "「事项编码」为必填项", "service_code is required")])
+    item = await online_item(ctx.db, body["service_code"].strip())
     draft = body.get("draft") is True
     form, attached, delivery = await _checked_input(ctx, item, citizen_id, body, complete=not draft)
     now = ctx.clock()
@@ -950,7 +952,8 @@ async def list_for_operators(ctx, department: str, *, status: str | None = None,
                              overdue: bool | None = None, page: int = 1, page_size: int = 20,
                              locale: str = "zh-CN") -> dict[str, Any]:
     """Applications to handle, newest first; `overdue` selects those past their promised date."""
-    query: dict[str, Any] = {"status": {"$in": _statuses(status)} if status else {"$ne": "draft"}}
+    # Drafts are the citizen's own until submitted: never listed to operators.
+    query: dict[str, Any] = {"status": {"$in": [s for s in _statuses(status) if s != "draft"]} if status else {"$ne": "draft"}}
     if department:
         query["department"] = department
     if service_code:

@@ -257,6 +257,8 @@ async def test_only_online_items_take_applications(fetch, citizen, app) -> None:
         assert (response.status, response.json()["code"]) == (409, "not_online")
     unknown = await fetch("POST", "/api/v1/applications", token=token, json={"service_code": "NOPE", "form": {}})
     assert (unknown.status, unknown.json()["code"]) == (404, "service_not_found")
+    missing = await fetch("POST", "/api/v1/applications", token=token, json={"form": {}})
+    assert (missing.status, missing.json()["errors"][0]["field"]) == (422, "service_code")
 
 
 async def test_drafts_are_saved_resumed_and_submitted(fetch, citizen, item, clerk, app) -> None:
@@ -460,6 +462,9 @@ async def test_operators_see_their_department_and_filter(fetch, citizen, item, m
     clerk = await make_operator("clerk-ga", ["applications"], "gongan")
     outsider = await make_operator("cashier", ["payments"], "gongan")
     no = (await submit(fetch, token)).json()["application_no"]
+    draft = (await fetch("POST", "/api/v1/applications", token=token, json={"service_code": "GA-0001", "draft": True})).json()
+    assert (await fetch("GET", f"/admin/v1/applications/{draft['application_no']}", token=clerk)).status == 404
+    assert (await fetch("GET", "/admin/v1/applications?status=draft", token=clerk)).json()["total"] == 0
     assert (await fetch("GET", f"/admin/v1/applications/{no}", token=other_clerk)).status == 404
     assert (await act(fetch, other_clerk, no, "accept")).status == 404
     assert (await fetch("GET", "/admin/v1/applications", token=outsider)).status == 403
