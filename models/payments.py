@@ -84,15 +84,16 @@ class NotifyResult:
 # ---- indexes and small helpers -------------------------------------------------------------------
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
+    # Single-field indexes: nx-27017 never answers a query from a compound index (a full scan).
     await db.payment_orders.create_index("active_for", unique=True, sparse=True)
-    await db.payment_orders.create_index([("application_no", ASCENDING), ("created_at", DESCENDING)])
-    await db.payment_orders.create_index([("status", ASCENDING), ("next_check_at", ASCENDING)])
-    await db.payment_orders.create_index([("citizen_id", ASCENDING), ("created_at", DESCENDING)])
-    await db.payment_orders.create_index([("created_at", DESCENDING)])
+    await db.payment_orders.create_index("application_no")
+    await db.payment_orders.create_index("citizen_id")
+    await db.payment_orders.create_index("next_check_at")
     await db.payment_orders.create_index("effects_check_at", sparse=True)
-    await db.payment_refunds.create_index([("order_no", ASCENDING), ("created_at", ASCENDING)])
-    await db.payment_refunds.create_index([("status", ASCENDING), ("next_check_at", ASCENDING)])
-    await db.payment_notifications.create_index([("order_no", ASCENDING), ("received_at", ASCENDING)])
+    await db.payment_orders.create_index([("created_at", DESCENDING)])
+    await db.payment_refunds.create_index("order_no")
+    await db.payment_refunds.create_index("next_check_at")
+    await db.payment_notifications.create_index("order_no")
     await db.payment_notifications.create_index([("received_at", DESCENDING)])
 
 
@@ -685,7 +686,7 @@ async def refresh(ctx, order: dict[str, Any], source: str) -> dict[str, Any]:  #
 
 
 async def get_for_citizen(ctx, citizen_id: str, order_no: str) -> dict[str, Any]:  # noqa: ANN001
-    """The citizen's order; a pending one is first checked with the channel (at most every few seconds)."""
+    """The citizen's order; a pending one is first checked with the channel (at most once a second)."""
     from integrations import alipay_trade, wechatpay
 
     order = await ctx.db.payment_orders.find_one({"_id": order_no})
@@ -695,7 +696,7 @@ async def get_for_citizen(ctx, citizen_id: str, order_no: str) -> dict[str, Any]
         now = ctx.clock()
         claimed = await ctx.db.payment_orders.find_one_and_update(
             {"_id": order_no, "status": "pending",
-             "$or": [{"last_query_at": {"$exists": False}}, {"last_query_at": {"$lte": now - datetime.timedelta(seconds=2)}}]},
+             "$or": [{"last_query_at": {"$exists": False}}, {"last_query_at": {"$lte": now - datetime.timedelta(seconds=1)}}]},
             {"$set": {"last_query_at": now}}, return_document=ReturnDocument.AFTER)
         if claimed is not None:
             try:
