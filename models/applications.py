@@ -660,6 +660,7 @@ async def save_draft(ctx, citizen_id: str, no: str, body: dict[str, Any], locale
     item = await online_item(ctx.db, application["service_code"])
     form, attached, delivery = await _checked_input(ctx, item, citizen_id, body, complete=False, base=application)
     now = ctx.clock()
+    generation = await _generation(ctx, no)
     updated = await ctx.db.applications.find_one_and_update(
         {"_id": no, "status": "draft", "version": application["version"]},
         {"$set": {"form": form, "materials": attached, "delivery": delivery, "updated_at": now,
@@ -667,13 +668,16 @@ async def save_draft(ctx, citizen_id: str, no: str, body: dict[str, Any], locale
         return_document=ReturnDocument.AFTER)
     if updated is None:
         raise _changed()
-    return citizen_view(updated, await _after_write(ctx, updated), now, locale)
+    events = await timeline(ctx.db, no, up_to=updated["version"])
+    await _remember(ctx, updated, events, generation)
+    return citizen_view(updated, events, now, locale)
 
 
 async def transition(ctx, application: dict[str, Any], action: str, actor: dict[str, str], *,  # noqa: ANN001
                      changes: dict[str, Any] | None = None, note: str = "", expected_version: int | None = None,
-                     **event_data: Any) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Apply `action` to `application` atomically with its timeline event and outbox notice.
+                     **event_data: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Apply `action` to `application` atomically with its timeline event and outbox notice; return
+    the updated application and its timeline.
 
     409 invalid_transition when the state does not allow it; 409 application_changed when someone
     else changed the application since it was read (or `expected_version` is stale).
@@ -699,13 +703,16 @@ async def transition(ctx, application: dict[str, Any], action: str, actor: dict[
         await ctx.db.outbox.insert_one(_notice(updated, event), session=session)
         return updated
 
+    generation = await _generation(ctx, no)
     updated = await _in_transaction(ctx, write)
     if updated is None:
         current = await ctx.db.applications.find_one({"_id": no}, {"status": 1})
         if current is not None and current["status"] not in rule.sources:
             raise _invalid(current["status"], action)
         raise _changed()
-    return updated, event
+    events = await timeline(ctx.db, no, up_to=updated["version"])
+    await _remember(ctx, updated, events, generation)
+    return updated, events
 
 
 def _deadline_change(application: dict[str, Any], target: str, now: datetime.datetime) -> dict[str, Any]:
@@ -750,8 +757,8 @@ async def submit_draft(ctx, citizen_id: str, no: str, body: dict[str, Any], loca
                "sensitive_paths": sensitive_paths(item.get("form_schema")),
                "promised_days": (item.get("guide") or {}).get("promised_time_limit_days"),
                "prefill_values": form_meanings(item.get("form_schema"), form)}
-    updated, _ = await transition(ctx, application, "submit", _actor("citizen", citizen_id), changes=changes)
-    return 200, citizen_view(updated, await _after_write(ctx, updated), ctx.clock(), locale)
+    updated, events = await transition(ctx, application, "submit", _actor("citizen", citizen_id), changes=changes)
+    return 200, citizen_view(updated, events, ctx.clock(), locale)
 
 
 async def supplement(ctx, citizen_id: str, no: str, body: dict[str, Any], locale: str = "zh-CN") -> tuple[int, dict[str, Any]]:  # noqa: ANN001
@@ -767,17 +774,17 @@ async def supplement(ctx, citizen_id: str, no: str, body: dict[str, Any], locale
     if problems or found:
         raise ValidationFailed(errors=problems + found)
     merged = {**(application.get("materials") or {}), **attached}
-    updated, _ = await transition(ctx, application, "supplement", _actor("citizen", citizen_id),
+    updated, events = await transition(ctx, application, "supplement", _actor("citizen", citizen_id),
                                   changes={"materials": merged}, note=note, materials=sorted(attached))
-    return 200, citizen_view(updated, await _after_write(ctx, updated), ctx.clock(), locale)
+    return 200, citizen_view(updated, events, ctx.clock(), locale)
 
 
 async def withdraw(ctx, citizen_id: str, no: str, body: dict[str, Any], locale: str = "zh-CN") -> tuple[int, dict[str, Any]]:  # noqa: ANN001
     """Withdraw my application before a decision."""
     application = await get_owned(ctx.db, no, citizen_id)
     note = _note(body, "reason")
-    updated, _ = await transition(ctx, application, "withdraw", _actor("citizen", citizen_id), note=note)
-    return 200, citizen_view(updated, await _after_write(ctx, updated), ctx.clock(), locale)
+    updated, events = await transition(ctx, application, "withdraw", _actor("citizen", citizen_id), note=note)
+    return 200, citizen_view(updated, events, ctx.clock(), locale)
 
 
 async def operator_action(ctx, operator_id: str, department: str, no: str, body: dict[str, Any],  # noqa: ANN001
@@ -805,9 +812,9 @@ async def operator_action(ctx, operator_id: str, department: str, no: str, body:
     elif action == "complete":
         changes["result"] = _result(body, application, ctx.clock())
         data["delivery"] = changes["result"].get("delivery")
-    updated, _ = await transition(ctx, application, action, _actor("operator", operator_id), changes=changes,
+    updated, events = await transition(ctx, application, action, _actor("operator", operator_id), changes=changes,
                                   note=note, expected_version=expected, **data)
-    return 200, operator_view(updated, await _after_write(ctx, updated), ctx.clock(), locale)
+    return 200, operator_view(updated, events, ctx.clock(), locale)
 
 
 def _missing_materials(raw: Any, item: dict[str, Any]) -> list[str]:
@@ -851,8 +858,12 @@ async def timeline(db: AsyncDatabase, no: str, up_to: int | None = None) -> list
 # it needs no datastore round trip; the TTL bounds staleness should a writer die before refreshing.
 # Code outside this module that changes an application must call `forget`.
 CACHE_PREFIX = "cg:application:"
+GENERATION_PREFIX = "cg:application-gen:"
 CACHE_TTL_SECONDS = 300
-_SET_IF_NEWER = """
+# Store ARGV[2] as version ARGV[1] unless a newer version is cached, or `forget` ran since the caller
+# read the generation (ARGV[4]) before reading the datastore: then what it read may be stale.
+_FILL = """
+if (redis.call('GET', KEYS[2]) or '') ~= ARGV[4] then return 0 end
 local current = redis.call('GET', KEYS[1])
 if current then
   local version = tonumber(string.match(current, '^(%d+)|'))
@@ -863,18 +874,34 @@ return 1
 """
 
 
-async def _remember(ctx, application: dict[str, Any], events: list[dict[str, Any]]) -> None:  # noqa: ANN001
-    payload = json.dumps({"application": _plain(application), "events": _plain(events)}, ensure_ascii=False, default=str)
+async def _generation(ctx, no: str) -> str | None:  # noqa: ANN001
+    """The application's cache generation (None when Redis is unavailable: then nothing is cached)."""
     try:
-        await ctx.redis.eval(_SET_IF_NEWER, 1, CACHE_PREFIX + application["_id"], application["version"], payload,
-                             CACHE_TTL_SECONDS)
+        return await ctx.redis.get(GENERATION_PREFIX + no) or ""
+    except RedisError:
+        return None
+
+
+async def _remember(ctx, application: dict[str, Any], events: list[dict[str, Any]], generation: str | None) -> None:  # noqa: ANN001
+    if generation is None:
+        return
+    payload = json.dumps({"application": _plain(application), "events": _plain(events)}, ensure_ascii=False, default=str)
+    no = application["_id"]
+    try:
+        await ctx.redis.eval(_FILL, 2, CACHE_PREFIX + no, GENERATION_PREFIX + no, application["version"], payload,
+                             CACHE_TTL_SECONDS, generation)
     except RedisError:
         log.warning("application cache unavailable; reading from the datastore")
 
 
 async def forget(ctx, no: str) -> None:  # noqa: ANN001
-    """Drop the cached read model of one application (after changing it outside this module)."""
-    await ctx.redis.delete(CACHE_PREFIX + no)
+    """Drop the cached read model of one application; call it after changing the application outside
+    this module (fills based on reads from before this call are refused, so nothing stale comes back)."""
+    async with ctx.redis.pipeline(transaction=True) as pipe:
+        pipe.incr(GENERATION_PREFIX + no)
+        pipe.expire(GENERATION_PREFIX + no, 24 * 3600)
+        pipe.delete(CACHE_PREFIX + no)
+        await pipe.execute()
 
 
 async def read_model(ctx, no: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:  # noqa: ANN001
@@ -885,9 +912,10 @@ async def read_model(ctx, no: str) -> tuple[dict[str, Any], list[dict[str, Any]]
     if not isinstance(no, str) or not no or len(no) > 64:
         return None
     try:
-        cached = await ctx.redis.get(CACHE_PREFIX + no)
+        cached, generation = await ctx.redis.mget(CACHE_PREFIX + no, GENERATION_PREFIX + no)
+        generation = generation or ""
     except RedisError:
-        cached = None
+        cached, generation = None, None
     if cached:
         found = json.loads(cached.partition("|")[2])
         return found["application"], found["events"]
@@ -895,14 +923,8 @@ async def read_model(ctx, no: str) -> tuple[dict[str, Any], list[dict[str, Any]]
     if application is None:
         return None
     events = await timeline(ctx.db, no, up_to=application["version"])
-    await _remember(ctx, application, events)
+    await _remember(ctx, application, events, generation)
     return application, events
-
-
-async def _after_write(ctx, application: dict[str, Any]) -> list[dict[str, Any]]:  # noqa: ANN001
-    events = await timeline(ctx.db, application["_id"], up_to=application["version"])
-    await _remember(ctx, application, events)
-    return events
 
 
 async def get_for_citizen(ctx, citizen_id: str, no: str, locale: str) -> dict[str, Any]:  # noqa: ANN001
@@ -1052,6 +1074,7 @@ def citizen_view(application: dict[str, Any], events: list[dict[str, Any]], now:
         "supplement": _plain(application.get("supplement")),
         "decision": _plain(application.get("decision")),
         "result": _plain(application.get("result")),
+        "payment": _plain(application.get("payment")),
         "allowed_actions": allowed_actions(application["status"], "citizen"),
         "timeline": [_event_view(e, locale, internal=False) for e in events],
     }
