@@ -783,6 +783,9 @@ async def search_catalogue(ctx: Any, *, q: str | None = None, department: str | 
         "total": result.total,
         "page": page,
         "page_size": page_size,
+        # False when a broad query matched more items than the engine reads per query (see
+        # models/search.py): `total` then counts the best-ranked ones it read, not every match.
+        "total_exact": result.total_exact,
     }
 
 
@@ -826,6 +829,8 @@ async def load_demo_catalogue(db: AsyncDatabase, *, redis: Any = None, data: dic
         await db.services.update_one({"code": item["code"]},
                                      {"$set": fields, "$setOnInsert": {"created_at": now, "published_at": now}},
                                      upsert=True)
+        # an item an earlier load left as a draft gets its first publication time now
+        await db.services.update_one({"code": item["code"], "published_at": None}, {"$set": {"published_at": now}})
         published += 1
     await catalogue_changed(db, redis)
     return {"items": count, "published": published, "drafts": drafts}

@@ -8,11 +8,14 @@ Chinese words whose full pinyin or initials it spells) and a document scores, pe
 alternative. Documents matching more of the concepts rank first.
 
 `SearchIndex` is an in-memory inverted index built from a list of item dicts, no database needed.
-Each posting list is stored in descending weight order (a name hit weighs more than an alias hit,
-which weighs more than a hit in the guide text), grouped by weight, so a query reads at most
-`candidate_cap` postings of each term: the cost of a query is bounded by the cap, not by the size
-of the catalogue. Totals are exact while a term has fewer postings than the cap; beyond it the
-engine ranks the best-weighted `candidate_cap` documents of each term.
+A term's postings are stored grouped by weight, heaviest first (a name hit weighs more than an alias
+hit, which weighs more than a hit in the guide text). A query concept reads the weight groups of all
+its alternatives best score first and stops after `candidate_cap` postings (the read budget): the
+cost of a query is bounded by the budget, not by the size of the catalogue. The name/alias-level
+postings are also kept per partition (department, theme, city), so a filtered query reads its
+filter's own postings rather than hunting through the whole catalogue's. Totals are exact unless a
+concept had more postings than the budget (`total_exact` then says so); the ranking of the first
+pages is unaffected, since the best-weighted postings are read first.
 
 Several worker processes each hold their own index. A write that changes what is published calls
 `catalogue_changed`, which bumps this process's generation (rebuild at the next query) and the Redis
@@ -52,12 +55,14 @@ CHECK_INTERVAL_SECONDS = 1.0
 
 # Field weights: where a term occurs in an item.
 NAME, ALIAS, RESULT, TAXONOMY, GUIDE = 10.0, 8.0, 4.0, 2.0, 1.0
+PARTITIONED = RESULT          # postings of words this heavy are also kept per department/theme/city
 EXTRA_FIELD_BONUS = 0.25      # per further field holding the same term
 GUIDE_TERMS_PER_ITEM = 60     # the rarest guide-text terms kept per item
 CANONICAL_FACTOR, SYNONYM_FACTOR, SUBWORD_FACTOR = 0.95, 0.9, 0.5
 PINYIN_FULL_FACTOR, PINYIN_INITIALS_FACTOR = 1.0, 0.7
 MAX_ALTERNATIVES = 16         # per concept
 MAX_INITIALS_TERMS = 8        # Chinese words tried for one string of pinyin initials
+MAX_PINYIN_VOCABULARY = 20_000  # most frequent name and alias words given pinyin keys
 EVIDENCE_SHARE = 0.1          # of a concept's further matching alternatives, added to its best
 EXACT_BONUS = 1.5             # the query is an item's name or one of its aliases
 
@@ -221,6 +226,7 @@ class SearchResult:
     page: int
     page_size: int
     scores: list[float] = dataclasses.field(default_factory=list)
+    total_exact: bool = True
 
 
 def _text(value: Any) -> list[str]:
@@ -271,23 +277,29 @@ def _add_terms(fields: dict[str, set[float]], terms: Iterable[str], weight: floa
 
 
 class SearchIndex:
-    """Inverted index over published items; build it from a list of item dicts."""
+    """Inverted index over published items; build it from a list of item dicts.
 
-    def __init__(self, analyzer: Analyzer | None = None, candidate_cap: int = 400) -> None:
+    Postings of a term: document numbers grouped by weight, heaviest first (`docs`, `segments` with
+    the end offset and weight of each group). Besides the global postings, the name-, alias- and
+    result-level postings are also kept per partition (department, theme, city), so a filtered
+    query reads the filter's own postings instead of the whole catalogue's.
+    """
+
+    def __init__(self, analyzer: Analyzer | None = None, candidate_cap: int = 64) -> None:
         self.analyzer = analyzer or get_analyzer()
-        self.candidate_cap = candidate_cap
+        self.candidate_cap = candidate_cap  # postings read per concept (the read budget)
         self.items: list[dict[str, Any]] = []
         self._postings: dict[str, tuple[array, tuple[tuple[int, float], ...]]] = {}
+        self._partitions: dict[str, dict[str, tuple[array, tuple[tuple[int, float], ...]]]] = {}
         self._idf: dict[str, float] = {}
-        self._exact: dict[str, list[int]] = {}
+        self._exact: dict[str, set[int]] = {}
         self._pinyin_full: dict[str, list[str]] = {}
         self._pinyin_initials: dict[str, list[str]] = {}
         self._department: list[str] = []
         self._themes: list[tuple[str, ...]] = []
         self._audience: list[tuple[str, ...]] = []
         self._region: list[str] = []
-        self._rank: array = array("i")          # position in code order, for ties and browsing
-        self._browse: dict[tuple[str, str], array] = {}
+        self._browse: dict[str, array] = {}     # partition key -> its documents in code order
         self._order: array = array("i")
 
     def __len__(self) -> int:
@@ -297,12 +309,21 @@ class SearchIndex:
     @classmethod
     def build(cls, items: Iterable[dict[str, Any]], *, departments: dict[str, Any] | None = None,
               themes: dict[str, Any] | None = None, regions: dict[str, Any] | None = None,
-              analyzer: Analyzer | None = None, candidate_cap: int = 400) -> SearchIndex:
+              analyzer: Analyzer | None = None, candidate_cap: int = 64) -> SearchIndex:
         """Index `items` (service item dicts); names of departments/themes/regions (code → L) are
         searchable too when given."""
         index = cls(analyzer, candidate_cap)
         index._build(list(items), departments or {}, themes or {}, regions or {})
         return index
+
+    @staticmethod
+    def partition_keys(item: dict[str, Any]) -> list[str]:
+        """The partitions an item's postings are also filed under."""
+        region = item.get("region_code") or ""
+        keys = ["d:" + (item.get("department") or "")] + ["t:" + t for t in item.get("themes", []) or []]
+        if len(region) >= 4:
+            keys.append("r:" + region[:4])
+        return keys
 
     def _build(self, items: list[dict[str, Any]], departments: dict[str, Any], themes: dict[str, Any],
                regions: dict[str, Any]) -> None:
@@ -310,6 +331,7 @@ class SearchIndex:
         items.sort(key=lambda it: it.get("code", ""))
         self.items = items
         buckets: dict[str, dict[float, array]] = {}
+        part_buckets: dict[str, dict[str, dict[float, array]]] = {}
         name_vocab: dict[str, int] = {}
         interned: dict[Any, Any] = {}
 
@@ -324,19 +346,18 @@ class SearchIndex:
             for text in names:
                 terms = an.terms(text)
                 add(terms, NAME)
-                add([an.normalize_cached(text)], NAME)
                 for t in terms:
-                    if _CJK.match(t) and 2 <= len(t) <= 8:
+                    if _CJK.match(t) and 2 <= len(t) <= 6:
                         name_vocab[t] = name_vocab.get(t, 0) + 1
             for alias in aliases:
                 terms = an.terms(alias)
                 add(terms, ALIAS)
                 add([an.normalize_cached(alias)], ALIAS)
                 for t in terms:
-                    if _CJK.match(t) and 2 <= len(t) <= 8:
+                    if _CJK.match(t) and 2 <= len(t) <= 6:
                         name_vocab[t] = name_vocab.get(t, 0) + 1
             for exact in {an.normalize_cached(t) for t in names + aliases}:
-                self._exact.setdefault(exact, []).append(doc)
+                self._exact.setdefault(exact, set()).add(doc)
             guide = item.get("guide") or {}
             for text in _text((guide.get("result") or {}).get("name")):
                 add(an.terms(text), RESULT)
@@ -347,8 +368,19 @@ class SearchIndex:
                     add(an.terms(text), TAXONOMY)
             add(an.key_terms("\n".join(self._guide_texts(guide)), GUIDE_TERMS_PER_ITEM), GUIDE)
 
+            keys = self.partition_keys(item)
+            parts = [part_buckets.setdefault(k, {}) for k in keys]
             for term, weights in fields.items():
-                w = round(max(weights) + min(EXTRA_FIELD_BONUS * (len(weights) - 1), 1.0), 2)
+                top = max(weights)
+                w = round(top + min(EXTRA_FIELD_BONUS * (len(weights) - 1), 1.0), 2) if len(weights) > 1 else top
+                for target in parts if top >= PARTITIONED else ():
+                    per_weight = target.get(term)
+                    if per_weight is None:
+                        per_weight = target[term] = {}
+                    docs = per_weight.get(w)
+                    if docs is None:
+                        docs = per_weight[w] = array("i")
+                    docs.append(doc)
                 per_weight = buckets.get(term)
                 if per_weight is None:
                     per_weight = buckets[term] = {}
@@ -356,7 +388,8 @@ class SearchIndex:
                 if docs is None:
                     docs = per_weight[w] = array("i")
                 docs.append(doc)
-
+            for key in keys:
+                self._browse.setdefault(key, array("i")).append(doc)
             self._department.append(intern(item.get("department", "")))
             self._themes.append(intern(tuple(item.get("themes", []) or ())))
             self._audience.append(intern(tuple(item.get("audience", []) or ())))
@@ -364,20 +397,12 @@ class SearchIndex:
 
         n = len(items)
         for term, per_weight in buckets.items():
-            docs = array("i")
-            segments = []
-            for w in sorted(per_weight, reverse=True):
-                docs.extend(per_weight[w])
-                segments.append((len(docs), w))
-            self._postings[term] = (docs, tuple(segments))
-            self._idf[term] = math.log(1.0 + n / len(docs))
-        self._rank = array("i", range(n))
+            self._postings[term] = _freeze(per_weight)
+            self._idf[term] = math.log(1.0 + n / len(self._postings[term][0]))
+        for key, terms in part_buckets.items():
+            self._partitions[key] = {term: _freeze(per_weight) for term, per_weight in terms.items()}
         self._order = array("i", range(n))
-        for doc in range(n):
-            for key in (("department", self._department[doc]), ("region", self._region[doc])) + \
-                    tuple(("theme", t) for t in self._themes[doc]):
-                self._browse.setdefault(key, array("i")).append(doc)
-        for term in name_vocab:
+        for term in heapq.nlargest(MAX_PINYIN_VOCABULARY, name_vocab, key=name_vocab.__getitem__):
             full, initials = pinyin_keys(term)
             if full:
                 self._pinyin_full.setdefault(full, []).append(term)
@@ -464,53 +489,76 @@ class SearchIndex:
                         best[end] = candidate
         return best[n] or []
 
-    def _accumulate(self, concepts: list[list[tuple[str, float]]], cap: int) -> tuple[list[dict[int, float]], bool]:
-        """Best score per concept per document, reading at most `cap` postings of each term."""
+    def _sources(self, term: str, partitions: list[str] | None) -> list[tuple[tuple[array, Any], float]]:
+        """Where to read a term: its global postings, or the filter's partitions plus the global
+        postings' guide-level groups (partitions hold only the heavier fields)."""
+        entry = self._postings.get(term)
+        if entry is None:
+            return []
+        if partitions is None:
+            return [(entry, math.inf)]
+        sources: list[tuple[tuple[array, Any], float]] = [(entry, PARTITIONED)]
+        for key in partitions:
+            part = self._partitions.get(key, {}).get(term)
+            if part is not None:
+                sources.append((part, math.inf))
+        return sources
+
+    def _accumulate(self, concepts: list[list[tuple[str, float]]], budget: int,
+                    partitions: list[str] | None) -> tuple[list[dict[int, float]], bool]:
+        """Best score per concept per document, reading at most `budget` postings per concept:
+        the weight groups of all the concept's alternatives, best score first."""
         per_concept: list[dict[int, float]] = []
         truncated = False
         for alts in concepts:
+            chunks = []
+            for term, factor in alts:
+                mult = self._idf.get(term, 0.0) * factor
+                for (docs, segments), below in self._sources(term, partitions):
+                    start = 0
+                    for end, weight in segments:
+                        if weight < below:
+                            chunks.append((weight * mult, start, end, docs))
+                        start = end
+            chunks.sort(key=_chunk_score, reverse=True)
             best: dict[int, float] = {}
             extra: dict[int, float] = {}  # the other alternatives' scores: a little more evidence
             get, get_extra = best.get, extra.get
-            for term, factor in alts:
-                entry = self._postings.get(term)
-                if entry is None:
-                    continue
-                docs, segments = entry
-                if len(docs) > cap:
+            left = budget
+            for score, start, end, docs in chunks:
+                if left <= 0:
                     truncated = True
-                mult = self._idf[term] * factor
-                start = 0
-                for end, weight in segments:
-                    if start >= cap:
-                        break
-                    score = weight * mult
-                    for doc in docs[start:min(end, cap)]:
-                        current = get(doc, 0.0)
-                        if current < score:
-                            best[doc] = score
-                            score_extra = current
-                        else:
-                            score_extra = score
-                        if score_extra:
-                            extra[doc] = get_extra(doc, 0.0) + score_extra
-                    start = end
-            if extra:
-                for doc, value in extra.items():
-                    best[doc] += EVIDENCE_SHARE * value
+                    break
+                stop = min(end, start + left)
+                if stop < end:
+                    truncated = True
+                left -= stop - start
+                for doc in docs[start:stop]:
+                    current = get(doc, 0.0)
+                    if current < score:
+                        best[doc] = score
+                        if current:
+                            extra[doc] = get_extra(doc, 0.0) + current
+                    else:
+                        extra[doc] = get_extra(doc, 0.0) + score
+            for doc, value in extra.items():
+                best[doc] += EVIDENCE_SHARE * value
             per_concept.append(best)
         return per_concept, truncated
 
     def _filter(self, department: str | None, theme: str | None, audience: str | None,
-                region: str | None) -> Any:
-        """A predicate on document numbers for the filters, or None when there are none."""
+                region: str | None) -> tuple[Any, list[str] | None]:
+        """(predicate on document numbers or None, the smallest partition that holds every match)."""
         checks = []
+        options: list[list[str]] = []
         if department:
             dept_of = self._department
             checks.append(lambda d: dept_of[d] == department)
+            options.append(["d:" + department])
         if theme:
             themes_of = self._themes
             checks.append(lambda d: theme in themes_of[d])
+            options.append(["t:" + theme])
         if audience:
             audience_of = self._audience
             checks.append(lambda d: audience in audience_of[d])
@@ -518,39 +566,39 @@ class SearchIndex:
             prefix, above = region_scope(region)
             region_of = self._region
             checks.append(lambda d: region_of[d].startswith(prefix) or region_of[d] in above)
+            if len(prefix) >= 4:  # a city or a county: its city's partition and the province level
+                options.append(["r:" + prefix[:4], "r:" + prefix[:2] + "00"])
         if not checks:
-            return None
-        if len(checks) == 1:
-            return checks[0]
-        return lambda d: all(check(d) for check in checks)
+            return None, None
+        keep = checks[0] if len(checks) == 1 else (lambda d: all(check(d) for check in checks))
+        partitions = min(options, key=lambda keys: sum(len(self._browse.get(k, ())) for k in keys)) \
+            if options else None
+        return keep, partitions
 
     def search(self, query: str | None = None, *, department: str | None = None, theme: str | None = None,
                audience: str | None = None, region: str | None = None, page: int = 1,
                page_size: int = 20) -> SearchResult:
-        """Ranked, filtered, paginated items; without a query, items in code order (browsing)."""
+        """Ranked, filtered, paginated items; without a query, items in code order (browsing).
+
+        `total` counts the documents found within the read budget: exact for all but the broadest
+        queries on large catalogues (`total_exact` tells).
+        """
         page, page_size = max(1, page), max(1, page_size)
-        keep = self._filter(department, theme, audience, region)
+        keep, partitions = self._filter(department, theme, audience, region)
         if not query or not query.strip():
-            return self._browse_items(keep, department, theme, region, page, page_size)
+            return self._browse_items(keep, partitions, page, page_size)
         concepts = self.concepts(query)
         if not concepts:
             return SearchResult([], 0, page, page_size)
         wanted = page * page_size
-        cap = max(self.candidate_cap, 2 * wanted)
-        while True:
-            per_concept, truncated = self._accumulate(concepts, cap)
-            scores = self._combine(per_concept, self.analyzer.normalize(query))
-            if keep is not None:
-                scores = {d: s for d, s in scores.items() if keep(d)}
-            # A selective filter may leave too few of the capped candidates: read further.
-            if not truncated or len(scores) >= wanted or cap >= len(self.items):
-                break
-            cap *= 8
-        rank = self._rank
-        top = heapq.nlargest(wanted, scores.items(), key=lambda kv: (kv[1], -rank[kv[0]]))
+        per_concept, truncated = self._accumulate(concepts, max(self.candidate_cap, 2 * wanted), partitions)
+        scores = self._combine(per_concept, self.analyzer.normalize(query))
+        if keep is not None:
+            scores = {d: s for d, s in scores.items() if keep(d)}
+        top = heapq.nlargest(wanted, scores.items(), key=_ranking)
         window = top[(page - 1) * page_size:]
         return SearchResult([self.items[d] for d, _ in window], len(scores), page, page_size,
-                            [round(s, 4) for _, s in window])
+                            [round(s, 4) for _, s in window], total_exact=not truncated)
 
     def _combine(self, per_concept: list[dict[int, float]], norm_query: str) -> dict[int, float]:
         """Sum of concept scores, scaled by the share of concepts matched (squared); documents
@@ -567,30 +615,45 @@ class SearchIndex:
                     matched[doc] = matched.get(doc, 0) + 1
             need = (n + 1) // 2  # a document must match at least half of what was asked
             scores = {doc: total * (matched[doc] / n) ** 2 for doc, total in totals.items() if matched[doc] >= need}
-        for doc in self._exact.get(norm_query, ()):
-            if doc in scores:
-                scores[doc] *= EXACT_BONUS
+        exact = self._exact.get(norm_query)
+        if exact:  # the candidates are few, the items named like the query may be many: loop the former
+            for doc in scores:
+                if doc in exact:
+                    scores[doc] *= EXACT_BONUS
         return scores
 
-    def _browse_items(self, keep: Any, department: str | None, theme: str | None, region: str | None,
-                      page: int, page_size: int) -> SearchResult:
+    def _browse_items(self, keep: Any, partitions: list[str] | None, page: int, page_size: int) -> SearchResult:
         start = (page - 1) * page_size
         if keep is None:
             docs = self._order[start:start + page_size]
             return SearchResult([self.items[d] for d in docs], len(self.items), page, page_size)
-        # Walk the smallest of the lists that hold the filtered items; check the other filters.
-        lists = []
-        if department:
-            lists.append(self._browse.get(("department", department), array("i")))
-        if theme:
-            lists.append(self._browse.get(("theme", theme), array("i")))
-        if region and len(region) == 6 and not region.endswith("00"):
-            prefix, above = region_scope(region)
-            merged = sorted(d for code in (prefix, *above) for d in self._browse.get(("region", code), ()))
-            lists.append(array("i", merged))
-        source = min(lists, key=len) if lists else self._order
+        # Walk the filter's partition (documents in code order), checking every filter.
+        if partitions is None:
+            source: Iterable[int] = self._order
+        elif len(partitions) == 1:
+            source = self._browse.get(partitions[0], ())
+        else:
+            source = sorted(d for key in partitions for d in self._browse.get(key, ()))
         matches = [d for d in source if keep(d)]
         return SearchResult([self.items[d] for d in matches[start:start + page_size]], len(matches), page, page_size)
+
+
+def _freeze(per_weight: dict[float, array]) -> tuple[array, tuple[tuple[int, float], ...]]:
+    """One term's postings: documents of the heaviest weight first, and where each weight ends."""
+    docs = array("i")
+    segments = []
+    for weight in sorted(per_weight, reverse=True):
+        docs.extend(per_weight[weight])
+        segments.append((len(docs), weight))
+    return docs, tuple(segments)
+
+
+def _chunk_score(chunk: tuple[float, int, int, array]) -> float:
+    return chunk[0]
+
+
+def _ranking(entry: tuple[int, float]) -> tuple[float, int]:
+    return entry[1], -entry[0]  # score, then code order (documents are numbered in code order)
 
 
 # ---- keeping each process's index fresh --------------------------------------------------------
