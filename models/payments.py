@@ -39,7 +39,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from models import catalogue, channels, outbox
+from models import applications, catalogue, channels, outbox
 from models.errors import BadRequest, Conflict, DomainError, FieldError, NotFound, Unavailable, ValidationFailed
 
 log = logging.getLogger("citygate.payments")
@@ -540,6 +540,7 @@ async def _apply_paid_effects(ctx, order: dict[str, Any]) -> None:  # noqa: ANN0
         {"$set": {"payment.status": "paid", "payment.order_no": no, "payment.amount_fen": order["amount_fen"],
                   "payment.channel": order["channel"], "payment.paid_at": order.get("paid_at") or now,
                   "payment.refunded_fen": 0}})
+    await applications.forget(ctx, order["application_no"])  # its cached read model predates the payment
     if marked.modified_count == 0:
         application = await ctx.db.applications.find_one({"_id": order["application_no"]}, {"payment": 1})
         paid_by = ((application or {}).get("payment") or {}).get("order_no")
@@ -957,6 +958,7 @@ async def _refund_succeeded(ctx, refund: dict[str, Any], channel_refund_id: str,
     if order is not None:
         await ctx.db.applications.update_one({"_id": order["application_no"], "payment.order_no": order["_id"]},
                                              {"$set": {"payment.refunded_fen": order["refunded_fen"]}})
+        await applications.forget(ctx, order["application_no"])
         await outbox.enqueue(ctx, citizen_id=order["citizen_id"], event="payment.refunded",
                              dedupe_key=f"refund:{refund['_id']}:succeeded", template="payment_refunded", data={
                                  "application_no": order["application_no"], "order_no": order["_id"],

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
@@ -80,6 +81,13 @@ def is_workday(day: datetime.date) -> bool:
     """True on working days: weekdays that are not holidays, plus adjusted working weekend days."""
     if isinstance(day, datetime.datetime):
         raise TypeError("is_workday takes a date; convert instants with local_date() first")
+    return _is_workday(day)
+
+
+@functools.lru_cache(maxsize=8192)
+def _is_workday(day: datetime.date) -> bool:
+    # chinese_calendar checks its whole table on every call (~60 µs); the calendar never changes
+    # while the process runs, so one answer per date is enough.
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:  # no published calendar for that year

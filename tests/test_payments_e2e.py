@@ -47,3 +47,15 @@ async def test_alipay_pay_end_to_end(demo_app, fetch) -> None:
     assert view["status"] == "paid"
     application = await demo_app.ctx.db.applications.find_one({"_id": no})
     assert application["payment"]["status"] == "paid"
+
+
+async def test_citizen_sees_the_payment_on_the_application_at_once(demo_app, fetch) -> None:
+    citizen_id, token = await wechat_payer(fetch)
+    no = await fee_application(demo_app.ctx, citizen_id)
+    before = await fetch("GET", f"/api/v1/applications/{no}", token=token)  # fills the read-model cache
+    assert before.status == 200, before.text
+    assert (before.json().get("payment") or {}).get("status") != "paid"
+    order = (await create_order(fetch, token, no, "wechat")).json()
+    await sandbox_pay(fetch, "wechat", order["order_no"])
+    after = (await fetch("GET", f"/api/v1/applications/{no}", token=token)).json()
+    assert after["payment"]["status"] == "paid" and after["payment"]["order_no"] == order["order_no"]
