@@ -135,7 +135,7 @@ async def build_notification(ctx, *, apiv3_key: str, event_type: str, original_t
                      "associated_data": original_type, "nonce": nonce},
     }
     body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
-    timestamp = int(time.time()) if timestamp is None else timestamp
+    timestamp = int(now.timestamp()) if timestamp is None else timestamp  # the receiver checks against its clock
     header_nonce = wxpay.nonce_str()
     signature = wxpay.sign(wxpay.response_message(timestamp, header_nonce, body), signing_key or platform_key)
     headers = {
