@@ -175,10 +175,15 @@ async def rotate_refresh_token(ctx, presented: str) -> TokenPair:  # noqa: ANN00
     record = await ctx.db.refresh_tokens.find_one_and_update(
         {"_id": digest, "used_at": None}, {"$set": {"used_at": now}}, return_document=ReturnDocument.AFTER)
     if record is None:
-        known = await ctx.db.refresh_tokens.find_one({"_id": digest}, {"family_id": 1})
+        known = await ctx.db.refresh_tokens.find_one({"_id": digest}, {"family_id": 1, "rotated": 1})
         if known is None:
             raise Unauthorized("refresh_token_invalid", "刷新令牌无效，请重新登录",
                                "Invalid refresh token; please log in again")
+        if not known.get("rotated"):
+            # The winner of a concurrent refresh (a double tap) has not finished issuing its pair:
+            # this is the same client racing itself, not a stolen token, so its session must survive.
+            raise Unauthorized("refresh_token_used", "该刷新令牌正在使用中，请使用最新的登录凭证",
+                               "This refresh token is being exchanged; use the newest tokens")
         revoked = await revoke_family(ctx, known["family_id"], "refresh_token_reuse")
         log.warning("refresh token reused: family %s revoked (%d access tokens)", known["family_id"], revoked)
         raise Unauthorized("refresh_token_reused", "检测到登录凭证被重复使用，已注销该登录，请重新登录",
@@ -190,7 +195,10 @@ async def rotate_refresh_token(ctx, presented: str) -> TokenPair:  # noqa: ANN00
         {"$set": {"last_rotated_at": now}, "$inc": {"rotations": 1}}, return_document=ReturnDocument.AFTER)
     if family is None:
         raise Unauthorized("session_revoked", "登录状态已失效，请重新登录", "This session was revoked; please log in again")
-    return await _issue_in_family(ctx, family, now)
+    pair = await _issue_in_family(ctx, family, now)
+    # From now on presenting this token again is reuse (theft or replay): it revokes the family.
+    await ctx.db.refresh_tokens.update_one({"_id": digest}, {"$set": {"rotated": True}})
+    return pair
 
 
 async def _revoke_family_access_tokens(redis: Redis, family_id: str) -> int:
