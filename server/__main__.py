@@ -70,6 +70,8 @@ async def serve(settings: Settings, sockets: list[socket.socket], mongodb_url: s
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stopping.set)
+    if _stop_requested_early:  # SIGTERM arrived while this worker was still starting
+        stopping.set()
     if announce:
         base = f"http://{settings.host}:{settings.port}"
         print(f"CityGate is serving on {base}\n  API docs   {base}/docs\n  OpenAPI    {base}/openapi.json\n"
@@ -128,13 +130,23 @@ def main(argv: list[str] | None = None) -> int:
         stop_backing_servers(embedded)
 
 
+_stop_requested_early = False
+
+
+def _note_early_stop(signum: int, _frame: object) -> None:
+    global _stop_requested_early
+    _stop_requested_early = True
+
+
 def run_workers(settings: Settings, sockets: list[socket.socket], mongodb_url: str, redis_url: str) -> int:
     """Pre-fork N processes on one listening socket; forward SIGTERM/SIGINT and wait for them."""
     children: list[int] = []
     for number in range(settings.workers):
         pid = os.fork()
         if pid == 0:
-            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            # Until serve() installs its handlers, a SIGTERM must not kill a starting worker outright.
+            signal.signal(signal.SIGTERM, _note_early_stop)
+            signal.signal(signal.SIGINT, _note_early_stop)
             asyncio.run(serve(settings, sockets, mongodb_url, redis_url, announce=number == 0))
             os._exit(0)
         children.append(pid)
