@@ -734,3 +734,9 @@ async def index_for(ctx: Any) -> SearchIndex:
     if holder is None:
         holder = ctx.extras.setdefault("catalogue_search", CatalogueSearch())
     return await holder.index(ctx.db, ctx.redis)
+
+
+async def keep_fresh(ctx: Any) -> None:
+    """Background task: build the index at start-up and follow catalogue changes, so no citizen's
+    search waits for a (re)build."""
+    await index_for(ctx)

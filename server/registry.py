@@ -66,6 +66,7 @@ DEMO_MODULES = [
 
 # Periodic background tasks: (name, interval seconds, "module:function") with function(ctx).
 PERIODIC_TASKS = [
+    ("search_index", 1.0, "models.search:keep_fresh"),
     ("outbox", 1.0, "models.outbox:deliver_due"),
     ("payment_reconciliation", 30.0, "models.payments:reconcile_due"),
     ("appointment_reminders", 300.0, "models.appointments:enqueue_reminders"),
