@@ -70,14 +70,19 @@ class SlowHandler(BaseHandler):
         self.write_json({"finished": True})
 
 
-async def test_graceful_shutdown_finishes_requests_in_flight_and_refuses_new_ones(settings, backing_urls) -> None:
+def serve_with_slow_route(settings, backing_urls):  # noqa: ANN001, ANN201
+    """(ctx, app, server, port, client): the real app plus a /slow route, listening on a free port."""
     ctx = AppContext.connect(settings, *backing_urls, db_name=settings.mongodb_db)
     app = make_app(ctx)
     app.wildcard_router.add_rules([(r"/slow", SlowHandler, {"route": "/slow"})])
     sock, port = tornado.testing.bind_unused_port()
     server = tornado.httpserver.HTTPServer(app)
     server.add_sockets([sock])
-    client = tornado.httpclient.AsyncHTTPClient(force_instance=True)
+    return ctx, app, server, port, tornado.httpclient.AsyncHTTPClient(force_instance=True)
+
+
+async def test_graceful_shutdown_finishes_requests_in_flight_and_refuses_new_ones(settings, backing_urls) -> None:
+    ctx, app, server, port, client = serve_with_slow_route(settings, backing_urls)
     try:
         in_flight = asyncio.ensure_future(client.fetch(f"http://127.0.0.1:{port}/slow?seconds=0.5", raise_error=False))
         await asyncio.sleep(0.2)
@@ -93,13 +98,7 @@ async def test_graceful_shutdown_finishes_requests_in_flight_and_refuses_new_one
 
 
 async def test_shutdown_deadline_bounds_a_stuck_request(settings, backing_urls) -> None:
-    ctx = AppContext.connect(settings, *backing_urls, db_name=settings.mongodb_db)
-    app = make_app(ctx)
-    app.wildcard_router.add_rules([(r"/slow", SlowHandler, {"route": "/slow"})])
-    sock, port = tornado.testing.bind_unused_port()
-    server = tornado.httpserver.HTTPServer(app)
-    server.add_sockets([sock])
-    client = tornado.httpclient.AsyncHTTPClient(force_instance=True)
+    ctx, app, server, port, client = serve_with_slow_route(settings, backing_urls)
     try:
         stuck = asyncio.ensure_future(client.fetch(f"http://127.0.0.1:{port}/slow?seconds=30", raise_error=False))
         await asyncio.sleep(0.2)

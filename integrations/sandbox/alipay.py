@@ -181,7 +181,7 @@ async def send_template_message(ctx, app_id: str, params: dict[str, str],  # noq
         raise business_failed("INVALID_PARAMETER", "接收者 to_user_id / to_open_id 不能为空")
     if not isinstance(biz.get("user_template_id"), str) or not biz["user_template_id"]:
         raise business_failed("USER_TEMPLATE_ILLEGAL", "模板 user_template_id 不合法")
-    if await ctx.db.sandbox_alipay_refusals.find_one({"_id": f"{app_id}:{recipient}"}):
+    if await common.refuses_messages(ctx, VENDOR, app_id, recipient):
         raise business_failed("USER_NOT_SUBSCRIBED", "用户未订阅该消息")
     client_msg_id = biz.get("out_biz_no") if isinstance(biz.get("out_biz_no"), str) else None
     message = {k: biz[k] for k in ("to_user_id", "to_open_id", "user_template_id", "page", "data") if k in biz}
@@ -246,12 +246,7 @@ class RefuseMessagesHelperHandler(BaseHandler):
         body = self.json_body()
         app_id = await common.require_registered(self.ctx, VENDOR, body)
         user_id = common.required_identifier(body, "user_id")
-        key = f"{app_id}:{user_id}"
-        if body.get("refuse", True):
-            await self.ctx.db.sandbox_alipay_refusals.update_one({"_id": key}, {"$set": {"at": self.ctx.clock()}},
-                                                                 upsert=True)
-        else:
-            await self.ctx.db.sandbox_alipay_refusals.delete_one({"_id": key})
+        await common.set_refusal(self.ctx, VENDOR, app_id, user_id, bool(body.get("refuse", True)))
         self.write_json({"app_id": app_id, "user_id": user_id, "refuse": bool(body.get("refuse", True))})
 
 

@@ -117,3 +117,17 @@ async def list_messages(ctx, vendor: str, app_id: str | None = None,  # noqa: AN
         query["recipient"] = recipient
     found = await ctx.db.sandbox_messages.find(query).sort("received_at", 1).to_list(None)
     return [{"id": m["_id"], **{k: v for k, v in m.items() if k != "_id"}} for m in found]
+
+
+async def set_refusal(ctx, vendor: str, app_id: str, recipient: str, refuse: bool) -> None:  # noqa: ANN001
+    """Make messages to one recipient fail as "not subscribed" (or stop doing so)."""
+    refusals = ctx.db[f"sandbox_{vendor}_refusals"]
+    key = f"{app_id}:{recipient}"
+    if refuse:
+        await refusals.update_one({"_id": key}, {"$set": {"at": ctx.clock()}}, upsert=True)
+    else:
+        await refusals.delete_one({"_id": key})
+
+
+async def refuses_messages(ctx, vendor: str, app_id: str, recipient: str) -> bool:  # noqa: ANN001
+    return await ctx.db[f"sandbox_{vendor}_refusals"].find_one({"_id": f"{app_id}:{recipient}"}) is not None

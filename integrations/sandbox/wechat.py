@@ -196,7 +196,7 @@ class SubscribeSendHandler(WeChatApiHandler):
             return self.answer(_error(40037, "invalid template_id"))
         if not isinstance(data, dict) or not all(isinstance(v, dict) and "value" in v for v in data.values()):
             return self.answer(_error(47003, "argument invalid! data.value invalid"))
-        if await self.ctx.db.sandbox_wechat_refusals.find_one({"_id": f"{app_id}:{touser}"}):
+        if await common.refuses_messages(self.ctx, VENDOR, app_id, touser):
             return self.answer(_error(43101, "user refuse to accept the msg"))
         client_msg_id = body.get("client_msg_id") if isinstance(body.get("client_msg_id"), str) else None
         message = {k: body[k] for k in ("touser", "template_id", "page", "data", "miniprogram_state", "lang")
@@ -284,12 +284,7 @@ class RefuseMessagesHelperHandler(BaseHandler):
         body = self.json_body()
         app_id = await common.require_registered(self.ctx, VENDOR, body)
         openid = common.required_identifier(body, "openid")
-        key = f"{app_id}:{openid}"
-        if body.get("refuse", True):
-            await self.ctx.db.sandbox_wechat_refusals.update_one({"_id": key}, {"$set": {"at": self.ctx.clock()}},
-                                                                 upsert=True)
-        else:
-            await self.ctx.db.sandbox_wechat_refusals.delete_one({"_id": key})
+        await common.set_refusal(self.ctx, VENDOR, app_id, openid, bool(body.get("refuse", True)))
         self.write_json({"app_id": app_id, "openid": openid, "refuse": bool(body.get("refuse", True))})
 
 
