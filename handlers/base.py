@@ -86,7 +86,7 @@ class BaseHandler(tornado.web.RequestHandler):
             raise PayloadTooLarge(extra={"limit_bytes": limit})
         auth = self.request.headers.get("Authorization", "")
         if auth.startswith("Bearer ") and auth[7:].strip():
-            self.principal = await tokens.resolve_access_token(self.ctx.redis, auth[7:].strip())
+            self.principal = await tokens.resolve_access_token(self.ctx, auth[7:].strip())
             self.access_token = auth[7:].strip()
 
     # ---- input -------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from redis.exceptions import RedisError
 
 from models import deadlines, files, outbox, workdays
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
+from models.localcache import LocalCache
 
 SHANGHAI = workdays.SHANGHAI
 log = logging.getLogger("citygate.applications")
@@ -670,6 +671,7 @@ async def save_draft(ctx, citizen_id: str, no: str, body: dict[str, Any], locale
         raise _changed()
     events = await timeline(ctx.db, no, up_to=updated["version"])
     await _remember(ctx, updated, events, generation)
+    await _changed_everywhere(ctx, no)
     return citizen_view(updated, events, now, locale)
 
 
@@ -712,6 +714,7 @@ async def transition(ctx, application: dict[str, Any], action: str, actor: dict[
         raise _changed()
     events = await timeline(ctx.db, no, up_to=updated["version"])
     await _remember(ctx, updated, events, generation)
+    await _changed_everywhere(ctx, no)
     return updated, events
 
 
@@ -853,13 +856,20 @@ async def timeline(db: AsyncDatabase, no: str, up_to: int | None = None) -> list
     return [e for e in events if up_to is None or e["seq"] <= up_to]
 
 
-# The read model (application + timeline) is cached in Redis, written through by every change and
-# only ever replaced by a newer version (a slow reader cannot put an old one back). Rendering from
-# it needs no datastore round trip; the TTL bounds staleness should a writer die before refreshing.
+# The read model (application + timeline) is cached at two levels. In Redis, shared by all workers:
+# written through by every change and only ever replaced by a newer version (a slow reader cannot
+# put an old one back); the TTL bounds staleness should a writer die before refreshing. And in each
+# process (models.localcache), so a hot GET makes no round trip at all: every change evicts it here
+# and, through pub/sub, on every other worker, after the Redis copy is updated, so the next read
+# there finds the new state; the short TTL bounds staleness should a message be lost. The local
+# copies are short-lived, so their misses are many: they go to Redis, not to the datastore.
 # Code outside this module that changes an application must call `forget`.
 CACHE_PREFIX = "cg:application:"
 GENERATION_PREFIX = "cg:application-gen:"
 CACHE_TTL_SECONDS = 300
+LOCAL_CACHE = "application-read-models"
+LOCAL_CACHE_SECONDS = 1.0
+LOCAL_CACHE_ENTRIES = 10_000
 # Store ARGV[2] as version ARGV[1] unless a newer version is cached, or `forget` ran since the caller
 # read the generation (ARGV[4]) before reading the datastore: then what it read may be stale.
 _FILL = """
@@ -894,6 +904,15 @@ async def _remember(ctx, application: dict[str, Any], events: list[dict[str, Any
         log.warning("application cache unavailable; reading from the datastore")
 
 
+def _local(ctx) -> LocalCache:  # noqa: ANN001 - AppContext
+    return ctx.caches.cache(LOCAL_CACHE, LOCAL_CACHE_ENTRIES, LOCAL_CACHE_SECONDS)
+
+
+async def _changed_everywhere(ctx, no: str) -> None:  # noqa: ANN001
+    """Evict every worker's local copy; call it once the Redis copy is new or gone."""
+    await ctx.caches.invalidate(LOCAL_CACHE, [no])
+
+
 async def forget(ctx, no: str) -> None:  # noqa: ANN001
     """Drop the cached read model of one application; call it after changing the application outside
     this module (fills based on reads from before this call are refused, so nothing stale comes back)."""
@@ -902,15 +921,29 @@ async def forget(ctx, no: str) -> None:  # noqa: ANN001
         pipe.expire(GENERATION_PREFIX + no, 24 * 3600)
         pipe.delete(CACHE_PREFIX + no)
         await pipe.execute()
+    await _changed_everywhere(ctx, no)
 
 
 async def read_model(ctx, no: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:  # noqa: ANN001
-    """(application, timeline) from the cache, else from the datastore (and then cached); None if unknown.
+    """(application, timeline) from the caches, else from the datastore (and then cached); None if unknown.
 
-    Datetimes come back as ISO strings from the cache; the views render both forms alike.
+    Datetimes come back as ISO strings from the cache; the views render both forms alike. The
+    result may be shared with other requests: read it, never change it.
     """
     if not isinstance(no, str) or not no or len(no) > 64:
         return None
+    local = _local(ctx)
+    found = local.get(no)
+    if found is not None:
+        return found
+    epoch = local.epoch  # a change heard while we read below makes what we read unfit to keep
+    found = await _shared_read_model(ctx, no)
+    local.put(no, found, epoch)
+    return found
+
+
+async def _shared_read_model(ctx, no: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:  # noqa: ANN001
+    """(application, timeline) from the Redis copy, else from the datastore (and then copied)."""
     try:
         cached, generation = await ctx.redis.mget(CACHE_PREFIX + no, GENERATION_PREFIX + no)
         generation = generation or ""

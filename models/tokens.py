@@ -1,13 +1,19 @@
 """Bearer tokens: opaque random strings whose state lives in Redis, and rotating refresh tokens.
 
-Opaque tokens (not self-contained JWTs) make revocation immediate on every worker: deleting the
-Redis key is the revocation. Only a SHA-256 of a token is stored, so a Redis dump leaks no token.
+Opaque tokens (not self-contained JWTs) can be revoked on every worker: deleting the Redis key is
+the revocation. Only a SHA-256 of a token is stored, so a Redis dump leaks no token.
 
 Sessions (citizens) pair a short-lived access token with a refresh token. Refresh tokens rotate:
 each use returns a new one and retires the old. All tokens descending from one login form a
 *family* (MongoDB `refresh_families`; each token digest in `refresh_tokens`). Presenting a retired
 refresh token means two parties hold the family (a stolen token), so the whole family is revoked,
 its access tokens included (Redis keeps each family's access-token digests for that).
+
+Every authenticated request resolves its token, so each process keeps what it resolved for at most
+`TOKEN_CACHE_SECONDS` (models.localcache) instead of asking Redis each time. Every revocation
+deletes the Redis keys first, then evicts the digests here and, through pub/sub, on every other
+worker; should that message be lost, the TTL still ends the token everywhere within a second
+(issue 3). Unknown tokens are never cached, so a token just issued works at once.
 """
 
 from __future__ import annotations
@@ -25,12 +31,16 @@ from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
 
 from models.errors import Unauthorized
+from models.localcache import LocalCache
 
 log = logging.getLogger("citygate.tokens")
 
 ACCESS_PREFIX = "cg:at:"
 SUBJECT_PREFIX = "cg:at-of:"
 FAMILY_PREFIX = "cg:at-fam:"
+TOKEN_CACHE = "access-tokens"
+TOKEN_CACHE_SECONDS = 0.5
+TOKEN_CACHE_ENTRIES = 20_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,23 +83,46 @@ async def issue_access_token(redis: Redis, principal: Principal, ttl_seconds: in
     return token
 
 
-async def resolve_access_token(redis: Redis, token: str) -> Principal | None:
-    raw = await redis.get(ACCESS_PREFIX + token_digest(token))
-    return Principal.from_json(raw) if raw else None
+def _resolved(ctx) -> LocalCache:  # noqa: ANN001 - AppContext
+    return ctx.caches.cache(TOKEN_CACHE, TOKEN_CACHE_ENTRIES, TOKEN_CACHE_SECONDS)
 
 
-async def revoke_access_token(redis: Redis, token: str) -> None:
-    await redis.delete(ACCESS_PREFIX + token_digest(token))
+async def resolve_access_token(ctx, token: str) -> Principal | None:  # noqa: ANN001 - AppContext
+    """Who holds `token`, or None when it is unknown, expired or revoked."""
+    digest = token_digest(token)
+    cache = _resolved(ctx)
+    principal = cache.get(digest)
+    if principal is not None:
+        return principal
+    epoch = cache.epoch
+    raw = await ctx.redis.get(ACCESS_PREFIX + digest)
+    if not raw:
+        return None
+    principal = Principal.from_json(raw)
+    cache.put(digest, principal, epoch)  # refused if a revocation was heard meanwhile
+    return principal
 
 
-async def revoke_subject(redis: Redis, kind: str, subject_id: str) -> int:
+async def _forget_resolved(ctx, digests: list[str]) -> None:  # noqa: ANN001
+    """After the Redis keys are gone: drop the digests from every worker's cache."""
+    await ctx.caches.invalidate(TOKEN_CACHE, digests)
+
+
+async def revoke_access_token(ctx, token: str) -> None:  # noqa: ANN001 - AppContext
+    digest = token_digest(token)
+    await ctx.redis.delete(ACCESS_PREFIX + digest)
+    await _forget_resolved(ctx, [digest])
+
+
+async def revoke_subject(ctx, kind: str, subject_id: str) -> int:  # noqa: ANN001 - AppContext
     """Revoke every access token of one citizen or operator; return how many were live."""
     key = SUBJECT_PREFIX + f"{kind}:{subject_id}"
-    digests = await redis.smembers(key)
+    digests = sorted(await ctx.redis.smembers(key))
     if not digests:
         return 0
-    removed = await redis.delete(*(ACCESS_PREFIX + d for d in digests))
-    await redis.delete(key)
+    removed = await ctx.redis.delete(*(ACCESS_PREFIX + d for d in digests))
+    await ctx.redis.delete(key)
+    await _forget_resolved(ctx, digests)
     return int(removed)
 
 
@@ -146,7 +179,7 @@ async def _issue_in_family(ctx, family: dict[str, Any], now: datetime.datetime, 
     # new family needs no second look: a login is a fresh proof, later than any revocation.
     current = await ctx.db.refresh_families.find_one({"_id": family["_id"]}, {"revoked_at": 1}) if recheck else family
     if current is None or current.get("revoked_at") is not None:
-        await revoke_access_token(ctx.redis, access)
+        await revoke_access_token(ctx, access)
         raise Unauthorized("session_revoked", "登录状态已失效，请重新登录", "This session was revoked; please log in again")
     return TokenPair(access, refresh, access_ttl, _seconds_until(family["expires_at"], now), family["_id"])
 
@@ -201,10 +234,11 @@ async def rotate_refresh_token(ctx, presented: str) -> TokenPair:  # noqa: ANN00
     return pair
 
 
-async def _revoke_family_access_tokens(redis: Redis, family_id: str) -> int:
-    digests = await redis.smembers(FAMILY_PREFIX + family_id)
-    removed = await redis.delete(*(ACCESS_PREFIX + d for d in digests)) if digests else 0
-    await redis.delete(FAMILY_PREFIX + family_id)
+async def _revoke_family_access_tokens(ctx, family_id: str) -> int:  # noqa: ANN001
+    digests = sorted(await ctx.redis.smembers(FAMILY_PREFIX + family_id))
+    removed = await ctx.redis.delete(*(ACCESS_PREFIX + d for d in digests)) if digests else 0
+    await ctx.redis.delete(FAMILY_PREFIX + family_id)
+    await _forget_resolved(ctx, digests)
     return int(removed)
 
 
@@ -212,7 +246,7 @@ async def revoke_family(ctx, family_id: str, reason: str) -> int:  # noqa: ANN00
     """Revoke one login's refresh tokens and its live access tokens; return how many access tokens died."""
     await ctx.db.refresh_families.update_one(
         {"_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": ctx.clock(), "revoked_reason": reason}})
-    return await _revoke_family_access_tokens(ctx.redis, family_id)
+    return await _revoke_family_access_tokens(ctx, family_id)
 
 
 async def revoke_all_sessions(ctx, kind: str, subject_id: str, reason: str) -> dict[str, int]:  # noqa: ANN001
@@ -225,8 +259,8 @@ async def revoke_all_sessions(ctx, kind: str, subject_id: str, reason: str) -> d
             {"$set": {"revoked_at": ctx.clock(), "revoked_reason": reason}})
     access = 0
     for family_id in families:
-        access += await _revoke_family_access_tokens(ctx.redis, family_id)
-    access += await revoke_subject(ctx.redis, kind, subject_id)
+        access += await _revoke_family_access_tokens(ctx, family_id)
+    access += await revoke_subject(ctx, kind, subject_id)
     return {"sessions": len(families), "access_tokens": access}
 
 
@@ -246,5 +280,5 @@ async def logout(ctx, principal: Principal, access_token: str, refresh_token: st
     for family_id in families:
         access += await revoke_family(ctx, family_id, "logout")
         sessions += 1
-    await revoke_access_token(ctx.redis, access_token)  # also when it belongs to no family
+    await revoke_access_token(ctx, access_token)  # also when it belongs to no family
     return {"sessions": sessions, "access_tokens": access}

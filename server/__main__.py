@@ -59,6 +59,7 @@ async def serve(settings: Settings, sockets: list[socket.socket], mongodb_url: s
                 announce: bool) -> None:
     """Serve on already-bound sockets until SIGTERM/SIGINT, then shut down gracefully."""
     ctx = AppContext.connect(settings, mongodb_url, redis_url)
+    await ctx.caches.start()  # this process's local caches, invalidated by the other workers' changes
     app = make_app(ctx)
     server = tornado.httpserver.HTTPServer(app, xheaders=settings.trust_proxy_headers,
                                            max_body_size=settings.max_upload_bytes + 64 * 1024)

@@ -14,6 +14,7 @@ from tornado.httpclient import AsyncHTTPClient
 
 from config.settings import Settings, parse_encryption_keys
 from models.crypto import FieldCipher
+from models.localcache import LocalCaches
 
 
 def utcnow() -> datetime.datetime:
@@ -31,6 +32,11 @@ class AppContext:
     clock: Callable[[], datetime.datetime] = utcnow
     # Per-feature singletons (e.g. the search index, sandbox key material), keyed by name.
     extras: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # In-memory caches invalidated across worker processes; they serve nothing until `caches.start()`.
+    caches: LocalCaches = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.caches = LocalCaches(self.redis)
 
     @classmethod
     def connect(cls, settings: Settings, mongodb_url: str, redis_url: str, db_name: str | None = None) -> AppContext:
@@ -53,6 +59,7 @@ class AppContext:
         )
 
     async def close(self) -> None:
+        await self.caches.stop()
         self.http.close()
         await self.redis.aclose()
         await self.mongo.close()

@@ -93,6 +93,7 @@ async def start_app(settings: Settings, mongodb_url: str, redis_url: str, demo: 
     sock, port = tornado.testing.bind_unused_port()
     settings = settings.replace(port=port)
     ctx = AppContext.connect(settings, mongodb_url, redis_url, db_name=settings.mongodb_db)
+    await ctx.caches.start()  # as `python -m server` does: a second app here is another worker
     await ensure_indexes(ctx)
     if demo:
         await load_demo_data(ctx)
