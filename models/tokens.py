@@ -198,6 +198,15 @@ async def start_session(ctx, principal: Principal) -> TokenPair:  # noqa: ANN001
     return await _issue_in_family(ctx, family, now, recheck=False)
 
 
+# How long after a rotation presenting the old refresh token again counts as the same client's
+# concurrent retry rather than reuse. Replays later than this revoke the whole family.
+CONCURRENT_REFRESH_GRACE = datetime.timedelta(seconds=2)
+
+
+def _aware(moment: datetime.datetime) -> datetime.datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+
+
 async def rotate_refresh_token(ctx, presented: str) -> TokenPair:  # noqa: ANN001
     """Exchange a refresh token for a new pair; a reused (already rotated) token revokes its family."""
     if not isinstance(presented, str) or not presented.startswith(REFRESH_TOKEN_PREFIX):
@@ -208,13 +217,13 @@ async def rotate_refresh_token(ctx, presented: str) -> TokenPair:  # noqa: ANN00
     record = await ctx.db.refresh_tokens.find_one_and_update(
         {"_id": digest, "used_at": None}, {"$set": {"used_at": now}}, return_document=ReturnDocument.AFTER)
     if record is None:
-        known = await ctx.db.refresh_tokens.find_one({"_id": digest}, {"family_id": 1, "rotated": 1})
+        known = await ctx.db.refresh_tokens.find_one({"_id": digest}, {"family_id": 1, "rotated": 1, "used_at": 1})
         if known is None:
             raise Unauthorized("refresh_token_invalid", "刷新令牌无效，请重新登录",
                                "Invalid refresh token; please log in again")
-        if not known.get("rotated"):
-            # The winner of a concurrent refresh (a double tap) has not finished issuing its pair:
-            # this is the same client racing itself, not a stolen token, so its session must survive.
+        if not known.get("rotated") or now - _aware(known["used_at"]) < CONCURRENT_REFRESH_GRACE:
+            # A double tap: the same client racing itself moments after (or while) the winner rotated.
+            # That is not a stolen token, so the session the winner just renewed must survive.
             raise Unauthorized("refresh_token_used", "该刷新令牌正在使用中，请使用最新的登录凭证",
                                "This refresh token is being exchanged; use the newest tokens")
         revoked = await revoke_family(ctx, known["family_id"], "refresh_token_reuse")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 
 from tests.conftest import start_app, stop_app
@@ -40,6 +42,8 @@ async def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(channels
     rotated = (await refresh(fetch, login["refresh_token"])).json()
     latest = (await refresh(fetch, rotated["refresh_token"])).json()
 
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=5)
+    channels_app.ctx.clock = lambda: later  # a replay, not a double tap: it comes after the grace period
     replay = await refresh(fetch, login["refresh_token"])  # the thief replays the first token
     assert (replay.status, replay.json()["code"]) == (401, "refresh_token_reused")
 
