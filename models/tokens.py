@@ -204,7 +204,7 @@ CONCURRENT_REFRESH_GRACE = datetime.timedelta(seconds=2)
 
 
 def _aware(moment: datetime.datetime) -> datetime.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
 
 
 async def rotate_refresh_token(ctx, presented: str) -> TokenPair:  # noqa: ANN001
