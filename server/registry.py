@@ -27,6 +27,7 @@ HANDLER_MODULES = [
     "handlers.admin_halls",        # issue 7
     "handlers.consultations",      # issue 8: consultations, ratings, feedback
     "handlers.admin_consultations",  # issue 8
+    "handlers.admin_console",      # console: scorecard, channels, audit
 ]
 
 # Sandbox channels, mounted under /sandbox in development only.
@@ -53,6 +54,7 @@ INDEX_MODULES = [
     "models.consultations",
     "models.ratings",
     "models.feedback",
+    "models.audit",
 ]
 
 # Modules defining `async def load_demo(ctx)` (or `load_demo(db)`), run in order at start-up.
