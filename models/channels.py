@@ -9,15 +9,18 @@ code is the same, only this URL differs), non-secret key material in `public`, a
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
+import re
 import secrets as secrets_module
 from collections.abc import Mapping
 from typing import Any
 
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from models.errors import BadRequest, DomainError
+from models.errors import BadRequest, Conflict, DomainError, FieldError, NotFound, ValidationFailed
 
 log = logging.getLogger("citygate.channels")
 
@@ -182,3 +185,219 @@ async def load_demo(ctx) -> None:  # noqa: ANN001 - AppContext
         api_base_url=base + "/sandbox/alipay/gateway.do", secrets={"app_private_key": private_pem},
         public={"app_public_key": app_public_pem, "alipay_public_key": gateway_public_pem}, channel_id="alipay-demo")
     await alipay_sandbox.register_app(ctx, DEMO_ALIPAY_APP_ID, app_public_pem)
+
+
+# ---- operators' console (CRUD /admin/v1/channels) --------------------------------------------------
+# Secrets an operator sets through the channel routes; payment secrets go through .../merchant.
+CHANNEL_SECRETS = {WECHAT_MINIPROGRAM: ("app_secret",), ALIPAY_MINIPROGRAM: ("app_private_key",)}
+CHANNEL_PUBLIC = {WECHAT_MINIPROGRAM: (), ALIPAY_MINIPROGRAM: ("alipay_public_key",)}
+DEMO_APP_IDS = (DEMO_WECHAT_APP_ID, DEMO_ALIPAY_APP_ID)
+_APP_ID = re.compile(r"^[A-Za-z0-9_-]{4,64}$")
+_BASE_URL = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")
+_SERVICE_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,7}-[0-9A-Za-z]{2,12}$")
+_TEMPLATE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+
+
+def fingerprint(value: str) -> str:
+    """A short, one-way label of a secret, so operators can tell which one is set without seeing it."""
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+def channel_view(ctx, doc: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+    """A channel as operators see it: every setting, secrets only as 'set' and a fingerprint."""
+    channel = _from_document(ctx, doc)
+    return {
+        "id": channel.id, "kind": channel.kind, "app_id": channel.app_id, "name": channel.name,
+        "enabled": channel.enabled, "api_base_url": channel.api_base_url, "timeout_seconds": channel.timeout_seconds,
+        "public": dict(channel.public), "templates": dict(channel.templates),
+        "exposed_services": list(doc.get("exposed_services") or []),
+        "secret_set": all(channel.secrets.get(n) for n in CHANNEL_SECRETS[channel.kind]),
+        "secrets": {name: {"set": True, "fingerprint": fingerprint(value)}
+                    for name, value in sorted(channel.secrets.items())},
+        "demo": channel.app_id in DEMO_APP_IDS,
+        "created_at": doc.get("created_at"), "updated_at": doc.get("updated_at"),
+    }
+
+
+def _field_error(field: str, code: str, zh: str, en: str) -> FieldError:
+    return FieldError(field, code, zh, en)
+
+
+def parse_channel(body: dict[str, Any], kind: str | None, *, creating: bool) -> dict[str, Any]:
+    """Validated channel settings from an operator's body; ValidationFailed names each bad field."""
+    errors: list[FieldError] = []
+    out: dict[str, Any] = {}
+    if creating:
+        kind = body.get("kind")
+        if kind not in KINDS:
+            errors.append(_field_error("kind", "invalid", "kind 应为 wechat_miniprogram 或 alipay_miniprogram",
+                                       "kind must be wechat_miniprogram or alipay_miniprogram"))
+        app_id = body.get("app_id")
+        if not isinstance(app_id, str) or not _APP_ID.match(app_id):
+            errors.append(_field_error("app_id", "invalid", "app_id 应为 4 到 64 位字母、数字、下划线或连字符",
+                                       "app_id must be 4 to 64 letters, digits, _ or -"))
+        out.update(kind=kind, app_id=app_id)
+    else:
+        for fixed in ("kind", "app_id"):
+            if fixed in body:
+                errors.append(_field_error(fixed, "immutable", f"{fixed} 创建后不能修改（请新建渠道）",
+                                           f"{fixed} cannot change; create another channel"))
+    if "name" in body or creating:
+        name = body.get("name")
+        if not isinstance(name, str) or not 1 <= len(name.strip()) <= 64:
+            errors.append(_field_error("name", "required", "请填写 1 到 64 个字符的渠道名称", "name must have 1 to 64 characters"))
+        else:
+            out["name"] = name.strip()
+    if "api_base_url" in body or creating:
+        url = body.get("api_base_url")
+        if not isinstance(url, str) or len(url) > 500 or not _BASE_URL.match(url):
+            errors.append(_field_error("api_base_url", "invalid", "api_base_url 应为 http(s) 地址", "api_base_url must be an http(s) URL"))
+        else:
+            out["api_base_url"] = url.rstrip("/")
+    if "enabled" in body:
+        if not isinstance(body["enabled"], bool):
+            errors.append(_field_error("enabled", "invalid", "enabled 应为 true 或 false", "enabled must be true or false"))
+        else:
+            out["enabled"] = body["enabled"]
+    if "timeout_seconds" in body:
+        timeout = body["timeout_seconds"]
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0.5 <= timeout <= 30:
+            errors.append(_field_error("timeout_seconds", "invalid", "timeout_seconds 应在 0.5 到 30 之间",
+                                       "timeout_seconds must be from 0.5 to 30"))
+        else:
+            out["timeout_seconds"] = float(timeout)
+    if "exposed_services" in body:
+        codes = body["exposed_services"]
+        if not isinstance(codes, list) or len(codes) > 1000 or not all(isinstance(c, str) and _SERVICE_CODE.match(c) for c in codes):
+            errors.append(_field_error("exposed_services", "invalid", "exposed_services 应为事项编码列表（空列表表示全部事项）",
+                                       "exposed_services must be a list of item codes (empty: every item)"))
+        else:
+            out["exposed_services"] = sorted(set(codes))
+    if "templates" in body:
+        templates = body["templates"]
+        if not isinstance(templates, dict) or not all(
+                isinstance(k, str) and _TEMPLATE.match(k) and isinstance(v, str) and _TEMPLATE.match(v)
+                for k, v in templates.items()):
+            errors.append(_field_error("templates", "invalid", "templates 应为 {模板名: 渠道模板ID}",
+                                       "templates must map our template names to the channel's template ids"))
+        else:
+            out["templates"] = templates
+    if kind in KINDS:
+        out["secrets"] = _named_texts(body, "secrets", CHANNEL_SECRETS[kind], errors)
+        out["public"] = _named_texts(body, "public", CHANNEL_PUBLIC[kind], errors)
+        if creating and not all(out["secrets"].get(n) for n in CHANNEL_SECRETS[kind]):
+            missing = ", ".join(CHANNEL_SECRETS[kind])
+            errors.append(_field_error("secrets", "required", f"请设置渠道密钥：{missing}", f"Set the channel's secrets: {missing}"))
+        if kind == ALIPAY_MINIPROGRAM and out["secrets"].get("app_private_key"):
+            from integrations import alipay as alipay_client  # the app's public key follows its private key
+            try:
+                out["public"]["app_public_key"] = alipay_client.public_key_pem(out["secrets"]["app_private_key"])
+            except (ValueError, TypeError):
+                errors.append(_field_error("secrets.app_private_key", "invalid", "应用私钥不是有效的 RSA 私钥（PEM）",
+                                           "app_private_key is not a valid RSA private key (PEM)"))
+    if errors:
+        raise ValidationFailed(errors=errors)
+    return out
+
+
+def _named_texts(body: dict[str, Any], field: str, allowed: tuple[str, ...], errors: list[FieldError]) -> dict[str, str]:
+    given = body.get(field, {})
+    if not isinstance(given, dict):
+        errors.append(_field_error(field, "invalid", f"{field} 应为对象", f"{field} must be an object"))
+        return {}
+    out = {}
+    for name, value in given.items():
+        if name not in allowed:
+            errors.append(_field_error(f"{field}.{name}", "unknown", f"不支持的字段 {name}（支付商户信息请在 /merchant 设置）",
+                                       f"Unknown {field} entry {name} (payment keys go to /merchant)"))
+        elif not isinstance(value, str) or not value.strip() or len(value) > 10_000:
+            errors.append(_field_error(f"{field}.{name}", "invalid", f"{name} 应为非空文本", f"{name} must be a non-empty text"))
+        else:
+            out[name] = value.strip() if field == "secrets" and not value.lstrip().startswith("-----") else value
+    return out
+
+
+async def list_channels(ctx, *, kind: str | None = None, page: int = 1, page_size: int = 20) -> dict[str, Any]:  # noqa: ANN001
+    if kind is not None and kind not in KINDS:
+        raise ValidationFailed(errors=[_field_error("kind", "invalid", "kind 应为 wechat_miniprogram 或 alipay_miniprogram",
+                                                    "kind must be wechat_miniprogram or alipay_miniprogram")])
+    query: dict[str, Any] = {"kind": kind} if kind else {}
+    total = await ctx.db.channels.count_documents(query)
+    docs = await ctx.db.channels.find(query).sort("app_id", 1).skip((page - 1) * page_size).to_list(page_size)
+    return {"items": [channel_view(ctx, d) for d in docs], "total": total, "page": page, "page_size": page_size}
+
+
+def _not_found() -> NotFound:
+    return NotFound("channel_not_found", "未找到该渠道", "No such channel")
+
+
+async def get_channel_view(ctx, app_id: str) -> dict[str, Any]:  # noqa: ANN001
+    doc = await ctx.db.channels.find_one({"app_id": app_id})
+    if doc is None:
+        raise _not_found()
+    return channel_view(ctx, doc)
+
+
+async def create_channel(ctx, body: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+    """A new channel from an operator's settings; 409 channel_exists when the app_id has one."""
+    fields = parse_channel(body, None, creating=True)
+    channel_id = f"{fields['kind'].split('_')[0]}-{fields['app_id']}"
+    now = ctx.clock()
+    doc = {
+        "_id": channel_id, "kind": fields["kind"], "app_id": fields["app_id"], "name": fields["name"],
+        "api_base_url": fields["api_base_url"], "enabled": fields.get("enabled", True),
+        "timeout_seconds": fields.get("timeout_seconds", 5.0), "public": fields["public"],
+        "templates": fields.get("templates", {}), "exposed_services": fields.get("exposed_services", []),
+        "secrets": {name: ctx.cipher.encrypt(value, _secret_context(channel_id, name))
+                    for name, value in fields["secrets"].items()},
+        "created_at": now, "updated_at": now,
+    }
+    try:
+        await ctx.db.channels.insert_one(doc)
+    except DuplicateKeyError:
+        raise Conflict("channel_exists", "该 app_id 的渠道已存在", "A channel with this app_id exists") from None
+    return channel_view(ctx, doc)
+
+
+async def update_channel(ctx, app_id: str, body: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+    """Change some settings; given secrets replace (rotate) the stored ones, others are kept."""
+    current = await ctx.db.channels.find_one({"app_id": app_id}, {"kind": 1})
+    if current is None:
+        raise _not_found()
+    fields = parse_channel(body, current["kind"], creating=False)
+    update: dict[str, Any] = {"updated_at": ctx.clock()}
+    for name in ("name", "api_base_url", "enabled", "timeout_seconds", "exposed_services", "templates"):
+        if name in fields:
+            update[name] = fields[name]
+    for name, value in fields.get("secrets", {}).items():
+        update[f"secrets.{name}"] = ctx.cipher.encrypt(value, _secret_context(current["_id"], name))
+    for name, value in fields.get("public", {}).items():
+        update[f"public.{name}"] = value
+    doc = await ctx.db.channels.find_one_and_update({"_id": current["_id"]}, {"$set": update},
+                                                    return_document=ReturnDocument.AFTER)
+    if doc is None:
+        raise _not_found()
+    return channel_view(ctx, doc)
+
+
+async def channel_usage(ctx, app_id: str) -> dict[str, int]:  # noqa: ANN001
+    """What still depends on a channel: citizens' identities linked through it, fee orders placed with it."""
+    pattern = "^(wx|alio):" + re.escape(app_id) + ":"
+    return {"identities": await ctx.db.identities.count_documents({"_id": {"$regex": pattern}}),
+            "payment_orders": await ctx.db.payment_orders.count_documents({"app_id": app_id})}
+
+
+async def delete_channel(ctx, app_id: str) -> None:  # noqa: ANN001
+    """Delete a channel nobody depends on. The demo channels and channels with linked citizens or
+    fee orders are refused (409): disable them instead, so logins and refunds keep their history."""
+    doc = await ctx.db.channels.find_one({"app_id": app_id}, {"_id": 1})
+    if doc is None:
+        raise _not_found()
+    if app_id in DEMO_APP_IDS:
+        raise Conflict("channel_demo", "演示渠道每次启动都会重建，不能删除，请停用",
+                       "Demo channels are recreated at every start; disable them instead")
+    usage = await channel_usage(ctx, app_id)
+    if any(usage.values()):
+        raise Conflict("channel_in_use", "仍有市民账号或支付订单关联该渠道，不能删除，请停用",
+                       "Citizens or fee orders still refer to this channel; disable it instead", extra={"usage": usage})
+    await ctx.db.channels.delete_one({"_id": doc["_id"]})
