@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import functools
 import http
@@ -16,7 +17,7 @@ from typing import Any, TypeVar
 import tornado.web
 from bson import ObjectId
 
-from models import tokens
+from models import audit, tokens
 from models.errors import BadRequest, DomainError, Forbidden, PayloadTooLarge, Unauthorized
 from models.tokens import Principal
 from server.context import AppContext
@@ -172,6 +173,8 @@ class BaseHandler(tornado.web.RequestHandler):
                       self.request_id, exc_info=(typ, value, tb))
 
     def on_finish(self) -> None:
+        if self._is_audited_write():
+            self._audit_in_background()
         self.application.settings["in_flight"].discard(self)
         elapsed = time.perf_counter() - self._started
         status = self.get_status()
@@ -182,6 +185,28 @@ class BaseHandler(tornado.web.RequestHandler):
             "event": "request", "method": self.request.method, "route": self.route, "status": status,
             "latency_ms": round(elapsed * 1000, 2), "request_id": self.request_id,
         }))
+
+    def _is_audited_write(self) -> bool:
+        return (self.principal is not None and self.principal.kind == "operator"
+                and self.request.method in audit.WRITE_METHODS and self.route.startswith("/admin/v1/"))
+
+    def _audit_in_background(self) -> None:
+        """Record who changed what; the shutdown waits for it like for a request in flight."""
+        names = getattr(type(self), "path_params", ())
+        values = [*self.path_args, *self.path_kwargs.values()]
+        params = {names[i] if i < len(names) else f"param{i + 1}": value for i, value in enumerate(values)}
+        task = asyncio.ensure_future(audit.record(
+            self.ctx, operator_id=self.principal.subject_id, operator_name=self.principal.subject_id,
+            method=self.request.method or "", route=self.route, path_params=params, status=self.get_status(),
+            request_id=self.request_id))
+        in_flight = self.application.settings["in_flight"]
+        in_flight.add(task)
+        task.add_done_callback(self._audit_done)
+
+    def _audit_done(self, task: asyncio.Future) -> None:
+        self.application.settings["in_flight"].discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            app_log.error("audit entry for request %s not written", self.request_id, exc_info=task.exception())
 
     @property
     def ctx_metrics(self):  # noqa: ANN201 - server.metrics.Metrics
