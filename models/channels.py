@@ -4,6 +4,16 @@ A channel document holds the app's id, its API base URL (the real vendor or our 
 code is the same, only this URL differs), non-secret key material in `public`, and secrets in
 `secrets`, each encrypted at rest with the field cipher. Ciphertexts carry their key id, so
 `rotate_channel_secrets` can re-encrypt them under a new key while old values still decrypt.
+
+Operators manage channels through `/admin/v1/channels` (functions at the end of this module):
+secrets are write-only (answers show `secret_set` and a `sha256:` fingerprint per secret, never a
+value); sending a new secret in a PATCH rotates it; `kind` and `app_id` never change. Payment
+merchant keys are set through `/admin/v1/channels/{app_id}/merchant` (models.payments) instead.
+`exposed_services` lists the item codes a channel offers (empty: every item). A channel is deleted
+only when nothing depends on it: the demo channels (recreated at every start) and channels through
+which citizens logged in or fee orders were placed are refused with 409 — disable them instead, so
+their identities and refunds keep working history. Changing an Alipay app's private key here does
+not re-register it with the sandbox gateway (the demo loader does that for the demo channel).
 """
 
 from __future__ import annotations

@@ -206,7 +206,8 @@ async def _findable(ctx: Any, items: list[dict[str, Any]], department: str | Non
         indicator("themes_with_items", "有已发布事项的主题占比（无空栏目）", "Themes with published items (no empty columns)",
                   value={"with_items": len(themes) - len(empty_themes), "total": len(themes)},
                   score=ratio_score(len(themes) - len(empty_themes), len(themes)),
-                  worst=[{"kind": "theme", "code": t["code"], "name": catalogue.text(t.get("name"))}
+                  # one department need not serve every life event: scored for the whole platform only
+                  weight=0 if department else 1, worst=[{"kind": "theme", "code": t["code"], "name": catalogue.text(t.get("name"))}
                          for t in empty_themes]),
         # Searches are platform-wide: with a department or region filter this is shown, not scored.
         indicator("zero_result_searches", f"近{SEARCH_MISS_WINDOW_DAYS}天零结果搜索词",

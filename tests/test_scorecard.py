@@ -84,6 +84,8 @@ async def test_roles_and_department_scope(demo_app, fetch, make_operator, citize
     assert card["department"] == "gongan"
     published = await demo_app.ctx.db.services.count_documents({"status": "published", "department": "gongan"})
     assert card["published_items"] == published > 0
+    # A department is not expected to serve every theme: shown, not scored.
+    assert _indicator(card, "findable", "themes_with_items")["informational"] is True
     other = await fetch("GET", "/admin/v1/scorecard?department=shichang", token=ga_supervisor)
     assert other.status == 403 and other.json()["code"] == "department_forbidden"
     bad = await fetch("GET", "/admin/v1/scorecard?region=abc", token=ga_supervisor)
@@ -95,6 +97,7 @@ async def test_demo_scorecard_has_five_scored_dimensions(demo_app, fetch, superv
     assert [d["key"] for d in card["dimensions"]] == ["findable", "understandable", "doable", "fast", "satisfied"]
     assert card["published_items"] == await demo_app.ctx.db.services.count_documents({"status": "published"})
     assert 0 <= card["score"] <= 100 and card["grade"]
+    assert _indicator(card, "findable", "themes_with_items")["informational"] is False
     # Every published demo item passed the gate, and departments without items are named.
     assert _indicator(card, "understandable", "guides_complete")["score"] == 100.0
     empty = [d["code"] for d in await catalogue.list_departments(demo_app.ctx.db, include_empty=True)
