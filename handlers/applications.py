@@ -56,7 +56,8 @@ class ApplicationHandler(CitizenHandler):
     @citizen_required
     async def get(self, no: str) -> None:
         """One of my applications, with its timeline and deadline."""
-        self.write_json(await applications.get_for_citizen(self.ctx, self.citizen_id, no, self.locale_code))
+        self.write_json_body(await applications.citizen_body(self.ctx, self.citizen_id, no, self.locale_code,
+                                                             self.encode_json))
 
     @citizen_required
     async def patch(self, no: str) -> None:

@@ -127,6 +127,17 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(json.dumps(payload, ensure_ascii=False, default=_json_default))
 
+    @staticmethod
+    def encode_json(payload: Any) -> bytes:
+        """`payload` as `write_json` would send it (for bodies kept and sent again as they are)."""
+        return json.dumps(payload, ensure_ascii=False, default=_json_default).encode()
+
+    def write_json_body(self, body: bytes, status: int = 200) -> None:
+        """Send a body made by `encode_json`."""
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(body)
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         locale = self.locale_code

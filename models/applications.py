@@ -18,7 +18,7 @@ import datetime
 import json
 import logging
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import jsonschema
@@ -909,8 +909,13 @@ def _local(ctx) -> LocalCache:  # noqa: ANN001 - AppContext
 
 
 async def _changed_everywhere(ctx, no: str) -> None:  # noqa: ANN001
-    """Evict every worker's local copy; call it once the Redis copy is new or gone."""
+    """Evict every worker's local copies; call it once the Redis copy is new or gone.
+
+    The read model goes first, then the bodies rendered from it: a body rendered between the two
+    evictions is either refused (its epoch predates the second) or evicted by the second.
+    """
     await ctx.caches.invalidate(LOCAL_CACHE, [no])
+    await ctx.caches.invalidate(RENDERED_CACHE, [_rendered_key(no, locale) for locale in RENDERED_LOCALES])
 
 
 async def forget(ctx, no: str) -> None:  # noqa: ANN001
@@ -965,6 +970,70 @@ async def get_for_citizen(ctx, citizen_id: str, no: str, locale: str) -> dict[st
     if found is None or found[0]["citizen_id"] != citizen_id:
         raise NotFound("application_not_found", "未找到该办件", "Application not found")
     return citizen_view(*found, ctx.clock(), locale)
+
+
+# The owner's view, rendered and encoded, per (number, locale), in each process: a hot GET then does
+# no masking, date conversion, deadline arithmetic or JSON encoding. Evicted with the read model (same
+# messages, `_changed_everywhere`); lives at most RENDERED_SECONDS, and never past the next instant at
+# which its time-dependent fields (deadline `days_left`, `overdue`) could change: the next Shanghai
+# midnight, or the close of business of the due date. The owner is kept with the body and checked
+# against the caller before anything is written.
+RENDERED_CACHE = "application-citizen-bodies"
+RENDERED_SECONDS = 3.0
+RENDERED_ENTRIES = 20_000
+RENDERED_LOCALES = ("zh-CN", "en")
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderedView:
+    owner: str
+    body: bytes
+    rendered_at: datetime.datetime
+    fresh_until: datetime.datetime
+
+
+def _rendered_key(no: str, locale: str) -> str:
+    return f"{no}|{locale}"
+
+
+def _rendered(ctx) -> LocalCache:  # noqa: ANN001 - AppContext
+    return ctx.caches.cache(RENDERED_CACHE, RENDERED_ENTRIES, RENDERED_SECONDS)
+
+
+def view_fresh_until(application: dict[str, Any], now: datetime.datetime) -> datetime.datetime:
+    """The first instant after `now` at which the application's view could read differently by time
+    alone (capped at RENDERED_SECONDS from now)."""
+    local = now.astimezone(SHANGHAI)
+    until = min(now + datetime.timedelta(seconds=RENDERED_SECONDS),
+                datetime.datetime.combine(local.date() + datetime.timedelta(days=1), datetime.time(), tzinfo=SHANGHAI))
+    record = application.get("deadline") or {}
+    if record.get("due_date") and not record.get("finished_on") and not record.get("paused_on"):
+        closing = workdays.close_of_business(datetime.date.fromisoformat(str(record["due_date"])[:10]))
+        if closing >= now:
+            until = min(until, closing)
+    return until
+
+
+async def citizen_body(ctx, citizen_id: str, no: str, locale: str,  # noqa: ANN001
+                       encode: Callable[[Any], bytes]) -> bytes:
+    """`get_for_citizen` encoded by `encode` (the handler's JSON), from this process's memory when fresh."""
+    locale = "en" if locale == "en" else "zh-CN"
+    key = _rendered_key(no, locale) if isinstance(no, str) else ""
+    cache = _rendered(ctx)
+    now = ctx.clock()
+    hit = cache.get(key) if key else None
+    if hit is not None and hit.rendered_at <= now < hit.fresh_until:
+        if hit.owner != citizen_id:
+            raise NotFound("application_not_found", "未找到该办件", "Application not found")
+        return hit.body
+    epoch = cache.epoch  # an eviction while we read and render makes the result unfit to keep
+    found = await read_model(ctx, no)
+    if found is None or found[0]["citizen_id"] != citizen_id:
+        raise NotFound("application_not_found", "未找到该办件", "Application not found")
+    now = ctx.clock()
+    body = encode(citizen_view(*found, now, locale))
+    cache.put(key, RenderedView(found[0]["citizen_id"], body, now, view_fresh_until(found[0], now)), epoch)
+    return body
 
 
 async def list_for_citizen(ctx, citizen_id: str, status: str | None, page: int, page_size: int,  # noqa: ANN001
