@@ -11,8 +11,8 @@ events, a deadline), gives one citizen an access token, then runs wrk against th
 cycles through that citizen's application numbers) and against the hello-JSON baseline in the same
 run, 32 connections each. Before measuring, each requested application is read once (those first reads
 fill the Redis read-model cache from the datastore; their rate is reported as `first_read_rps`). While
-measuring, each process also keeps read models and resolved tokens in memory for at most 1 s / 0.5 s
-(models/localcache.py), so with 1000 numbers in turn a good share of reads still go to Redis.
+measuring, each process also keeps rendered bodies, read models and resolved tokens in memory for at
+most 3 s / 5 s / 0.5 s (models/localcache.py), so most reads make no Redis round trip for the application.
 Reported: requests/s of both, their `ratio` (the figure to compare; absolute numbers mean little on a
 shared machine), p50/p99 latency, non-2xx answers (must be 0), and GET /healthz of the service *with*
 the bearer token (`authenticated_healthz_rps`): the floor every authenticated route shares, so

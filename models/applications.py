@@ -868,7 +868,7 @@ CACHE_PREFIX = "cg:application:"
 GENERATION_PREFIX = "cg:application-gen:"
 CACHE_TTL_SECONDS = 300
 LOCAL_CACHE = "application-read-models"
-LOCAL_CACHE_SECONDS = 1.0
+LOCAL_CACHE_SECONDS = 5.0  # backstop for a lost invalidation message only (docs/applications.md)
 LOCAL_CACHE_ENTRIES = 10_000
 # Store ARGV[2] as version ARGV[1] unless a newer version is cached, or `forget` ran since the caller
 # read the generation (ARGV[4]) before reading the datastore: then what it read may be stale.

@@ -58,6 +58,9 @@ async def test_a_change_evicts_the_body_here_at_once_and_on_another_worker_throu
 async def test_a_lost_message_leaves_the_body_stale_no_longer_than_the_bound(  # noqa: ANN001
         app, other_worker, citizen, item, clerk, monkeypatch) -> None:
     monkeypatch.setattr(other_worker.ctx.caches, "_apply", lambda raw: None)  # deaf to invalidations
+    # Shorter lifetimes than in production, to keep the test short; the bound is their sum.
+    monkeypatch.setattr(applications, "RENDERED_SECONDS", 1.0)
+    monkeypatch.setattr(applications, "LOCAL_CACHE_SECONDS", 0.5)
     _, token = citizen
     no = (await submit(app.fetch, token)).json()["application_no"]
     assert (await shown(other_worker, no, token))["status"] == "submitted"
