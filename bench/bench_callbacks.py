@@ -40,31 +40,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import SMOKE, free_port, report, wait_for  # noqa: E402
+from common import SMOKE, exchange, free_port, report, wait_for  # noqa: E402
 
 CONCURRENCY = 16
 HEALTHZ_REQUESTS = 300 if SMOKE else 4000
 ORDERS = 60 if SMOKE else 1500
 AMOUNT_FEN = 2000
-
-
-async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, method: str, path: str,
-                   headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
-    """One HTTP/1.1 request on a kept-alive connection; (status, body)."""
-    lines = [f"{method} {path} HTTP/1.1", "Host: bench", f"Content-Length: {len(body)}"]
-    lines += [f"{name}: {value}" for name, value in headers.items()]
-    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
-    await writer.drain()
-    status = int((await reader.readline()).split()[1])
-    length = 0
-    while True:
-        line = await reader.readline()
-        if line in (b"\r\n", b""):
-            break
-        name, _, value = line.decode().partition(":")
-        if name.lower() == "content-length":
-            length = int(value.strip())
-    return status, await reader.readexactly(length) if length else b""
 
 
 async def load(base_url: str, requests: list[tuple[str, str, dict[str, str], bytes]],

@@ -24,32 +24,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import SMOKE, report, running_service  # noqa: E402
+from common import SMOKE, exchange, report, running_service  # noqa: E402
 
 CONCURRENCY = 16
 HEALTHZ_REQUESTS = 300 if SMOKE else 4000
 LOGIN_REQUESTS = 60 if SMOKE else 1500
 CITIZENS = 200  # logins cycle over this many people: the first login of each creates the citizen
 APP_ID = "wxdemo0000000001"
-
-
-async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, method: str, path: str,
-                   body: bytes = b"") -> tuple[int, bytes]:
-    """One request on a kept-alive connection; (status, body)."""
-    head = (f"{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(body)}\r\n\r\n").encode()
-    writer.write(head + body)
-    await writer.drain()
-    status = int((await reader.readline()).split()[1])
-    length = 0
-    while True:
-        line = await reader.readline()
-        if line in (b"\r\n", b""):
-            break
-        name, _, value = line.decode().partition(":")
-        if name.lower() == "content-length":
-            length = int(value.strip())
-    return status, await reader.readexactly(length) if length else b""
+JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 async def load(base_url: str, requests: list[tuple[str, str, bytes]]) -> dict[str, float]:
@@ -65,7 +47,7 @@ async def load(base_url: str, requests: list[tuple[str, str, bytes]]) -> dict[st
         try:
             for method, path, body in pending:
                 started = time.perf_counter()
-                status, _ = await exchange(reader, writer, method, path, body)
+                status, _ = await exchange(reader, writer, method, path, JSON_HEADERS, body)
                 latencies.append(time.perf_counter() - started)
                 failures += status != 200
         finally:
@@ -87,7 +69,7 @@ async def mint_codes(base_url: str, count: int) -> list[str]:
     try:
         for number in range(count):
             body = json.dumps({"app_id": APP_ID, "openid": f"o-bench-{number % CITIZENS:04d}"}).encode()
-            status, answer = await exchange(reader, writer, "POST", "/sandbox/wechat/test/login-code", body)
+            status, answer = await exchange(reader, writer, "POST", "/sandbox/wechat/test/login-code", JSON_HEADERS, body)
             if status != 200:
                 raise SystemExit(f"minting a login code failed: {status} {answer[:200]!r}")
             codes.append(json.loads(answer)["code"])

@@ -7,6 +7,7 @@ run, because this machine is shared and noisy: absolute requests per second mean
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -121,3 +122,22 @@ def wrk(url: str, seconds: int | None = None, connections: int = 32, threads: in
 
 def report(name: str, figures: dict[str, object]) -> None:
     print(json.dumps({"bench": name, **figures}, ensure_ascii=False))
+
+
+async def exchange(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, method: str, path: str,
+                   headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+    """One HTTP/1.1 request on a kept-alive connection (for load loops without wrk); (status, body)."""
+    lines = [f"{method} {path} HTTP/1.1", "Host: bench", f"Content-Length: {len(body)}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+    await writer.drain()
+    status = int((await reader.readline()).split()[1])
+    length = 0
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.decode().partition(":")
+        if name.lower() == "content-length":
+            length = int(value.strip())
+    return status, await reader.readexactly(length) if length else b""
