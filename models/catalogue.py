@@ -635,28 +635,23 @@ async def _published_counts(db: AsyncDatabase, field: str) -> dict[str, int]:
     return {str(row["_id"]): int(row["n"]) for row in await cursor.to_list(length=None) if row["_id"] is not None}
 
 
-async def list_departments(db: AsyncDatabase, *, include_empty: bool = False) -> list[dict[str, Any]]:
-    """Departments with their published item counts; those with none are left out unless asked."""
-    counts = await _published_counts(db, "department")
-    docs = await db.departments.find({}, {"_id": 0}).sort([("order", ASCENDING), ("code", ASCENDING)]).to_list(None)
-    out = []
+async def _navigation(db: AsyncDatabase, collection: str, item_field: str, include_empty: bool) -> list[dict[str, Any]]:
+    """Navigation entries with their published item counts; empty columns left out unless asked."""
+    counts = await _published_counts(db, item_field)
+    docs = await db[collection].find({}, {"_id": 0}).sort([("order", ASCENDING), ("code", ASCENDING)]).to_list(None)
     for doc in docs:
         doc["item_count"] = counts.get(doc["code"], 0)
-        if include_empty or doc["item_count"]:
-            out.append(doc)
-    return out
+    return [doc for doc in docs if include_empty or doc["item_count"]]
+
+
+async def list_departments(db: AsyncDatabase, *, include_empty: bool = False) -> list[dict[str, Any]]:
+    """Departments with their published item counts; those with none are left out unless asked."""
+    return await _navigation(db, "departments", "department", include_empty)
 
 
 async def list_themes(db: AsyncDatabase, *, include_empty: bool = False) -> list[dict[str, Any]]:
     """Themes (life events) with their published item counts; empty ones left out unless asked."""
-    counts = await _published_counts(db, "themes")
-    docs = await db.themes.find({}, {"_id": 0}).sort([("order", ASCENDING), ("code", ASCENDING)]).to_list(None)
-    out = []
-    for doc in docs:
-        doc["item_count"] = counts.get(doc["code"], 0)
-        if include_empty or doc["item_count"]:
-            out.append(doc)
-    return out
+    return await _navigation(db, "themes", "themes", include_empty)
 
 
 async def list_regions(db: AsyncDatabase) -> list[dict[str, Any]]:

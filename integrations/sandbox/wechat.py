@@ -76,6 +76,23 @@ class WeChatApiHandler(BaseHandler):
         answer = await common.take_fault(self.ctx, VENDOR, app_id, self.api)
         return _error(answer["errcode"], answer.get("errmsg", "sandbox fault")) if answer else None
 
+    async def token_call(self) -> tuple[str, dict[str, Any]] | None:
+        """The calling app and JSON body of an access_token-authorised API call, in WeChat's order of
+        checks (token, body, armed fault); None once the errcode answer has been written."""
+        app_id, problem = await self.token_app()
+        if problem or app_id is None:
+            self.answer(problem or _error(40001, "invalid credential"))
+            return None
+        body = _json_or_none(self.request.body)
+        if body is None:
+            self.answer(_error(47001, "data format error"))
+            return None
+        fault = await self.fault(app_id)
+        if fault:
+            self.answer(fault)
+            return None
+        return app_id, body
+
     async def redeem(self, code: str, app_id: str, kind: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """Use a code once: (its record, None) or (None, the errcode answer)."""
         now = self.ctx.clock()
@@ -152,15 +169,10 @@ class PhoneNumberHandler(WeChatApiHandler):
     api = "getuserphonenumber"
 
     async def post(self) -> None:
-        app_id, problem = await self.token_app()
-        if problem or app_id is None:
-            return self.answer(problem or _error(40001, "invalid credential"))
-        body = _json_or_none(self.request.body)
-        if body is None:
-            return self.answer(_error(47001, "data format error"))
-        fault = await self.fault(app_id)
-        if fault:
-            return self.answer(fault)
+        call = await self.token_call()
+        if call is None:
+            return
+        app_id, body = call
         code = body.get("code")
         if not isinstance(code, str) or not code:
             return self.answer(_error(40029, "invalid code"))
@@ -180,15 +192,10 @@ class SubscribeSendHandler(WeChatApiHandler):
     api = "subscribe_send"
 
     async def post(self) -> None:
-        app_id, problem = await self.token_app()
-        if problem or app_id is None:
-            return self.answer(problem or _error(40001, "invalid credential"))
-        body = _json_or_none(self.request.body)
-        if body is None:
-            return self.answer(_error(47001, "data format error"))
-        fault = await self.fault(app_id)
-        if fault:
-            return self.answer(fault)
+        call = await self.token_call()
+        if call is None:
+            return
+        app_id, body = call
         touser, template_id, data = body.get("touser"), body.get("template_id"), body.get("data")
         if not isinstance(touser, str) or not touser:
             return self.answer(_error(40003, "invalid openid"))
