@@ -6,11 +6,13 @@ import asyncio
 import datetime
 import functools
 import http
+import itertools
 import json
 import logging
+import os
 import re
+import secrets
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -27,6 +29,25 @@ app_log = logging.getLogger("citygate.app")
 
 _SHANGHAI = datetime.timezone(datetime.timedelta(hours=8), "Asia/Shanghai")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+
+class _RequestIds:
+    """Request ids for callers that bring none: 32 hex digits, a random prefix per process and a
+    counter, unique across workers and restarts without a random draw per request."""
+
+    def __init__(self) -> None:
+        self.reseed()
+        os.register_at_fork(after_in_child=self.reseed)  # pre-forked workers must not share a prefix
+
+    def reseed(self) -> None:
+        self._prefix = secrets.token_hex(8)
+        self._counter = itertools.count()
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFFFFFF:016x}"
+
+
+_request_ids = _RequestIds()
 
 # Text for errors raised by Tornado itself (unknown method, bad request line...), by status.
 _HTTP_ERRORS: dict[int, tuple[str, str, str]] = {
@@ -68,7 +89,7 @@ class BaseHandler(tornado.web.RequestHandler):
         existing = getattr(self, "_request_id", None)
         if existing is None:
             offered = self.request.headers.get("X-Request-ID", "")
-            existing = offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
+            existing = offered if offered and _REQUEST_ID.match(offered) else _request_ids.next()
             self._request_id = existing
         return existing
 
@@ -76,6 +97,12 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_header("X-Request-ID", self.request_id)
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Content-Type-Options", "nosniff")
+
+    def compute_etag(self) -> str | None:
+        # Every answer is `Cache-Control: no-store`: no client keeps it to revalidate, so hashing each
+        # body for an ETag would buy nothing. Handlers whose content is cacheable (file downloads)
+        # set their own.
+        return None
 
     async def prepare(self) -> None:
         self.application.settings["in_flight"].add(self)

@@ -868,7 +868,7 @@ CACHE_PREFIX = "cg:application:"
 GENERATION_PREFIX = "cg:application-gen:"
 CACHE_TTL_SECONDS = 300
 LOCAL_CACHE = "application-read-models"
-LOCAL_CACHE_SECONDS = 5.0  # backstop for a lost invalidation message only (docs/applications.md)
+LOCAL_CACHE_SECONDS = 30.0  # backstop for a lost invalidation message only (docs/applications.md)
 LOCAL_CACHE_ENTRIES = 10_000
 # Store ARGV[2] as version ARGV[1] unless a newer version is cached, or `forget` ran since the caller
 # read the generation (ARGV[4]) before reading the datastore: then what it read may be stale.
@@ -973,13 +973,15 @@ async def get_for_citizen(ctx, citizen_id: str, no: str, locale: str) -> dict[st
 
 
 # The owner's view, rendered and encoded, per (number, locale), in each process: a hot GET then does
-# no masking, date conversion, deadline arithmetic or JSON encoding. Evicted with the read model (same
-# messages, `_changed_everywhere`); lives at most RENDERED_SECONDS, and never past the next instant at
-# which its time-dependent fields (deadline `days_left`, `overdue`) could change: the next Shanghai
-# midnight, or the close of business of the due date. The owner is kept with the body and checked
-# against the caller before anything is written.
+# no masking, date conversion, deadline arithmetic or JSON encoding. A body is served only while the
+# very read model it was rendered from is still this process's live copy, so it never outlives that
+# copy (nor its staleness bound); it is also evicted by the same messages (`_changed_everywhere`),
+# lives at most RENDERED_SECONDS, and never past the next instant at which its time-dependent fields
+# (deadline `days_left`, `overdue`) could change: the next Shanghai midnight, or the close of business
+# of the due date. The owner is kept with the body and checked against the caller before anything is
+# written.
 RENDERED_CACHE = "application-citizen-bodies"
-RENDERED_SECONDS = 3.0
+RENDERED_SECONDS = LOCAL_CACHE_SECONDS
 RENDERED_ENTRIES = 20_000
 RENDERED_LOCALES = ("zh-CN", "en")
 
@@ -988,6 +990,7 @@ RENDERED_LOCALES = ("zh-CN", "en")
 class RenderedView:
     owner: str
     body: bytes
+    model: tuple[dict[str, Any], list[dict[str, Any]]]  # the read model it was rendered from
     rendered_at: datetime.datetime
     fresh_until: datetime.datetime
 
@@ -1022,7 +1025,7 @@ async def citizen_body(ctx, citizen_id: str, no: str, locale: str,  # noqa: ANN0
     cache = _rendered(ctx)
     now = ctx.clock()
     hit = cache.get(key) if key else None
-    if hit is not None and hit.rendered_at <= now < hit.fresh_until:
+    if hit is not None and hit.rendered_at <= now < hit.fresh_until and _local(ctx).get(no) is hit.model:
         if hit.owner != citizen_id:
             raise NotFound("application_not_found", "未找到该办件", "Application not found")
         return hit.body
@@ -1032,7 +1035,7 @@ async def citizen_body(ctx, citizen_id: str, no: str, locale: str,  # noqa: ANN0
         raise NotFound("application_not_found", "未找到该办件", "Application not found")
     now = ctx.clock()
     body = encode(citizen_view(*found, now, locale))
-    cache.put(key, RenderedView(found[0]["citizen_id"], body, now, view_fresh_until(found[0], now)), epoch)
+    cache.put(key, RenderedView(found[0]["citizen_id"], body, found, now, view_fresh_until(found[0], now)), epoch)
     return body
 
 

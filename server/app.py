@@ -8,6 +8,7 @@ from handlers.base import NotFoundHandler
 from server.context import AppContext
 from server.metrics import Metrics
 from server.registry import HANDLER_MODULES, SANDBOX_MODULES, collect_routes
+from server.routing import IndexedApplication
 
 
 def route_table(sandbox: bool) -> list[tuple[str, type]]:
@@ -23,7 +24,7 @@ def make_app(ctx: AppContext, metrics: Metrics | None = None) -> tornado.web.App
         raise RuntimeError(f"routes registered twice: {sorted(duplicates)}")
     rules = [tornado.web.url(pattern + "$" if not pattern.endswith("$") else pattern, handler, {"route": pattern})
              for pattern, handler in table]
-    return tornado.web.Application(
+    return IndexedApplication(
         rules,
         default_handler_class=NotFoundHandler,
         ctx=ctx,
