@@ -120,6 +120,31 @@ def wrk(url: str, seconds: int | None = None, connections: int = 32, threads: in
             "non_2xx": float(non2xx.group(1)) if non2xx else 0.0}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until_idle(pids: list[int], busy_below: float = 0.05, timeout: float = 180) -> float:
+    """Wait until these processes together use less than `busy_below` of a core over a second (a
+    datastore still digesting a bulk load would otherwise take CPU from whatever is measured next);
+    return the seconds waited."""
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        before = sum(cpu_seconds(pid) for pid in pids)
+        time.sleep(1.0)
+        if sum(cpu_seconds(pid) for pid in pids) - before < busy_below:
+            break
+    return time.monotonic() - began
+
+
+def median(values: list[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
 def report(name: str, figures: dict[str, object]) -> None:
     print(json.dumps({"bench": name, **figures}, ensure_ascii=False))
 

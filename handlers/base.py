@@ -67,6 +67,10 @@ class BaseHandler(tornado.web.RequestHandler):
 
     # A handler that streams large bodies (uploads) raises this for its own route.
     max_body_bytes: int | None = None
+    # Worked out on first use, per request (class-level None until then: Tornado asks for the
+    # request id in its constructor, before `initialize` runs).
+    _request_id: str | None = None
+    _locale_code: str | None = None
 
     def initialize(self, route: str = "") -> None:
         self.route = route or self.request.path
@@ -77,21 +81,27 @@ class BaseHandler(tornado.web.RequestHandler):
     def ctx(self) -> AppContext:
         return self.application.settings["ctx"]
 
+    def header(self, name: str) -> str:
+        """The request header `name` ("" when absent; repeated headers joined by commas)."""
+        # HTTPHeaders.get() finds an absent header by catching a KeyError, which costs more than
+        # the rest of reading a header; every request asks for several that are usually absent.
+        return ",".join(self.request.headers.get_list(name))
+
     @property
     def locale_code(self) -> str:
         """"en" when the caller prefers English, else "zh-CN" (the default)."""
-        header = self.request.headers.get("Accept-Language", "")
-        first = header.split(",")[0].split(";")[0].strip().lower()
-        return "en" if first.startswith("en") else "zh-CN"
+        if self._locale_code is None:
+            first = self.header("Accept-Language").split(",")[0].split(";")[0].strip().lower()
+            self._locale_code = "en" if first.startswith("en") else "zh-CN"
+        return self._locale_code
 
     @property
     def request_id(self) -> str:
-        existing = getattr(self, "_request_id", None)
-        if existing is None:
-            offered = self.request.headers.get("X-Request-ID", "")
-            existing = offered if offered and _REQUEST_ID.match(offered) else _request_ids.next()
-            self._request_id = existing
-        return existing
+        """The caller's X-Request-ID when it is a sane one, else one of ours."""
+        if self._request_id is None:
+            offered = self.header("X-Request-ID")
+            self._request_id = offered if offered and _REQUEST_ID.match(offered) else _request_ids.next()
+        return self._request_id
 
     def set_default_headers(self) -> None:
         self.set_header("X-Request-ID", self.request_id)
@@ -107,12 +117,12 @@ class BaseHandler(tornado.web.RequestHandler):
     async def prepare(self) -> None:
         self.application.settings["in_flight"].add(self)
         limit = self.max_body_bytes or self.ctx.settings.max_body_bytes
-        declared = self.request.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > limit:
+        declared = self.header("Content-Length")
+        if declared.isdigit() and int(declared) > limit:
             raise PayloadTooLarge(extra={"limit_bytes": limit})
         if self.request.body and len(self.request.body) > limit:
             raise PayloadTooLarge(extra={"limit_bytes": limit})
-        auth = self.request.headers.get("Authorization", "")
+        auth = self.header("Authorization")
         if auth.startswith("Bearer ") and auth[7:].strip():
             self.principal = await tokens.resolve_access_token(self.ctx, auth[7:].strip())
             self.access_token = auth[7:].strip()
