@@ -3,8 +3,9 @@
 Run: `make setup && .venv/bin/python bench/bench_applications.py` (part of `make bench`; needs `wrk`:
 `apt-get install -y wrk`; `BENCH_SMOKE=1` for a short run). Knobs (environment): BENCH_APPLICATIONS
 (stored applications, default 100000), BENCH_MINE (how many of them belong to the benchmark citizen and
-are requested in turn, default 1000), BENCH_SECONDS (wrk duration, default 10), BENCH_CONNECTIONS (32),
-BENCH_ROUNDS (interleaved rounds, default 3).
+are requested in turn, default 1000), BENCH_SECONDS (wrk duration per measurement, default 6),
+BENCH_CONNECTIONS (32), BENCH_ROUNDS (interleaved rounds, default 5), BENCH_PIN (default 1 when there are
+two cores: the service and the baseline on one core, wrk on the other).
 
 It starts an embedded nx-27017 and redis-server, `python -m server` against them (one process), seeds
 the applications straight into the datastore (each submitted and accepted: the document, two timeline
@@ -40,7 +41,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bson import ObjectId  # noqa: E402
-from common import SMOKE, median, report, running_baseline, running_service, wait_until_idle, wrk  # noqa: E402
+from common import (  # noqa: E402
+    LOAD_CPU,
+    PINNED,
+    SERVER_CPU,
+    SMOKE,
+    median,
+    report,
+    running_baseline,
+    running_service,
+    wait_until_idle,
+    wrk,
+)
 from tornado.httpclient import AsyncHTTPClient  # noqa: E402
 
 from config.settings import Settings  # noqa: E402
@@ -50,9 +62,9 @@ from server.embedded import EmbeddedMongo, EmbeddedRedis  # noqa: E402
 
 TOTAL = int(os.environ.get("BENCH_APPLICATIONS", "5000" if SMOKE else "100000"))
 MINE = min(TOTAL, int(os.environ.get("BENCH_MINE", "200" if SMOKE else "1000")))
-SECONDS = int(os.environ.get("BENCH_SECONDS", "2" if SMOKE else "10"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "2" if SMOKE else "6"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1" if SMOKE else "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1" if SMOKE else "5"))
 DB_NAME = "citygate_bench"
 BATCH = 2000
 EXTRA = dict(e.split("=", 1) for e in os.environ.get("BENCH_EXTRA_ENV", "").split(",") if e)
@@ -150,7 +162,7 @@ def main() -> None:
     try:
         env = {"CITYGATE_MONGODB_URL": mongodb_url, "CITYGATE_REDIS_URL": redis_url, "CITYGATE_MONGODB_DB": DB_NAME,
                "CITYGATE_DEMO_DATA": "false", "CITYGATE_ACCESS_TOKEN_TTL_SECONDS": "10800", **EXTRA}
-        with running_service(env) as service_url, running_baseline() as baseline_url:  # indexes exist before seeding
+        with running_service(env, cpu=SERVER_CPU) as service_url, running_baseline(SERVER_CPU) as baseline_url:  # indexes exist before seeding
             began = time.monotonic()
             token, numbers = asyncio.run(seed(mongodb_url, redis_url))
             seeded_in = time.monotonic() - began
@@ -158,23 +170,23 @@ def main() -> None:
             auth = {"Authorization": f"Bearer {token}"}
             cold_rps = asyncio.run(cold_pass(service_url, token, numbers))  # first reads fill the read-model cache
             settled_in = wait_until_idle([server.process.pid for server in backing])
-            wrk(service_url + "/", seconds=1, connections=CONNECTIONS, headers=auth, script=script)
-            wrk(baseline_url + "/healthz", seconds=1, connections=CONNECTIONS)  # warm up both
+            load = {"connections": CONNECTIONS, "cpu": LOAD_CPU}
+            wrk(service_url + "/", seconds=1, headers=auth, script=script, **load)
+            wrk(baseline_url + "/healthz", seconds=1, **load)  # warm up both
             rounds: list[dict[str, dict[str, float]]] = []
             for _ in range(ROUNDS):  # interleaved, so a slow spell of this shared machine falls on both sides
                 rounds.append({
-                    "baseline": wrk(baseline_url + "/healthz", seconds=SECONDS, connections=CONNECTIONS),
-                    "service": wrk(service_url + "/", seconds=SECONDS, connections=CONNECTIONS, headers=auth,
-                                   script=script),
+                    "baseline": wrk(baseline_url + "/healthz", seconds=SECONDS, **load),
+                    "service": wrk(service_url + "/", seconds=SECONDS, headers=auth, script=script, **load),
                     # The same stack answering /healthz with the bearer token resolved: the floor under
                     # any authenticated route.
-                    "floor": wrk(service_url + "/healthz", seconds=SECONDS, connections=CONNECTIONS, headers=auth),
+                    "floor": wrk(service_url + "/healthz", seconds=SECONDS, headers=auth, **load),
                 })
         ratios = [r["service"]["rps"] / r["baseline"]["rps"] for r in rounds]
         typical = rounds[ratios.index(sorted(ratios)[len(ratios) // 2])]  # the round with the median ratio
         report("applications_get", {
             "applications_stored": TOTAL, "requested_numbers": len(numbers), "seed_seconds": round(seeded_in, 1),
-            "datastore_settled_seconds": round(settled_in, 1), "connections": CONNECTIONS, "rounds": ROUNDS,
+            "datastore_settled_seconds": round(settled_in, 1), "connections": CONNECTIONS, "rounds": ROUNDS, "pinned": PINNED,
             "ratio": round(median(ratios), 3), "round_ratios": [round(r, 3) for r in ratios],
             "baseline_rps": round(typical["baseline"]["rps"]), "citygate_rps": round(typical["service"]["rps"]),
             "baseline_p99_ms": typical["baseline"]["p99_ms"], "citygate_p50_ms": typical["service"]["p50_ms"],

@@ -25,6 +25,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = os.environ.get("BENCH_SMOKE") == "1"
+# Servers under test on one core, wrk on another (when there are two and taskset exists; BENCH_PIN=0
+# turns it off): the scheduler then cannot move either side mid-run, which on this shared 2-core
+# machine otherwise swings a round's figure by several percent. Both sides get the same treatment.
+PINNED = (os.environ.get("BENCH_PIN", "1") == "1" and shutil.which("taskset") is not None
+          and (os.cpu_count() or 1) >= 2)
+SERVER_CPU, LOAD_CPU = ("0", "1") if PINNED else (None, None)
 
 BASELINE_SERVER = """
 import asyncio, json, sys
@@ -60,9 +66,17 @@ def wait_for(url: str, timeout: float = 60) -> None:
     raise RuntimeError(f"{url} did not answer within {timeout}s")
 
 
+def pin(pid: int, cpu: str | None) -> None:
+    """Keep every thread of process `pid` on `cpu` (no-op without pinning)."""
+    if cpu is not None:
+        subprocess.run(["taskset", "-a", "-p", "-c", cpu, str(pid)], check=True, capture_output=True)
+
+
 @contextlib.contextmanager
-def running_service(extra_env: dict[str, str] | None = None, workers: int = 1) -> Iterator[str]:
-    """Start `python -m server` on a free port with its embedded backing servers; yield its base URL."""
+def running_service(extra_env: dict[str, str] | None = None, workers: int = 1,
+                    cpu: str | None = None) -> Iterator[str]:
+    """Start `python -m server` on a free port with its embedded backing servers; yield its base URL.
+    `cpu`: pin the (single-process) service there once it answers."""
     port = free_port()
     data_dir = tempfile.mkdtemp(prefix="citygate-bench-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITYGATE_")}
@@ -72,6 +86,7 @@ def running_service(extra_env: dict[str, str] | None = None, workers: int = 1) -
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz")
+        pin(process.pid, cpu)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.send_signal(signal.SIGTERM)
@@ -83,13 +98,14 @@ def running_service(extra_env: dict[str, str] | None = None, workers: int = 1) -
 
 
 @contextlib.contextmanager
-def running_baseline() -> Iterator[str]:
+def running_baseline(cpu: str | None = None) -> Iterator[str]:
     """A minimal Tornado hello-JSON server: the ceiling this machine allows for one Python process."""
     port = free_port()
     process = subprocess.Popen([sys.executable, "-c", BASELINE_SERVER, str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz")
+        pin(process.pid, cpu)
         yield f"http://127.0.0.1:{port}"
     finally:
         process.kill()
@@ -97,12 +113,14 @@ def running_baseline() -> Iterator[str]:
 
 
 def wrk(url: str, seconds: int | None = None, connections: int = 32, threads: int = 1,
-        headers: dict[str, str] | None = None, script: str | None = None) -> dict[str, float]:
-    """Run wrk against `url`; return requests/s and latency percentiles (ms)."""
+        headers: dict[str, str] | None = None, script: str | None = None,
+        cpu: str | None = None) -> dict[str, float]:
+    """Run wrk against `url` (on `cpu`, when given); return requests/s and latency percentiles (ms)."""
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install -y wrk")
     duration = seconds if seconds is not None else (2 if SMOKE else 10)
-    command = ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--latency"]
+    command = ["taskset", "-c", cpu] if cpu is not None else []
+    command += ["wrk", "-t", str(threads), "-c", str(connections), "-d", f"{duration}s", "--latency"]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
     if script:
