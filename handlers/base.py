@@ -91,7 +91,8 @@ class BaseHandler(tornado.web.RequestHandler):
     def locale_code(self) -> str:
         """"en" when the caller prefers English, else "zh-CN" (the default)."""
         if self._locale_code is None:
-            first = self.header("Accept-Language").split(",")[0].split(";")[0].strip().lower()
+            header = self.header("Accept-Language")
+            first = header.split(",")[0].split(";")[0].strip().lower() if header else ""
             self._locale_code = "en" if first.startswith("en") else "zh-CN"
         return self._locale_code
 
@@ -107,6 +108,7 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_header("X-Request-ID", self.request_id)
         self.set_header("Cache-Control", "no-store")
         self.set_header("X-Content-Type-Options", "nosniff")
+        self.clear_header("Server")  # Tornado's default names the framework and its version: no caller needs it
 
     def compute_etag(self) -> str | None:
         # Every answer is `Cache-Control: no-store`: no client keeps it to revalidate, so hashing each
@@ -128,9 +130,11 @@ class BaseHandler(tornado.web.RequestHandler):
         if self.request.body and len(self.request.body) > limit:
             raise PayloadTooLarge(extra={"limit_bytes": limit})
         auth = self.header("Authorization")
-        if auth.startswith("Bearer ") and auth[7:].strip():
-            self.principal = await tokens.resolve_access_token(self.ctx, auth[7:].strip())
-            self.access_token = auth[7:].strip()
+        if auth.startswith("Bearer "):
+            token = auth[7:].strip()
+            if token:
+                self.principal = await tokens.resolve_access_token(self.ctx, token)
+                self.access_token = token
 
     # ---- input -------------------------------------------------------------------------------
     def json_body(self) -> dict[str, Any]:

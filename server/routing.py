@@ -21,12 +21,18 @@ SEGMENTS = 3
 _REGEX_SYNTAX = re.compile(r"[\\.^$*+?{}\[\]|()]")
 
 
+def literal_prefix(pattern: str) -> str:
+    """The part of a route pattern before its first regular-expression syntax."""
+    syntax = _REGEX_SYNTAX.search(pattern)
+    return pattern if syntax is None else pattern[:syntax.start()]
+
+
 def literal_key(pattern: str) -> str | None:
     """The index key of a route pattern: its first SEGMENTS segments when they are literal (or the
     whole pattern, when it is literal and shorter); None when a key cannot be known."""
     pattern = pattern.removesuffix("$")
     syntax = _REGEX_SYNTAX.search(pattern)
-    literal = pattern if syntax is None else pattern[:syntax.start()]
+    literal = literal_prefix(pattern)
     if not literal.startswith("/"):
         return None
     segments = literal[1:].split("/")
@@ -42,6 +48,11 @@ def path_key(path: str) -> str:
     return "/".join(path[1:].split("/", SEGMENTS)[:SEGMENTS])
 
 
+def _compatible(prefix: str, start: str) -> bool:
+    """Whether a path can begin with both `prefix` and `start`."""
+    return prefix.startswith(start) or start.startswith(prefix)
+
+
 class RouteIndex:
     """The rules of a routing table grouped by `literal_key`, each group in table order."""
 
@@ -55,8 +66,11 @@ class RouteIndex:
                 self.unkeyed.append(rule)
             else:
                 keyed.setdefault(key, []).append(rule)
-        # Every group also holds the unkeyed rules, at their places, so the order is the table's.
-        self._groups = {key: sorted(group + self.unkeyed, key=lambda r: position[id(r)])
+        # Every group also holds the unkeyed rules that could match its paths (those begin with
+        # "/<key>"), at their places, so the order is the table's.
+        self._groups = {key: sorted(group + [rule for rule, pattern in zip(rules, patterns, strict=True)
+                                             if rule in self.unkeyed and _compatible(literal_prefix(pattern), "/" + key)],
+                                    key=lambda r: position[id(r)])
                         for key, group in keyed.items()}
 
     def candidates(self, path: str) -> list[tornado.routing.Rule]:

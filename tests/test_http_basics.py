@@ -75,6 +75,14 @@ async def test_request_id_is_echoed_or_generated(fetch) -> None:
     assert len(generated.headers["X-Request-ID"]) == 32
 
 
+@pytest.mark.parametrize("path", ["/healthz", "/no/such/place"])
+async def test_every_answer_carries_the_security_headers_and_no_server_banner(fetch, path: str) -> None:
+    response = await fetch("GET", path)
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Server" not in response.headers and "Etag" not in response.headers
+
+
 async def test_one_json_access_log_line_per_request_without_secrets(fetch, caplog) -> None:
     caplog.set_level(logging.INFO, logger="citygate.access")
     await fetch("POST", "/admin/v1/auth/login", json={"username": "nobody", "password": "secret-pass-123"},
