@@ -123,12 +123,13 @@ class BaseHandler(tornado.web.RequestHandler):
 
     async def prepare(self) -> None:
         self.application.settings["in_flight"].add(self)
-        limit = self.max_body_bytes or self.ctx.settings.max_body_bytes
-        declared = self.header("Content-Length")
-        if declared.isdigit() and int(declared) > limit:
-            raise PayloadTooLarge(extra={"limit_bytes": limit})
-        if self.request.body and len(self.request.body) > limit:
-            raise PayloadTooLarge(extra={"limit_bytes": limit})
+        if self.max_body_bytes is not None:
+            # A streamed body is still to come: judge it by the length it declares.
+            declared = self.header("Content-Length")
+            if declared.isdigit() and int(declared) > self.max_body_bytes:
+                raise PayloadTooLarge(extra={"limit_bytes": self.max_body_bytes})
+        elif len(self.request.body) > self.ctx.settings.max_body_bytes:  # read whole before prepare()
+            raise PayloadTooLarge(extra={"limit_bytes": self.ctx.settings.max_body_bytes})
         auth = self.header("Authorization")
         if auth.startswith("Bearer "):
             token = auth[7:].strip()
