@@ -36,6 +36,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -46,6 +47,7 @@ from common import (  # noqa: E402
     PINNED,
     SERVER_CPU,
     SMOKE,
+    embedded_backing,
     median,
     report,
     running_baseline,
@@ -58,7 +60,6 @@ from tornado.httpclient import AsyncHTTPClient  # noqa: E402
 from config.settings import Settings  # noqa: E402
 from models import applications, deadlines, tokens  # noqa: E402
 from server.context import AppContext  # noqa: E402
-from server.embedded import EmbeddedMongo, EmbeddedRedis  # noqa: E402
 
 TOTAL = int(os.environ.get("BENCH_APPLICATIONS", "5000" if SMOKE else "100000"))
 MINE = min(TOTAL, int(os.environ.get("BENCH_MINE", "200" if SMOKE else "1000")))
@@ -155,49 +156,51 @@ async def cold_pass(service_url: str, token: str, numbers: list[str]) -> float:
     return len(numbers) / (time.monotonic() - began)
 
 
+def measure(data_dir: str, mongo: Any, redis: Any) -> dict[str, object]:
+    env = {"CITYGATE_MONGODB_URL": mongo.url, "CITYGATE_REDIS_URL": redis.url, "CITYGATE_MONGODB_DB": DB_NAME,
+           "CITYGATE_DEMO_DATA": "false", "CITYGATE_ACCESS_TOKEN_TTL_SECONDS": "10800", **EXTRA}
+    # The service starts first, so the indexes exist before seeding.
+    with running_service(env, cpu=SERVER_CPU) as service_url, running_baseline(SERVER_CPU) as baseline_url:
+        began = time.monotonic()
+        token, numbers = asyncio.run(seed(mongo.url, redis.url))
+        seeded_in = time.monotonic() - began
+        script = lua_script(numbers, data_dir)
+        auth = {"Authorization": f"Bearer {token}"}
+        cold_rps = asyncio.run(cold_pass(service_url, token, numbers))  # first reads fill the read-model cache
+        settled_in = wait_until_idle([mongo.process.pid, redis.process.pid])
+        load = {"connections": CONNECTIONS, "cpu": LOAD_CPU}
+        wrk(service_url + "/", seconds=1, headers=auth, script=script, **load)
+        wrk(baseline_url + "/healthz", seconds=1, **load)  # warm up both
+        rounds: list[dict[str, dict[str, float]]] = []
+        for _ in range(ROUNDS):  # interleaved, so a slow spell of this shared machine falls on both sides
+            rounds.append({
+                "baseline": wrk(baseline_url + "/healthz", seconds=SECONDS, **load),
+                "service": wrk(service_url + "/", seconds=SECONDS, headers=auth, script=script, **load),
+                # The same stack answering /healthz with the bearer token resolved: the floor under
+                # any authenticated route.
+                "floor": wrk(service_url + "/healthz", seconds=SECONDS, headers=auth, **load),
+            })
+    ratios = [r["service"]["rps"] / r["baseline"]["rps"] for r in rounds]
+    typical = rounds[ratios.index(sorted(ratios)[len(ratios) // 2])]  # the round with the median ratio
+    return {
+        "applications_stored": TOTAL, "requested_numbers": len(numbers), "seed_seconds": round(seeded_in, 1),
+        "datastore_settled_seconds": round(settled_in, 1), "connections": CONNECTIONS, "rounds": ROUNDS,
+        "pinned": PINNED, "ratio": round(median(ratios), 3), "round_ratios": [round(r, 3) for r in ratios],
+        "baseline_rps": round(typical["baseline"]["rps"]), "citygate_rps": round(typical["service"]["rps"]),
+        "baseline_p99_ms": typical["baseline"]["p99_ms"], "citygate_p50_ms": typical["service"]["p50_ms"],
+        "citygate_p99_ms": typical["service"]["p99_ms"],
+        "non_2xx": int(sum(r["service"]["non_2xx"] + r["floor"]["non_2xx"] for r in rounds)),
+        "first_read_rps": round(cold_rps),
+        "ratio_to_authenticated_healthz": round(median([r["service"]["rps"] / r["floor"]["rps"] for r in rounds]), 3),
+    }
+
+
 def main() -> None:
     data_dir = tempfile.mkdtemp(prefix="citygate-bench-applications-")
-    backing = [EmbeddedMongo(data_dir).start(), EmbeddedRedis(data_dir).start()]
-    mongodb_url, redis_url = backing[0].url, backing[1].url
     try:
-        env = {"CITYGATE_MONGODB_URL": mongodb_url, "CITYGATE_REDIS_URL": redis_url, "CITYGATE_MONGODB_DB": DB_NAME,
-               "CITYGATE_DEMO_DATA": "false", "CITYGATE_ACCESS_TOKEN_TTL_SECONDS": "10800", **EXTRA}
-        with running_service(env, cpu=SERVER_CPU) as service_url, running_baseline(SERVER_CPU) as baseline_url:  # indexes exist before seeding
-            began = time.monotonic()
-            token, numbers = asyncio.run(seed(mongodb_url, redis_url))
-            seeded_in = time.monotonic() - began
-            script = lua_script(numbers, data_dir)
-            auth = {"Authorization": f"Bearer {token}"}
-            cold_rps = asyncio.run(cold_pass(service_url, token, numbers))  # first reads fill the read-model cache
-            settled_in = wait_until_idle([server.process.pid for server in backing])
-            load = {"connections": CONNECTIONS, "cpu": LOAD_CPU}
-            wrk(service_url + "/", seconds=1, headers=auth, script=script, **load)
-            wrk(baseline_url + "/healthz", seconds=1, **load)  # warm up both
-            rounds: list[dict[str, dict[str, float]]] = []
-            for _ in range(ROUNDS):  # interleaved, so a slow spell of this shared machine falls on both sides
-                rounds.append({
-                    "baseline": wrk(baseline_url + "/healthz", seconds=SECONDS, **load),
-                    "service": wrk(service_url + "/", seconds=SECONDS, headers=auth, script=script, **load),
-                    # The same stack answering /healthz with the bearer token resolved: the floor under
-                    # any authenticated route.
-                    "floor": wrk(service_url + "/healthz", seconds=SECONDS, headers=auth, **load),
-                })
-        ratios = [r["service"]["rps"] / r["baseline"]["rps"] for r in rounds]
-        typical = rounds[ratios.index(sorted(ratios)[len(ratios) // 2])]  # the round with the median ratio
-        report("applications_get", {
-            "applications_stored": TOTAL, "requested_numbers": len(numbers), "seed_seconds": round(seeded_in, 1),
-            "datastore_settled_seconds": round(settled_in, 1), "connections": CONNECTIONS, "rounds": ROUNDS, "pinned": PINNED,
-            "ratio": round(median(ratios), 3), "round_ratios": [round(r, 3) for r in ratios],
-            "baseline_rps": round(typical["baseline"]["rps"]), "citygate_rps": round(typical["service"]["rps"]),
-            "baseline_p99_ms": typical["baseline"]["p99_ms"], "citygate_p50_ms": typical["service"]["p50_ms"],
-            "citygate_p99_ms": typical["service"]["p99_ms"],
-            "non_2xx": int(sum(r["service"]["non_2xx"] + r["floor"]["non_2xx"] for r in rounds)),
-            "first_read_rps": round(cold_rps),
-            "ratio_to_authenticated_healthz": round(median([r["service"]["rps"] / r["floor"]["rps"] for r in rounds]), 3),
-        })
+        with embedded_backing(data_dir) as (mongo, redis):
+            report("applications_get", measure(data_dir, mongo, redis))
     finally:
-        for server in reversed(backing):
-            server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

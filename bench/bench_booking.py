@@ -24,8 +24,6 @@ import datetime
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,14 +33,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bson import ObjectId  # noqa: E402
-from common import ROOT, SMOKE, free_port, report, wait_for  # noqa: E402
+from common import SMOKE, embedded_backing, report, running_service  # noqa: E402
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest  # noqa: E402
 
 from config.settings import Settings  # noqa: E402
 from models import appointments, operators, tokens  # noqa: E402
 from models.workdays import SHANGHAI, next_workday  # noqa: E402
 from server.context import AppContext  # noqa: E402
-from server.embedded import EmbeddedMongo, EmbeddedRedis  # noqa: E402
 
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 CITIZENS = int(os.environ.get("BENCH_CITIZENS", "300" if SMOKE else "3000"))
@@ -135,29 +132,15 @@ async def measure(base_url: str, hall_id: str, day: str, access: list[str]) -> d
 
 
 def main() -> None:
-    data_dir = Path(tempfile.mkdtemp(prefix="citygate-bench-booking-"))
-    mongo, redis = EmbeddedMongo(data_dir).start(), EmbeddedRedis(data_dir).start()
-    process = None
+    data_dir = tempfile.mkdtemp(prefix="citygate-bench-booking-")
     try:
-        hall_id, day, access = asyncio.run(seed(mongo.url, redis.url))
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CITYGATE_")}
-        env.update({"CITYGATE_PORT": str(port), "CITYGATE_DATA_DIR": str(data_dir), "CITYGATE_LOG_LEVEL": "WARNING",
-                    "CITYGATE_MONGODB_URL": mongo.url, "CITYGATE_REDIS_URL": redis.url, "CITYGATE_MONGODB_DB": DB_NAME,
-                    "CITYGATE_DEMO_DATA": "false", "CITYGATE_BACKGROUND_WORKERS": "false"})
-        process = subprocess.Popen([sys.executable, "-m", "server", "--workers", str(WORKERS)], cwd=ROOT, env=env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(f"http://127.0.0.1:{port}/healthz")
-        report("booking", asyncio.run(measure(f"http://127.0.0.1:{port}", hall_id, day, access)))
+        with embedded_backing(data_dir) as (mongo, redis):
+            hall_id, day, access = asyncio.run(seed(mongo.url, redis.url))
+            env = {"CITYGATE_MONGODB_URL": mongo.url, "CITYGATE_REDIS_URL": redis.url, "CITYGATE_MONGODB_DB": DB_NAME,
+                   "CITYGATE_DEMO_DATA": "false", "CITYGATE_BACKGROUND_WORKERS": "false"}
+            with running_service(env, workers=WORKERS) as base_url:
+                report("booking", asyncio.run(measure(base_url, hall_id, day, access)))
     finally:
-        if process is not None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        redis.stop()
-        mongo.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
 
 

@@ -23,24 +23,19 @@ order must end paid exactly once, or the script exits non-zero.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
-import os
 import secrets
-import signal
-import statistics
-import subprocess
 import sys
 import tempfile
-import time
 import urllib.parse
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import SMOKE, exchange, free_port, report, wait_for  # noqa: E402
+from common import SMOKE, drive, embedded_backing, report, running_service  # noqa: E402
 
 CONCURRENCY = 16
 HEALTHZ_REQUESTS = 300 if SMOKE else 4000
@@ -48,31 +43,9 @@ ORDERS = 60 if SMOKE else 1500
 AMOUNT_FEN = 2000
 
 
-async def load(base_url: str, requests: list[tuple[str, str, dict[str, str], bytes]],
-               ok: tuple[int, ...]) -> dict[str, float]:
-    parsed = urllib.parse.urlsplit(base_url)
-    pending = iter(requests)
-    latencies: list[float] = []
-    failures = 0
-
-    async def worker() -> None:
-        nonlocal failures
-        reader, writer = await asyncio.open_connection(parsed.hostname, parsed.port)
-        try:
-            for method, path, headers, body in pending:
-                started = time.perf_counter()
-                status, answer = await exchange(reader, writer, method, path, headers, body)
-                latencies.append(time.perf_counter() - started)
-                failures += status not in ok or (path.startswith("/notify/alipay") and answer != b"success")
-        finally:
-            writer.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {"rps": len(requests) / elapsed, "p50_ms": statistics.median(latencies) * 1000,
-            "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000, "failures": failures}
+def answered(status: int, body: bytes | None = None) -> Callable[[int, bytes], bool]:
+    """An answer counts when it has this status (and, when given, this body)."""
+    return lambda got, answer: got == status and (body is None or answer == body)
 
 
 async def prepare(ctx, count: int) -> tuple[list[tuple], list[tuple]]:  # noqa: ANN001
@@ -131,26 +104,6 @@ async def prepare(ctx, count: int) -> tuple[list[tuple], list[tuple]]:  # noqa: 
     return wechat_calls, alipay_calls
 
 
-@contextlib.contextmanager
-def service(mongodb_url: str, redis_url: str, data_dir: str):  # noqa: ANN201
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CITYGATE_")}
-    env.update({"CITYGATE_PORT": str(port), "CITYGATE_DATA_DIR": data_dir, "CITYGATE_LOG_LEVEL": "WARNING",
-                "CITYGATE_MONGODB_URL": mongodb_url, "CITYGATE_REDIS_URL": redis_url,
-                "CITYGATE_BACKGROUND_WORKERS": "false"})
-    process = subprocess.Popen([sys.executable, "-m", "server", "--workers", "1"], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_for(f"http://127.0.0.1:{port}/healthz")
-        yield f"http://127.0.0.1:{port}", port
-    finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
 async def measure(base_url: str, port: int, mongodb_url: str, redis_url: str) -> dict[str, object]:
     from config.settings import Settings
     from server.context import AppContext
@@ -163,11 +116,11 @@ async def measure(base_url: str, port: int, mongodb_url: str, redis_url: str) ->
             await asyncio.sleep(0.2)
         wechat_calls, alipay_calls = await prepare(ctx, ORDERS)
         healthz_call = ("GET", "/healthz", {}, b"")
-        await load(base_url, [healthz_call] * 200, (200,))  # warm up
-        healthz = await load(base_url, [healthz_call] * HEALTHZ_REQUESTS, (200,))
-        first = await load(base_url, wechat_calls, (204,))
-        duplicates = await load(base_url, wechat_calls, (204,))
-        alipay = await load(base_url, alipay_calls, (200,))
+        await drive(base_url, [healthz_call] * 200, CONCURRENCY)  # warm up
+        healthz = await drive(base_url, [healthz_call] * HEALTHZ_REQUESTS, CONCURRENCY)
+        first = await drive(base_url, wechat_calls, CONCURRENCY, answered(204))
+        duplicates = await drive(base_url, wechat_calls, CONCURRENCY, answered(204))
+        alipay = await drive(base_url, alipay_calls, CONCURRENCY, answered(200, b"success"))
         paid = await ctx.db.payment_orders.count_documents({"status": "paid", "_id": {"$regex": "^PAYBENCH"}})
         applied = await ctx.db.payment_notifications.count_documents({"outcome": "applied"})
     finally:
@@ -187,17 +140,11 @@ async def measure(base_url: str, port: int, mongodb_url: str, redis_url: str) ->
 
 
 def main() -> None:
-    from server.embedded import EmbeddedMongo, EmbeddedRedis
-
     data_dir = tempfile.mkdtemp(prefix="citygate-bench-callbacks-")
-    backing = [EmbeddedMongo(data_dir).start(), EmbeddedRedis(data_dir).start()]
-    try:
-        mongodb_url, redis_url = backing[0].url, backing[1].url
-        with service(mongodb_url, redis_url, data_dir) as (base_url, port):
-            figures = asyncio.run(measure(base_url, port, mongodb_url, redis_url))
-    finally:
-        for server in reversed(backing):
-            server.stop()
+    with embedded_backing(data_dir) as (mongo, redis), running_service(
+            {"CITYGATE_MONGODB_URL": mongo.url, "CITYGATE_REDIS_URL": redis.url,
+             "CITYGATE_BACKGROUND_WORKERS": "false"}) as base_url:
+        figures = asyncio.run(measure(base_url, urllib.parse.urlsplit(base_url).port, mongo.url, redis.url))
     report("payment_callbacks", figures)
     if figures["failures"] or figures["orders_paid"] != 2 * ORDERS or figures["applied"] != 2 * ORDERS:
         sys.exit(1)

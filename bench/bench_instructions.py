@@ -37,25 +37,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_applications import DB_NAME, MINE, TOTAL, seed  # noqa: E402
-from common import BASELINE_SERVER, ROOT, SMOKE, exchange, free_port, report, wait_for  # noqa: E402
-
-from server.embedded import EmbeddedMongo, EmbeddedRedis  # noqa: E402
+from common import BASELINE_SERVER, ROOT, SMOKE, drive, embedded_backing, free_port, report, wait_for  # noqa: E402
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "300" if SMOKE else "1500"))
 CONNECTIONS = 4
 
 
-async def load(port: int, paths: list[str], headers: dict[str, str], count: int) -> None:
+def load(port: int, paths: list[str], headers: dict[str, str], count: int) -> None:
     """`count` GETs over CONNECTIONS kept-alive connections, cycling through `paths`; each must be 200."""
-    async def connection(first: int) -> None:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        for n in range(first, count, CONNECTIONS):
-            status, body = await exchange(reader, writer, "GET", paths[n % len(paths)], headers, b"")
-            if status != 200:
-                raise RuntimeError(f"{paths[n % len(paths)]} answered {status}: {body[:200]!r}")
-        writer.close()
-
-    await asyncio.gather(*(connection(first) for first in range(CONNECTIONS)))
+    requests = [("GET", paths[n % len(paths)], headers, b"") for n in range(count)]
+    failures = asyncio.run(drive(f"http://127.0.0.1:{port}", requests, CONNECTIONS))["failures"]
+    if failures:
+        raise RuntimeError(f"{failures} of {count} requests were not answered 200")
 
 
 def counted(command: list[str], env: dict[str, str], port: int, work_dir: str,
@@ -69,10 +62,10 @@ def counted(command: list[str], env: dict[str, str], port: int, work_dir: str,
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz", timeout=900)
         for name, (paths, headers) in measurements.items():
-            asyncio.run(load(port, paths, headers, max(len(paths), 300)))  # every cache on the way filled
+            load(port, paths, headers, max(len(paths), 300))  # every cache on the way filled
             before = dump_total(process.pid, work_dir)
             control(process.pid, "-i", "on")
-            asyncio.run(load(port, paths, headers, REQUESTS))
+            load(port, paths, headers, REQUESTS)
             control(process.pid, "-i", "off")
             figures[name] = (dump_total(process.pid, work_dir) - before) / REQUESTS
     finally:
@@ -97,39 +90,41 @@ def dump_total(pid: int, work_dir: str) -> int:
     return total
 
 
+def measure(work_dir: str, mongodb_url: str, redis_url: str) -> dict[str, object]:
+    token, numbers = asyncio.run(seed(mongodb_url, redis_url))
+    auth = {"Authorization": f"Bearer {token}"}
+    # Plain malloc under valgrind (its advice for CPython), for both sides alike.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITYGATE_")} | {"PYTHONMALLOC": "malloc"}
+    port = free_port()
+    baseline = counted([sys.executable, "-c", BASELINE_SERVER, str(port)], env, port, work_dir,
+                       {"hello": (["/healthz"], {})})
+    port = free_port()
+    env |= {"CITYGATE_PORT": str(port), "CITYGATE_DATA_DIR": work_dir, "CITYGATE_LOG_LEVEL": "WARNING",
+            "CITYGATE_MONGODB_URL": mongodb_url, "CITYGATE_REDIS_URL": redis_url, "CITYGATE_MONGODB_DB": DB_NAME,
+            "CITYGATE_DEMO_DATA": "false", "CITYGATE_ACCESS_TOKEN_TTL_SECONDS": "10800"}
+    service = counted([sys.executable, "-m", "server"], env, port, work_dir, {
+        "route": ([f"/api/v1/applications/{no}" for no in numbers], auth),
+        "authenticated_healthz": (["/healthz"], auth),
+    })
+    return {
+        "applications_stored": TOTAL, "requested_numbers": MINE, "requests_counted": REQUESTS,
+        "baseline_instructions": round(baseline["hello"]), "route_instructions": round(service["route"]),
+        "authenticated_healthz_instructions": round(service["authenticated_healthz"]),
+        "ratio": round(baseline["hello"] / service["route"], 3),
+        "ratio_to_authenticated_healthz": round(service["authenticated_healthz"] / service["route"], 3),
+    }
+
+
 def main() -> None:
     if not shutil.which("valgrind"):
         raise SystemExit("valgrind is not installed: apt-get install -y valgrind")
     work_dir = tempfile.mkdtemp(prefix="citygate-bench-instructions-")
-    backing = [EmbeddedMongo(work_dir).start(), EmbeddedRedis(work_dir).start()]
-    mongodb_url, redis_url = backing[0].url, backing[1].url
     try:
-        token, numbers = asyncio.run(seed(mongodb_url, redis_url))
-        auth = {"Authorization": f"Bearer {token}"}
-        # Plain malloc under valgrind (its advice for CPython), for both sides alike.
-        env = {k: v for k, v in os.environ.items() if not k.startswith("CITYGATE_")} | {"PYTHONMALLOC": "malloc"}
-        port = free_port()
-        baseline = counted([sys.executable, "-c", BASELINE_SERVER, str(port)], env, port, work_dir,
-                           {"hello": (["/healthz"], {})})
-        port = free_port()
-        env |= {"CITYGATE_PORT": str(port), "CITYGATE_DATA_DIR": work_dir, "CITYGATE_LOG_LEVEL": "WARNING",
-                "CITYGATE_MONGODB_URL": mongodb_url, "CITYGATE_REDIS_URL": redis_url, "CITYGATE_MONGODB_DB": DB_NAME,
-                "CITYGATE_DEMO_DATA": "false", "CITYGATE_ACCESS_TOKEN_TTL_SECONDS": "10800"}
-        service = counted([sys.executable, "-m", "server"], env, port, work_dir, {
-            "route": ([f"/api/v1/applications/{no}" for no in numbers], auth),
-            "authenticated_healthz": (["/healthz"], auth),
-        })
-        report("applications_get_instructions", {
-            "applications_stored": TOTAL, "requested_numbers": MINE, "requests_counted": REQUESTS,
-            "baseline_instructions": round(baseline["hello"]), "route_instructions": round(service["route"]),
-            "authenticated_healthz_instructions": round(service["authenticated_healthz"]),
-            "ratio": round(baseline["hello"] / service["route"], 3),
-            "ratio_to_authenticated_healthz": round(service["authenticated_healthz"] / service["route"], 3),
-        })
+        with embedded_backing(work_dir) as (mongo, redis):
+            figures = measure(work_dir, mongo.url, redis.url)
     finally:
-        for server in reversed(backing):
-            server.stop()
         shutil.rmtree(work_dir, ignore_errors=True)
+    report("applications_get_instructions", figures)
 
 
 if __name__ == "__main__":

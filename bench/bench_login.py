@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import statistics
 import sys
-import time
 import urllib.parse
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import SMOKE, exchange, report, running_service  # noqa: E402
+from common import SMOKE, drive, exchange, report, running_service  # noqa: E402
 
 CONCURRENCY = 16
 HEALTHZ_REQUESTS = 300 if SMOKE else 4000
@@ -35,30 +33,8 @@ JSON_HEADERS = {"Content-Type": "application/json"}
 
 
 async def load(base_url: str, requests: list[tuple[str, str, bytes]]) -> dict[str, float]:
-    """Send `requests` over CONCURRENCY connections; requests per second and latencies."""
-    parsed = urllib.parse.urlsplit(base_url)
-    pending = iter(requests)
-    latencies: list[float] = []
-    failures = 0
-
-    async def worker() -> None:
-        nonlocal failures
-        reader, writer = await asyncio.open_connection(parsed.hostname, parsed.port)
-        try:
-            for method, path, body in pending:
-                started = time.perf_counter()
-                status, _ = await exchange(reader, writer, method, path, JSON_HEADERS, body)
-                latencies.append(time.perf_counter() - started)
-                failures += status != 200
-        finally:
-            writer.close()
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    elapsed = time.perf_counter() - started
-    latencies.sort()
-    return {"rps": len(requests) / elapsed, "p50_ms": statistics.median(latencies) * 1000,
-            "p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000, "failures": failures}
+    """Send `requests` (JSON bodies) over CONCURRENCY connections; requests per second and latencies."""
+    return await drive(base_url, [(method, path, JSON_HEADERS, body) for method, path, body in requests], CONCURRENCY)
 
 
 async def mint_codes(base_url: str, count: int) -> list[str]:

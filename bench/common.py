@@ -19,9 +19,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SMOKE = os.environ.get("BENCH_SMOKE") == "1"
@@ -161,6 +163,55 @@ def median(values: list[float]) -> float:
     ordered = sorted(values)
     middle = len(ordered) // 2
     return ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
+
+
+@contextlib.contextmanager
+def embedded_backing(data_dir: str | Path) -> Iterator[tuple[Any, Any]]:
+    """An embedded nx-27017 and redis-server holding a benchmark's own data; (mongo, redis) with
+    `.url` and `.process`, stopped afterwards."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    from server.embedded import EmbeddedMongo, EmbeddedRedis
+
+    mongo = EmbeddedMongo(data_dir).start()
+    try:
+        redis = EmbeddedRedis(data_dir).start()
+        try:
+            yield mongo, redis
+        finally:
+            redis.stop()
+    finally:
+        mongo.stop()
+
+
+async def drive(base_url: str, requests: list[tuple[str, str, dict[str, str], bytes]], concurrency: int,
+                accept: Callable[[int, bytes], bool] = lambda status, _: status == 200) -> dict[str, float]:
+    """Send `requests` (method, path, headers, body) over `concurrency` kept-alive connections, each
+    taking the next one as it finishes; requests per second, p50/p99 latency (ms), and how many
+    answers `accept` refused."""
+    parsed = urllib.parse.urlsplit(base_url)
+    pending = iter(requests)
+    latencies: list[float] = []
+    failures = 0
+
+    async def connection() -> None:
+        nonlocal failures
+        reader, writer = await asyncio.open_connection(parsed.hostname, parsed.port)
+        try:
+            for method, path, headers, body in pending:
+                started = time.perf_counter()
+                status, answer = await exchange(reader, writer, method, path, headers, body)
+                latencies.append(time.perf_counter() - started)
+                failures += not accept(status, answer)
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return {"rps": len(requests) / elapsed, "p50_ms": median(latencies) * 1000,
+            "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000, "failures": failures}
 
 
 def report(name: str, figures: dict[str, object]) -> None:

@@ -57,21 +57,15 @@ class RouteIndex:
     """The rules of a routing table grouped by `literal_key`, each group in table order."""
 
     def __init__(self, rules: Sequence[tornado.routing.Rule], patterns: Sequence[str]) -> None:
-        position = {id(rule): n for n, rule in enumerate(rules)}
-        keyed: dict[str, list[tornado.routing.Rule]] = {}
-        self.unkeyed: list[tornado.routing.Rule] = []
-        for rule, pattern in zip(rules, patterns, strict=True):
-            key = literal_key(pattern)
-            if key is None:
-                self.unkeyed.append(rule)
-            else:
-                keyed.setdefault(key, []).append(rule)
-        # Every group also holds the unkeyed rules that could match its paths (those begin with
-        # "/<key>"), at their places, so the order is the table's.
-        self._groups = {key: sorted(group + [rule for rule, pattern in zip(rules, patterns, strict=True)
-                                             if rule in self.unkeyed and _compatible(literal_prefix(pattern), "/" + key)],
-                                    key=lambda r: position[id(r)])
-                        for key, group in keyed.items()}
+        table = list(zip(rules, patterns, strict=True))
+        keys = {literal_key(pattern) for _, pattern in table} - {None}
+        self.unkeyed = [rule for rule, pattern in table if literal_key(pattern) is None]
+        # A group holds, in table order, its own rules and the unkeyed ones that could match its
+        # paths (those begin with "/<key>").
+        self._groups = {key: [rule for rule, pattern in table
+                              if literal_key(pattern) == key
+                              or (literal_key(pattern) is None and _compatible(literal_prefix(pattern), "/" + key))]
+                        for key in keys}
 
     def candidates(self, path: str) -> list[tornado.routing.Rule]:
         """The rules that could match `path`, in table order."""
