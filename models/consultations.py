@@ -53,6 +53,15 @@ class OperatorScope:
     def allows(self, department: str) -> bool:
         return not self.department or self.department == department
 
+    def department_filter(self, department: str | None = None) -> dict[str, Any]:
+        """The query filter for what this operator may list: `department` when asked for (403 when
+        it is not theirs), else their own department ({} for an operator of every department)."""
+        if department:
+            if not self.allows(department):
+                raise Forbidden("department_forbidden", "无权查看其他部门的数据", "You may not see another department's data")
+            return {"department": department}
+        return {"department": self.department} if self.department else {}
+
 
 @dataclasses.dataclass(frozen=True)
 class DeadlineRule:
@@ -224,16 +233,6 @@ async def mark_rated(db: AsyncDatabase, consultation_id: ObjectId) -> None:
 
 
 # ---- operators -----------------------------------------------------------------------------------
-def _scoped(operator: OperatorScope, query: dict[str, Any], department: str | None) -> dict[str, Any]:
-    if department:
-        if not operator.allows(department):
-            raise Forbidden("department_forbidden", "无权查看其他部门的数据", "You may not see another department's data")
-        query["department"] = department
-    elif operator.department:
-        query["department"] = operator.department
-    return query
-
-
 async def list_for_operator(ctx: Any, operator: OperatorScope, *, department: str | None = None,
                             unanswered: bool = False, overdue: bool = False, kind: str | None = None,
                             status: str | None = None, page: int = 1, page_size: int = 20) -> dict[str, Any]:
@@ -248,7 +247,7 @@ async def list_for_operator(ctx: Any, operator: OperatorScope, *, department: st
                                  "status must be open, answered or closed"))
     if errors:
         raise ValidationFailed(errors=errors)
-    query = _scoped(operator, {}, department)
+    query = operator.department_filter(department)
     if kind:
         query["kind"] = kind
     if status:
@@ -348,7 +347,7 @@ async def answer_time_stats(ctx: Any, operator: OperatorScope, *, department: st
                             until: datetime.datetime | None = None) -> dict[str, Any]:
     """Per department: first-answer time in working hours (median, 90th percentile), waiting, overdue."""
     now = ctx.clock()
-    query = _scoped(operator, {}, department)
+    query = operator.department_filter(department)
     if since or until:
         query["created_at"] = {**({"$gte": since} if since else {}), **({"$lt": until} if until else {})}
     answered: dict[str, list[float]] = {}

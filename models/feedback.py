@@ -22,7 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from models import catalogue, outbox, usertext
 from models.consultations import OperatorScope
-from models.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 # Elements of a service item a report may concern (see docs/service-item.md).
 ELEMENTS = (
@@ -110,21 +110,13 @@ async def get_for_reporter(ctx: Any, feedback_id: str, *, citizen_id: str | None
     return reporter_view(doc)
 
 
-def _scoped(operator: OperatorScope, department: str | None) -> dict[str, Any]:
-    if department:
-        if not operator.allows(department):
-            raise Forbidden("department_forbidden", "无权查看其他部门的数据", "You may not see another department's data")
-        return {"department": department}
-    return {"department": operator.department} if operator.department else {}
-
-
 async def list_for_operator(ctx: Any, operator: OperatorScope, *, department: str | None = None,
                             status: str | None = None, service_code: str | None = None,
                             page: int = 1, page_size: int = 20) -> dict[str, Any]:
     if status and status not in STATUSES:
         raise ValidationFailed(errors=[FieldError("status", "invalid_status", "status 取值无效",
                                                   "status must be pending, confirmed, fixed or explained")])
-    query = _scoped(operator, department)
+    query = operator.department_filter(department)
     if status:
         query["status"] = status
     if service_code:

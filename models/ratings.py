@@ -20,7 +20,7 @@ from pymongo.errors import DuplicateKeyError
 
 from models import applications, catalogue, consultations, outbox, usertext, workdays
 from models.consultations import OperatorScope
-from models.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 GRADES: dict[int, tuple[str, str]] = {
     5: ("非常满意", "very_satisfied"),
@@ -153,14 +153,6 @@ def _case_id(value: str) -> ObjectId:
         raise NotFound("rectification_not_found", "未找到该整改事项", "Rectification case not found") from None
 
 
-def _scoped(operator: OperatorScope, department: str | None) -> dict[str, Any]:
-    if department:
-        if not operator.allows(department):
-            raise Forbidden("department_forbidden", "无权查看其他部门的数据", "You may not see another department's data")
-        return {"department": department}
-    return {"department": operator.department} if operator.department else {}
-
-
 async def list_cases(ctx: Any, operator: OperatorScope, *, department: str | None = None, status: str | None = None,
                      overdue: bool = False, page: int = 1, page_size: int = 20) -> dict[str, Any]:
     """Rectification cases of the operator's department; `overdue` = still open past the deadline."""
@@ -168,7 +160,7 @@ async def list_cases(ctx: Any, operator: OperatorScope, *, department: str | Non
         raise ValidationFailed(errors=[FieldError("status", "invalid_status", "status 应为 open、responded 或 closed",
                                                   "status must be open, responded or closed")])
     now = ctx.clock()
-    query = _scoped(operator, department)
+    query = operator.department_filter(department)
     if status:
         query["status"] = status
     if overdue:
@@ -285,7 +277,7 @@ async def rating_stats(ctx: Any, operator: OperatorScope, *, department: str | N
                      until: datetime.datetime | None = None) -> dict[str, Any]:
     """Rating counts per grade, average and satisfaction rate per department and per service."""
     now = ctx.clock()
-    query = _scoped(operator, department)
+    query = operator.department_filter(department)
     if service_code:
         query["service_code"] = service_code
     if since or until:
