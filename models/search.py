@@ -373,7 +373,7 @@ class SearchIndex:
             for term, weights in fields.items():
                 top = max(weights)
                 w = round(top + min(EXTRA_FIELD_BONUS * (len(weights) - 1), 1.0), 2) if len(weights) > 1 else top
-                for target in parts if top >= PARTITIONED else ():
+                for target in (*parts, buckets) if top >= PARTITIONED else (buckets,):
                     per_weight = target.get(term)
                     if per_weight is None:
                         per_weight = target[term] = {}
@@ -381,13 +381,6 @@ class SearchIndex:
                     if docs is None:
                         docs = per_weight[w] = array("i")
                     docs.append(doc)
-                per_weight = buckets.get(term)
-                if per_weight is None:
-                    per_weight = buckets[term] = {}
-                docs = per_weight.get(w)
-                if docs is None:
-                    docs = per_weight[w] = array("i")
-                docs.append(doc)
             for key in keys:
                 self._browse.setdefault(key, array("i")).append(doc)
             self._department.append(intern(item.get("department", "")))
