@@ -44,7 +44,7 @@ class _RequestIds:
         self._counter = itertools.count()
 
     def next(self) -> str:
-        return f"{self._prefix}{next(self._counter) & 0xFFFFFFFFFFFFFFFF:016x}"
+        return f"{self._prefix}{next(self._counter):016x}"
 
 
 _request_ids = _RequestIds()
