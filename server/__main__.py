@@ -17,7 +17,7 @@ import tornado.netutil
 import tornado.web
 
 from config.settings import Settings, SettingsError
-from server.app import make_app
+from server.app import make_app, make_http_server
 from server.context import AppContext
 from server.lifecycle import ensure_indexes, load_demo_data, start_backing_servers, stop_backing_servers
 from server.workers import BackgroundWorkers
@@ -61,8 +61,7 @@ async def serve(settings: Settings, sockets: list[socket.socket], mongodb_url: s
     ctx = AppContext.connect(settings, mongodb_url, redis_url)
     await ctx.caches.start()  # this process's local caches, invalidated by the other workers' changes
     app = make_app(ctx)
-    server = tornado.httpserver.HTTPServer(app, xheaders=settings.trust_proxy_headers,
-                                           max_body_size=settings.max_upload_bytes + 64 * 1024)
+    server = make_http_server(app, settings)
     server.add_sockets(sockets)
     workers = BackgroundWorkers(ctx)
     if settings.background_workers:

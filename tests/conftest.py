@@ -22,7 +22,7 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from config.settings import Settings
 from models import operators, tokens
-from server.app import make_app
+from server.app import make_app, make_http_server
 from server.context import AppContext
 from server.embedded import EmbeddedMongo, EmbeddedRedis
 from server.lifecycle import ensure_indexes, load_demo_data
@@ -98,7 +98,7 @@ async def start_app(settings: Settings, mongodb_url: str, redis_url: str, demo: 
     if demo:
         await load_demo_data(ctx)
     app = make_app(ctx)
-    server = tornado.httpserver.HTTPServer(app, xheaders=settings.trust_proxy_headers, max_body_size=settings.max_upload_bytes + 65536)
+    server = make_http_server(app, settings)
     server.add_sockets([sock])
     app.settings["http_server"] = server
     return RunningApp(ctx, app, port, f"http://127.0.0.1:{port}", AsyncHTTPClient(force_instance=True))

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from server.app import route_table
+from server.app import READ_CHUNK_BYTES, route_table
 from server.openapi import implemented_methods, openapi_path
 
 
@@ -73,6 +73,17 @@ async def test_request_id_is_echoed_or_generated(fetch) -> None:
     generated = await fetch("GET", "/healthz", headers={"X-Request-ID": "bad id with spaces"})
     assert generated.headers["X-Request-ID"] not in ("", "bad id with spaces")
     assert len(generated.headers["X-Request-ID"]) == 32
+
+
+async def test_requests_longer_than_one_read_arrive_whole(fetch) -> None:
+    # The server reads connections READ_CHUNK_BYTES at a time: a header block and a body that span
+    # several reads must still arrive complete (the id after the padding, the error at the body's end).
+    padding = "x" * (3 * READ_CHUNK_BYTES)
+    response = await fetch("GET", "/healthz", headers={"X-Padding": padding, "X-Request-ID": "after-the-padding"})
+    assert response.status == 200 and response.headers["X-Request-ID"] == "after-the-padding"
+    body = '{"username": "' + padding + '",}'
+    response = await fetch("POST", "/admin/v1/auth/login", body=body, headers={"Content-Type": "application/json"})
+    assert response.status == 400 and response.json()["position"] == len(body) - 1
 
 
 @pytest.mark.parametrize("path", ["/healthz", "/no/such/place"])
