@@ -861,8 +861,10 @@ async def timeline(db: AsyncDatabase, no: str, up_to: int | None = None) -> list
 # put an old one back); the TTL bounds staleness should a writer die before refreshing. And in each
 # process (models.localcache), so a hot GET makes no round trip at all: every change evicts it here
 # and, through pub/sub, on every other worker, after the Redis copy is updated, so the next read
-# there finds the new state; the short TTL bounds staleness should a message be lost. The local
-# copies are short-lived, so their misses are many: they go to Redis, not to the datastore.
+# there finds the new state; the short TTL bounds staleness should a message be lost. When it runs
+# out, the local copy is checked against the Redis text and kept, the same object, if that text is
+# unchanged (no re-parsing, and the bodies rendered from it stay good); misses go to Redis, not to
+# the datastore.
 # Code outside this module that changes an application must call `forget`.
 CACHE_PREFIX = "cg:application:"
 GENERATION_PREFIX = "cg:application-gen:"
@@ -892,16 +894,20 @@ async def _generation(ctx, no: str) -> str | None:  # noqa: ANN001
         return None
 
 
-async def _remember(ctx, application: dict[str, Any], events: list[dict[str, Any]], generation: str | None) -> None:  # noqa: ANN001
+async def _remember(ctx, application: dict[str, Any], events: list[dict[str, Any]],  # noqa: ANN001
+                    generation: str | None) -> str | None:
+    """Offer the read model to the Redis copy (see _FILL); the text stored, or None if it was refused."""
     if generation is None:
-        return
+        return None
     payload = json.dumps({"application": _plain(application), "events": _plain(events)}, ensure_ascii=False, default=str)
     no = application["_id"]
     try:
-        await ctx.redis.eval(_FILL, 2, CACHE_PREFIX + no, GENERATION_PREFIX + no, application["version"], payload,
-                             CACHE_TTL_SECONDS, generation)
+        stored = await ctx.redis.eval(_FILL, 2, CACHE_PREFIX + no, GENERATION_PREFIX + no, application["version"],
+                                      payload, CACHE_TTL_SECONDS, generation)
     except RedisError:
         log.warning("application cache unavailable; reading from the datastore")
+        return None
+    return f"{application['version']}|{payload}" if stored == 1 else None
 
 
 def _local(ctx) -> LocalCache:  # noqa: ANN001 - AppContext
@@ -938,31 +944,41 @@ async def read_model(ctx, no: str) -> tuple[dict[str, Any], list[dict[str, Any]]
     if not isinstance(no, str) or not no or len(no) > 64:
         return None
     local = _local(ctx)
-    found = local.get(no)
-    if found is not None:
-        return found
-    epoch = local.epoch  # a change heard while we read below makes what we read unfit to keep
-    found = await _shared_read_model(ctx, no)
-    local.put(no, found, epoch)
-    return found
+    copy = local.get(no)
+    if copy is None:
+        epoch = local.epoch  # a change heard while we read below makes what we read unfit to keep
+        copy = await _shared_read_model(ctx, no, local.last_known(no))
+        local.put(no, copy, epoch)
+    return None if copy is None else copy.model
 
 
-async def _shared_read_model(ctx, no: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:  # noqa: ANN001
-    """(application, timeline) from the Redis copy, else from the datastore (and then copied)."""
+@dataclasses.dataclass(frozen=True, eq=False)
+class LocalCopy:
+    """A read model as this process holds it, with the Redis text it matches (None when unknown)."""
+
+    model: tuple[dict[str, Any], list[dict[str, Any]]]
+    source: str | None
+
+
+async def _shared_read_model(ctx, no: str, previous: LocalCopy | None) -> LocalCopy | None:  # noqa: ANN001
+    """The read model from the Redis copy, else from the datastore (and then copied). When the Redis
+    text is the one `previous` was parsed from, nothing has changed since: `previous` itself comes
+    back, and with it the bodies rendered from it stay servable."""
     try:
         cached, generation = await ctx.redis.mget(CACHE_PREFIX + no, GENERATION_PREFIX + no)
         generation = generation or ""
     except RedisError:
         cached, generation = None, None
     if cached:
+        if previous is not None and previous.source == cached:
+            return previous
         found = json.loads(cached.partition("|")[2])
-        return found["application"], found["events"]
+        return LocalCopy((found["application"], found["events"]), cached)
     application = await ctx.db.applications.find_one({"_id": no})
     if application is None:
         return None
     events = await timeline(ctx.db, no, up_to=application["version"])
-    await _remember(ctx, application, events, generation)
-    return application, events
+    return LocalCopy((application, events), await _remember(ctx, application, events, generation))
 
 
 async def get_for_citizen(ctx, citizen_id: str, no: str, locale: str) -> dict[str, Any]:  # noqa: ANN001
@@ -974,14 +990,14 @@ async def get_for_citizen(ctx, citizen_id: str, no: str, locale: str) -> dict[st
 
 # The owner's view, rendered and encoded, per (number, locale), in each process: a hot GET then does
 # no masking, date conversion, deadline arithmetic or JSON encoding. A body is served only while the
-# very read model it was rendered from is still this process's live copy, so it never outlives that
-# copy (nor its staleness bound); it is also evicted by the same messages (`_changed_everywhere`),
-# lives at most RENDERED_SECONDS, and never past the next instant at which its time-dependent fields
-# (deadline `days_left`, `overdue`) could change: the next Shanghai midnight, or the close of business
-# of the due date. The owner is kept with the body and checked against the caller before anything is
-# written.
+# very read model it was rendered from is still this process's copy (live, or found unchanged in Redis
+# when its lifetime ran out), so it is never staler than that copy; it is also evicted by the same
+# messages (`_changed_everywhere`), lives at most RENDERED_SECONDS, and never past the next instant at
+# which its time-dependent fields (deadline `days_left`, `overdue`) could change: the next Shanghai
+# midnight, or the close of business of the due date. The owner is kept with the body and checked
+# against the caller before anything is written.
 RENDERED_CACHE = "application-citizen-bodies"
-RENDERED_SECONDS = LOCAL_CACHE_SECONDS
+RENDERED_SECONDS = 600.0
 RENDERED_ENTRIES = 20_000
 RENDERED_LOCALES = ("zh-CN", "en")
 
@@ -1025,18 +1041,26 @@ async def citizen_body(ctx, citizen_id: str, no: str, locale: str,  # noqa: ANN0
     cache = _rendered(ctx)
     now = ctx.clock()
     hit = cache.get(key) if key else None
-    if hit is not None and hit.rendered_at <= now < hit.fresh_until and _local(ctx).get(no) is hit.model:
-        if hit.owner != citizen_id:
-            raise NotFound("application_not_found", "未找到该办件", "Application not found")
-        return hit.body
+    if hit is not None and hit.rendered_at <= now < hit.fresh_until:
+        live = _local(ctx).get(no)
+        if live is not None and live.model is hit.model:
+            return _owned_body(hit, citizen_id)
     epoch = cache.epoch  # an eviction while we read and render makes the result unfit to keep
     found = await read_model(ctx, no)
     if found is None or found[0]["citizen_id"] != citizen_id:
         raise NotFound("application_not_found", "未找到该办件", "Application not found")
     now = ctx.clock()
+    if hit is not None and hit.model is found and hit.rendered_at <= now < hit.fresh_until:
+        return hit.body  # its read model outlived its lifetime unchanged (see `_shared_read_model`)
     body = encode(citizen_view(*found, now, locale))
     cache.put(key, RenderedView(found[0]["citizen_id"], body, found, now, view_fresh_until(found[0], now)), epoch)
     return body
+
+
+def _owned_body(hit: RenderedView, citizen_id: str) -> bytes:
+    if hit.owner != citizen_id:
+        raise NotFound("application_not_found", "未找到该办件", "Application not found")
+    return hit.body
 
 
 async def list_for_citizen(ctx, citizen_id: str, status: str | None, page: int, page_size: int,  # noqa: ANN001

@@ -8,7 +8,8 @@ its own copy when the message arrives (a few milliseconds later).
 
 Redis pub/sub delivers at most once: a message published while a subscriber is reconnecting is
 lost. Hence three rules, which keep a stale entry from ever outliving its cache's TTL:
-- every entry expires after its cache's short TTL, whatever happens to the messages;
+- every entry expires after its cache's short TTL, whatever happens to the messages (an expired
+  entry may be revalidated against its source and kept: `last_known`);
 - entries are served only while this process's subscription is up, and every (re)subscription
   empties the caches (what was missed meanwhile cannot be known);
 - a value fetched before an invalidation is not stored after it (`epoch`: see `LocalCache.put`).
@@ -67,10 +68,18 @@ class LocalCache:
         if entry is None:
             return None
         if entry[0] <= self._clock():
-            del self._entries[key]
-            return None
+            return None  # kept for `last_known` until evicted or pushed out by newer entries
         self._entries.move_to_end(key)  # least recently used goes first when full
         return entry[1]
+
+    def last_known(self, key: str) -> Any | None:
+        """The value under `key` even when its lifetime has run out; None once it is evicted or
+        cleared, and while not serving. Something to revalidate against the source, never to serve
+        as it is: only the lifetime ran out, no invalidation touched it."""
+        if not self.serving:
+            return None
+        entry = self._entries.get(key)
+        return None if entry is None else entry[1]
 
     def put(self, key: str, value: Any, epoch: int) -> bool:
         """Keep `value` unless anything was evicted since `epoch` was read (the value may predate

@@ -5,6 +5,7 @@ never stale in its time-dependent deadline fields."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import time
 from typing import Any
@@ -75,6 +76,35 @@ async def test_a_lost_message_leaves_the_body_stale_no_longer_than_the_bound(  #
     bound = applications.LOCAL_CACHE_SECONDS
     await eventually(accepted_elsewhere, within=bound + 0.5)
     assert time.monotonic() - changed_at < bound + 0.3
+
+
+async def test_a_read_model_found_unchanged_when_its_lifetime_runs_out_keeps_its_body(  # noqa: ANN001
+        app, citizen, item, clerk, monkeypatch) -> None:
+    monkeypatch.setattr(applications, "LOCAL_CACHE_SECONDS", 0.2)
+    _, token = citizen
+    no = (await submit(app.fetch, token)).json()["application_no"]
+    assert (await act(app.fetch, clerk, no, "accept")).status == 200
+    await shown(app, no, token)  # from the datastore
+    await asyncio.sleep(0.3)
+    first = await shown(app, no, token)  # from the Redis text, kept with the copy
+    body, copy = cached(app, no), applications._local(app.ctx).get(no)
+    await asyncio.sleep(0.3)
+    assert applications._local(app.ctx).get(no) is None  # the lifetime ran out...
+    assert await shown(app, no, token) == first
+    assert applications._local(app.ctx).get(no) is copy  # ...and Redis held the same text: kept
+    assert cached(app, no) is body  # not rendered again
+
+    # The Redis text changes behind this worker's back (a message lost): read again at the next check.
+    await app.ctx.db.applications.update_one({"_id": no}, {"$set": {"payment": {"status": "paid", "amount_fen": 100}}})
+    monkeypatch.setattr(app.ctx.caches, "invalidate", _deaf_invalidate)
+    await applications.forget(app.ctx, no)
+    await asyncio.sleep(0.3)
+    assert (await shown(app, no, token))["payment"] == {"status": "paid", "amount_fen": 100}
+    assert cached(app, no) is not body
+
+
+async def _deaf_invalidate(name: str, keys: Any) -> None:
+    """An invalidation that reaches nobody, this worker included."""
 
 
 async def test_another_citizen_gets_404_from_a_cached_body(app, citizen, make_citizen, item) -> None:  # noqa: ANN001

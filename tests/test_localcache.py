@@ -53,7 +53,7 @@ def test_entries_expire_after_the_ttl() -> None:
     assert cache.get("a") == "A"
     clock.now += 0.02
     assert cache.get("a") is None
-    assert len(cache) == 0  # an expired entry is dropped when met
+    assert cache.last_known("a") == "A"  # kept to be revalidated, never served as it is
 
 
 def test_size_is_bounded_and_the_least_recently_used_goes_first() -> None:
@@ -77,6 +77,21 @@ def test_a_value_read_before_an_eviction_is_not_stored_after_it() -> None:
     epoch = cache.epoch
     cache.clear()
     assert not cache.put("b", "B", epoch)
+
+
+def test_what_an_invalidation_touched_is_not_last_known() -> None:
+    clock = FakeClock()
+    cache = LocalCache("t", max_entries=10, ttl_seconds=0.5, clock=clock)
+    for key in ("a", "b", "c"):
+        cache.put(key, key.upper(), cache.epoch)
+    clock.now += 1
+    cache.evict(["a"])
+    assert (cache.last_known("a"), cache.last_known("b")) == (None, "B")
+    cache.serving = False
+    assert cache.last_known("b") is None
+    cache.serving = True
+    cache.clear()
+    assert cache.last_known("c") is None
 
 
 def test_nothing_is_served_or_stored_while_not_serving_and_none_is_never_stored() -> None:
