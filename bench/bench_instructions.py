@@ -13,7 +13,8 @@ the same count). Each server runs under `valgrind --tool=callgrind` with countin
 switched on for BENCH_REQUESTS requests on 4 kept-alive connections, then off, and the total is divided
 by the number of requests. Reported: instructions per request of the baseline, of the route and of
 the service's authenticated /healthz, and `ratio` = baseline / route (the instruction-count analogue
-of the throughput ratio; higher is better, 1.0 = as cheap as hello-JSON).
+of the throughput ratio; higher is better, 1.0 = as cheap as hello-JSON); and the baseline sent the
+route's own requests (its paths and bearer header), with `ratio_same_requests`.
 
 What instructions do not show: cache misses, system calls and scheduling, so the throughput ratio
 is lower than this one. And under valgrind the service runs ~50 times slower, so its caches with a
@@ -96,14 +97,15 @@ def measure(work_dir: str, mongodb_url: str, redis_url: str) -> dict[str, object
     # Plain malloc under valgrind (its advice for CPython), for both sides alike.
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITYGATE_")} | {"PYTHONMALLOC": "malloc"}
     port = free_port()
+    paths = [f"/api/v1/applications/{no}" for no in numbers]
     baseline = counted([sys.executable, "-c", BASELINE_SERVER, str(port)], env, port, work_dir,
-                       {"hello": (["/healthz"], {})})
+                       {"hello": (["/healthz"], {}), "hello_same_requests": (paths, auth)})
     port = free_port()
     env |= {"CITYGATE_PORT": str(port), "CITYGATE_DATA_DIR": work_dir, "CITYGATE_LOG_LEVEL": "WARNING",
             "CITYGATE_MONGODB_URL": mongodb_url, "CITYGATE_REDIS_URL": redis_url, "CITYGATE_MONGODB_DB": DB_NAME,
             "CITYGATE_DEMO_DATA": "false", "CITYGATE_ACCESS_TOKEN_TTL_SECONDS": "10800"}
     service = counted([sys.executable, "-m", "server"], env, port, work_dir, {
-        "route": ([f"/api/v1/applications/{no}" for no in numbers], auth),
+        "route": (paths, auth),
         "authenticated_healthz": (["/healthz"], auth),
     })
     return {
@@ -112,6 +114,8 @@ def measure(work_dir: str, mongodb_url: str, redis_url: str) -> dict[str, object
         "authenticated_healthz_instructions": round(service["authenticated_healthz"]),
         "ratio": round(baseline["hello"] / service["route"], 3),
         "ratio_to_authenticated_healthz": round(service["authenticated_healthz"] / service["route"], 3),
+        "hello_same_requests_instructions": round(baseline["hello_same_requests"]),
+        "ratio_same_requests": round(baseline["hello_same_requests"] / service["route"], 3),
     }
 
 

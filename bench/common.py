@@ -44,7 +44,7 @@ class Hello(tornado.web.RequestHandler):
         self.finish(json.dumps({"status": "ok"}))
 
 async def main():
-    tornado.web.Application([(r"/healthz", Hello)]).listen(int(sys.argv[1]), "127.0.0.1")
+    tornado.web.Application([(r"/.*", Hello)]).listen(int(sys.argv[1]), "127.0.0.1")
     await asyncio.Event().wait()
 
 asyncio.run(main())
@@ -101,7 +101,8 @@ def running_service(extra_env: dict[str, str] | None = None, workers: int = 1,
 
 @contextlib.contextmanager
 def running_baseline(cpu: str | None = None) -> Iterator[str]:
-    """A minimal Tornado hello-JSON server: the ceiling this machine allows for one Python process."""
+    """A minimal Tornado hello-JSON server, answering every path: the ceiling this machine allows for
+    one Python process."""
     port = free_port()
     process = subprocess.Popen([sys.executable, "-c", BASELINE_SERVER, str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
