@@ -4,7 +4,7 @@ Run: `make setup && .venv/bin/python bench/bench_applications.py` (part of `make
 `apt-get install -y wrk`; `BENCH_SMOKE=1` for a short run). Knobs (environment): BENCH_APPLICATIONS
 (stored applications, default 100000), BENCH_MINE (how many of them belong to the benchmark citizen and
 are requested in turn, default 1000), BENCH_SECONDS (wrk duration per measurement, default 6),
-BENCH_CONNECTIONS (32), BENCH_ROUNDS (interleaved rounds, default 5), BENCH_PIN (default 1 when there are
+BENCH_CONNECTIONS (32), BENCH_ROUNDS (interleaved rounds, default 7), BENCH_PIN (default 1 when there are
 two cores: the service and the baseline on one core, wrk on the other).
 
 It starts an embedded nx-27017 and redis-server, `python -m server` against them (one process), seeds
@@ -70,7 +70,7 @@ TOTAL = int(os.environ.get("BENCH_APPLICATIONS", "5000" if SMOKE else "100000"))
 MINE = min(TOTAL, int(os.environ.get("BENCH_MINE", "200" if SMOKE else "1000")))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "2" if SMOKE else "6"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1" if SMOKE else "5"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1" if SMOKE else "7"))
 DB_NAME = "citygate_bench"
 BATCH = 2000
 EXTRA = dict(e.split("=", 1) for e in os.environ.get("BENCH_EXTRA_ENV", "").split(",") if e)

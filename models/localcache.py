@@ -47,7 +47,8 @@ class LocalCache:
         self.max_entries = max_entries
         self.ttl_seconds = ttl_seconds
         self._clock = clock
-        self._entries: collections.OrderedDict[str, tuple[float, Any]] = collections.OrderedDict()
+        # key -> [expires at, value, read since stored]
+        self._entries: collections.OrderedDict[str, list[Any]] = collections.OrderedDict()
         self._epoch = 0
         # False while invalidations cannot be heard: then nothing is served or stored.
         self.serving = True
@@ -69,6 +70,7 @@ class LocalCache:
             return None
         if entry[0] <= self._clock():
             return None  # kept for `last_known` until evicted or pushed out by newer entries
+        entry[2] = True  # read since stored: worth renewing (see `renewable`)
         self._entries.move_to_end(key)  # least recently used goes first when full
         return entry[1]
 
@@ -81,12 +83,21 @@ class LocalCache:
         entry = self._entries.get(key)
         return None if entry is None else entry[1]
 
+    def renewable(self, within: float) -> list[tuple[str, Any]]:
+        """(key, value) of the entries read since they were stored whose lifetime ends within
+        `within` seconds (or has ended): what a refresher may check against the source and `put`
+        again, so that reads of them never wait. Entries nobody read are left to expire."""
+        if not self.serving:
+            return []
+        horizon = self._clock() + within
+        return [(key, entry[1]) for key, entry in self._entries.items() if entry[2] and entry[0] <= horizon]
+
     def put(self, key: str, value: Any, epoch: int) -> bool:
         """Keep `value` unless anything was evicted since `epoch` was read (the value may predate
         that change: storing it would bring the old state back). Return whether it was kept."""
         if value is None or not self.serving or epoch != self._epoch:
             return False
-        self._entries[key] = (self._clock() + self.ttl_seconds, value)
+        self._entries[key] = [self._clock() + self.ttl_seconds, value, False]
         self._entries.move_to_end(key)
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)

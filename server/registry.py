@@ -70,6 +70,7 @@ DEMO_MODULES = [
 PERIODIC_TASKS = [
     ("search_index", 1.0, "models.search:keep_fresh"),
     ("outbox", 1.0, "models.outbox:deliver_due"),
+    ("application_read_models", 10.0, "models.applications:renew_read_models"),
     ("payment_reconciliation", 30.0, "models.payments:reconcile_due"),
     ("appointment_reminders", 300.0, "models.appointments:enqueue_reminders"),
     ("appointment_no_shows", 300.0, "models.appointments:mark_no_shows"),

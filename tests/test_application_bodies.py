@@ -103,6 +103,38 @@ async def test_a_read_model_found_unchanged_when_its_lifetime_runs_out_keeps_its
     assert cached(app, no) is not body
 
 
+async def test_hot_read_models_are_renewed_ahead_so_reads_never_wait(app, citizen, item, clerk, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setattr(applications, "LOCAL_CACHE_SECONDS", 2.0)
+    _, token = citizen
+    hot, changed, cold = [(await submit(app.fetch, token)).json()["application_no"] for _ in range(3)]
+    for no in (hot, changed, cold):
+        await shown(app, no, token)  # from the datastore: no Redis text to compare with yet
+    await asyncio.sleep(2.1)
+    for no in (hot, changed, cold):
+        await shown(app, no, token)  # from the Redis text
+    local = applications._local(app.ctx)
+    copies = {no: local.get(no) for no in (hot, changed)}
+    await shown(app, hot, token), await shown(app, changed, token)  # read since stored; `cold` is not
+    assert await applications.renew_read_models(app.ctx) == 0  # a whole lifetime ahead: nothing due yet
+    await asyncio.sleep(1.2)  # now within half a lifetime of the end
+    # `changed` changes behind this worker's back (its message lost).
+    await app.ctx.db.applications.update_one({"_id": changed}, {"$set": {"payment": {"status": "paid", "amount_fen": 100}}})
+    monkeypatch.setattr(app.ctx.caches, "invalidate", _deaf_invalidate)
+    await applications.forget(app.ctx, changed)
+    assert await applications.renew_read_models(app.ctx) == 1
+    await asyncio.sleep(1.2)  # past the first lifetime
+    assert local.get(hot) is copies[hot]  # renewed: still live, the same object
+    assert local.get(changed) is None and local.get(cold) is None  # left to expire
+    assert (await shown(app, changed, token))["payment"] == {"status": "paid", "amount_fen": 100}
+
+
+def test_renewal_runs_before_half_a_read_model_lifetime_passes() -> None:
+    from server.registry import PERIODIC_TASKS
+
+    interval = next(seconds for name, seconds, _ in PERIODIC_TASKS if name == "application_read_models")
+    assert interval < applications.LOCAL_CACHE_SECONDS / 2
+
+
 async def _deaf_invalidate(name: str, keys: Any) -> None:
     """An invalidation that reaches nobody, this worker included."""
 

@@ -94,6 +94,24 @@ def test_what_an_invalidation_touched_is_not_last_known() -> None:
     assert cache.last_known("c") is None
 
 
+def test_renewable_are_the_entries_read_since_stored_that_end_soon() -> None:
+    clock = FakeClock()
+    cache = LocalCache("t", max_entries=10, ttl_seconds=10, clock=clock)
+    for key in ("read", "unread", "later"):
+        clock.now += 1
+        cache.put(key, key.upper(), cache.epoch)
+    cache.get("read"), cache.get("later")
+    clock.now += 5  # "read" ends in 3 s, "later" in 5 s
+    assert cache.renewable(within=4) == [("read", "READ")]
+    assert sorted(cache.renewable(within=6)) == [("later", "LATER"), ("read", "READ")]
+    clock.now += 20
+    assert sorted(cache.renewable(within=0)) == [("later", "LATER"), ("read", "READ")]  # ended, not yet renewed
+    assert cache.put("read", "READ", cache.epoch)
+    assert cache.renewable(within=60) == [("later", "LATER")]  # stored again: unread since
+    cache.serving = False
+    assert cache.renewable(within=60) == []
+
+
 def test_nothing_is_served_or_stored_while_not_serving_and_none_is_never_stored() -> None:
     cache = LocalCache("t", max_entries=10, ttl_seconds=60)
     assert not cache.put("gone", None, cache.epoch)  # no negative entries
