@@ -18,7 +18,7 @@ core busy for a while after a bulk load, which would otherwise be taken from whi
 next. While measuring, each process keeps rendered bodies, read models and resolved tokens in memory
 (models/localcache.py), so most reads make no Redis round trip for the application.
 The sides are measured in BENCH_ROUNDS interleaved rounds (baseline, baseline given the route's
-requests, service, service /healthz), so a slow spell of this shared machine falls on all. Reported:
+requests, baseline on uvloop, service, service /healthz), so a slow spell of this shared machine falls on all. Reported:
 `ratio`, the median of the rounds' ratios (the figure to compare; absolute numbers mean little on a
 shared machine), and each round's ratio; requests/s and p50/p99 latency of the median round; non-2xx
 answers (must be 0); `ratio_to_authenticated_healthz`: this route against GET /healthz of the service
@@ -27,7 +27,10 @@ costs; and `ratio_same_requests`: the route against the hello-JSON server sent t
 stream (the route's paths and the bearer header, which it ignores). Tornado's parser spends about 700
 instructions per byte of request line and headers, so the route's longer path and its 68-byte
 Authorization line cost ~6% before any of our code runs; `ratio` (against GET /healthz with no header)
-charges that to the service, `ratio_same_requests` does not.
+charges that to the service, `ratio_same_requests` does not. The service runs on uvloop (its default,
+CITYGATE_EVENT_LOOP); the baseline, a bare Tornado server, on the standard library's loop;
+`ratio_to_uvloop_baseline` compares the route with the same hello-JSON server on uvloop, i.e. what
+the service costs on top of Tornado when both use the same loop.
 """
 
 from __future__ import annotations
@@ -165,7 +168,8 @@ def measure(data_dir: str, mongo: Any, redis: Any) -> dict[str, object]:
     env = {"CITYGATE_MONGODB_URL": mongo.url, "CITYGATE_REDIS_URL": redis.url, "CITYGATE_MONGODB_DB": DB_NAME,
            "CITYGATE_DEMO_DATA": "false", "CITYGATE_ACCESS_TOKEN_TTL_SECONDS": "10800", **EXTRA}
     # The service starts first, so the indexes exist before seeding.
-    with running_service(env, cpu=SERVER_CPU) as service_url, running_baseline(SERVER_CPU) as baseline_url:
+    with running_service(env, cpu=SERVER_CPU) as service_url, running_baseline(SERVER_CPU) as baseline_url, \
+            running_baseline(SERVER_CPU, loop="uvloop") as uvloop_baseline_url:
         began = time.monotonic()
         token, numbers = asyncio.run(seed(mongo.url, redis.url))
         seeded_in = time.monotonic() - began
@@ -181,6 +185,7 @@ def measure(data_dir: str, mongo: Any, redis: Any) -> dict[str, object]:
             rounds.append({
                 "baseline": wrk(baseline_url + "/healthz", seconds=SECONDS, **load),
                 "baseline_same_requests": wrk(baseline_url + "/", seconds=SECONDS, headers=auth, script=script, **load),
+                "baseline_uvloop": wrk(uvloop_baseline_url + "/healthz", seconds=SECONDS, **load),
                 "service": wrk(service_url + "/", seconds=SECONDS, headers=auth, script=script, **load),
                 # The same stack answering /healthz with the bearer token resolved: the floor under
                 # any authenticated route.
@@ -199,6 +204,7 @@ def measure(data_dir: str, mongo: Any, redis: Any) -> dict[str, object]:
         "first_read_rps": round(cold_rps),
         "ratio_to_authenticated_healthz": round(median([r["service"]["rps"] / r["floor"]["rps"] for r in rounds]), 3),
         "ratio_same_requests": round(median([r["service"]["rps"] / r["baseline_same_requests"]["rps"] for r in rounds]), 3),
+        "ratio_to_uvloop_baseline": round(median([r["service"]["rps"] / r["baseline_uvloop"]["rps"] for r in rounds]), 3),
     }
 
 

@@ -14,7 +14,8 @@ switched on for BENCH_REQUESTS requests on 4 kept-alive connections, then off, a
 by the number of requests. Reported: instructions per request of the baseline, of the route and of
 the service's authenticated /healthz, and `ratio` = baseline / route (the instruction-count analogue
 of the throughput ratio; higher is better, 1.0 = as cheap as hello-JSON); and the baseline sent the
-route's own requests (its paths and bearer header), with `ratio_same_requests`.
+route's own requests (its paths and bearer header), with `ratio_same_requests`; and the baseline on
+uvloop, the service's default event loop, with `ratio_to_uvloop_baseline`.
 
 What instructions do not show: cache misses, system calls and scheduling, so the throughput ratio
 is lower than this one. And under valgrind the service runs ~50 times slower, so its caches with a
@@ -101,6 +102,9 @@ def measure(work_dir: str, mongodb_url: str, redis_url: str) -> dict[str, object
     baseline = counted([sys.executable, "-c", BASELINE_SERVER, str(port)], env, port, work_dir,
                        {"hello": (["/healthz"], {}), "hello_same_requests": (paths, auth)})
     port = free_port()
+    uvloop_baseline = counted([sys.executable, "-c", BASELINE_SERVER, str(port), "uvloop"], env, port, work_dir,
+                              {"hello": (["/healthz"], {})})
+    port = free_port()
     env |= {"CITYGATE_PORT": str(port), "CITYGATE_DATA_DIR": work_dir, "CITYGATE_LOG_LEVEL": "WARNING",
             "CITYGATE_MONGODB_URL": mongodb_url, "CITYGATE_REDIS_URL": redis_url, "CITYGATE_MONGODB_DB": DB_NAME,
             "CITYGATE_DEMO_DATA": "false", "CITYGATE_ACCESS_TOKEN_TTL_SECONDS": "10800"}
@@ -116,6 +120,8 @@ def measure(work_dir: str, mongodb_url: str, redis_url: str) -> dict[str, object
         "ratio_to_authenticated_healthz": round(service["authenticated_healthz"] / service["route"], 3),
         "hello_same_requests_instructions": round(baseline["hello_same_requests"]),
         "ratio_same_requests": round(baseline["hello_same_requests"] / service["route"], 3),
+        "hello_uvloop_instructions": round(uvloop_baseline["hello"]),
+        "ratio_to_uvloop_baseline": round(uvloop_baseline["hello"] / service["route"], 3),
     }
 
 

@@ -47,7 +47,12 @@ async def main():
     tornado.web.Application([(r"/.*", Hello)]).listen(int(sys.argv[1]), "127.0.0.1")
     await asyncio.Event().wait()
 
-asyncio.run(main())
+if sys.argv[2:] == ["uvloop"]:
+    import uvloop
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(main())
+else:
+    asyncio.run(main())
 """
 
 
@@ -100,11 +105,11 @@ def running_service(extra_env: dict[str, str] | None = None, workers: int = 1,
 
 
 @contextlib.contextmanager
-def running_baseline(cpu: str | None = None) -> Iterator[str]:
+def running_baseline(cpu: str | None = None, loop: str = "asyncio") -> Iterator[str]:
     """A minimal Tornado hello-JSON server, answering every path: the ceiling this machine allows for
-    one Python process."""
+    one Python process (on the standard library's event loop unless `loop` is "uvloop")."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-c", BASELINE_SERVER, str(port)],
+    process = subprocess.Popen([sys.executable, "-c", BASELINE_SERVER, str(port), loop],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz")

@@ -11,6 +11,8 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import tornado.httpserver
 import tornado.netutil
@@ -19,10 +21,17 @@ import tornado.web
 from config.settings import Settings, SettingsError
 from server.app import make_app, make_http_server
 from server.context import AppContext
-from server.lifecycle import ensure_indexes, load_demo_data, start_backing_servers, stop_backing_servers
+from server.lifecycle import (
+    ensure_indexes,
+    event_loop_factory,
+    load_demo_data,
+    start_backing_servers,
+    stop_backing_servers,
+)
 from server.workers import BackgroundWorkers
 
 log = logging.getLogger("citygate.server")
+T = TypeVar("T")
 
 
 class JsonLogFormatter(logging.Formatter):
@@ -74,7 +83,8 @@ async def serve(settings: Settings, sockets: list[socket.socket], mongodb_url: s
         stopping.set()
     if announce:
         base = f"http://{settings.host}:{settings.port}"
-        print(f"CityGate is serving on {base}\n  API docs   {base}/docs\n  OpenAPI    {base}/openapi.json\n"
+        loop = type(asyncio.get_running_loop()).__module__.split(".")[0]
+        print(f"CityGate is serving on {base} (event loop: {loop})\n  API docs   {base}/docs\n  OpenAPI    {base}/openapi.json\n"
               f"  health     {base}/healthz  ready {base}/readyz  metrics {base}/metrics", flush=True)
     await stopping.wait()
     await graceful_shutdown(server, app, settings.shutdown_timeout_seconds)
@@ -101,6 +111,12 @@ async def graceful_shutdown(server: tornado.httpserver.HTTPServer, app: tornado.
     return left
 
 
+def run(main: Coroutine[Any, Any, T], settings: Settings) -> T:
+    """`asyncio.run` on the event loop the settings ask for."""
+    with asyncio.Runner(loop_factory=event_loop_factory(settings.event_loop)) as runner:
+        return runner.run(main)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m server", description="Run the CityGate API.")
     parser.add_argument("--workers", type=int, default=None, help="processes sharing the port (default 1)")
@@ -118,12 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging(settings.log_level)
     mongodb_url, redis_url, embedded = start_backing_servers(settings)
     try:
-        asyncio.run(prepare_datastore(settings, mongodb_url, redis_url))
+        run(prepare_datastore(settings, mongodb_url, redis_url), settings)
         sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
         if settings.port == 0:
             settings = settings.replace(port=sockets[0].getsockname()[1])
         if settings.workers == 1:
-            asyncio.run(serve(settings, sockets, mongodb_url, redis_url, announce=True))
+            run(serve(settings, sockets, mongodb_url, redis_url, announce=True), settings)
             return 0
         return run_workers(settings, sockets, mongodb_url, redis_url)
     finally:
@@ -147,7 +163,7 @@ def run_workers(settings: Settings, sockets: list[socket.socket], mongodb_url: s
             # Until serve() installs its handlers, a SIGTERM must not kill a starting worker outright.
             signal.signal(signal.SIGTERM, _note_early_stop)
             signal.signal(signal.SIGINT, _note_early_stop)
-            asyncio.run(serve(settings, sockets, mongodb_url, redis_url, announce=number == 0))
+            run(serve(settings, sockets, mongodb_url, redis_url, announce=number == 0), settings)
             os._exit(0)
         children.append(pid)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from config.settings import Settings
@@ -12,6 +14,17 @@ from server.embedded import EmbeddedMongo, EmbeddedRedis, EmbeddedServer
 from server.registry import DEMO_MODULES, INDEX_MODULES, load_optional
 
 log = logging.getLogger("citygate.lifecycle")
+
+
+def event_loop_factory(name: str) -> Callable[[], asyncio.AbstractEventLoop]:
+    """How to make the event loop to run on (Settings.event_loop): "uvloop", libuv under the same
+    asyncio API that Tornado, PyMongo and redis-py use, serves about 10% more requests per core than
+    the standard library's loop ("asyncio")."""
+    if name == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    return asyncio.new_event_loop
 
 
 def start_backing_servers(settings: Settings) -> tuple[str, str, list[EmbeddedServer]]:

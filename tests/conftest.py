@@ -25,11 +25,18 @@ from models import operators, tokens
 from server.app import make_app, make_http_server
 from server.context import AppContext
 from server.embedded import EmbeddedMongo, EmbeddedRedis
-from server.lifecycle import ensure_indexes, load_demo_data
+from server.lifecycle import ensure_indexes, event_loop_factory, load_demo_data
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "settings(**overrides): Settings fields for this test's app")
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Callable[[], Any]]:
+    """Every async test runs on the loop `python -m server` runs on (uvloop unless
+    CITYGATE_EVENT_LOOP says otherwise): the code under test runs on what production runs on."""
+    name = Settings.from_env(env_file=None).event_loop
+    return {name: event_loop_factory(name)}
 
 
 @pytest.fixture(scope="session")

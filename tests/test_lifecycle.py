@@ -17,6 +17,7 @@ import tornado.httpserver
 import tornado.testing
 import tornado.web
 
+from config.settings import Settings
 from handlers.base import BaseHandler
 from server.__main__ import graceful_shutdown
 from server.app import make_app
@@ -131,11 +132,18 @@ def _wait_until_serving(url: str, process: subprocess.Popen, timeout: float = 60
     raise AssertionError("server did not start in time")
 
 
-@pytest.mark.parametrize("workers", [1, 2])
-def test_server_process_serves_and_stops_cleanly_on_sigterm(tmp_path, workers: int) -> None:
+async def test_tests_run_on_the_event_loop_the_server_runs_on() -> None:
+    wanted = Settings.from_env(env_file=None).event_loop  # uvloop unless CITYGATE_EVENT_LOOP says otherwise
+    assert type(asyncio.get_running_loop()).__module__.split(".")[0] == wanted
+
+
+@pytest.mark.parametrize(("workers", "loop"), [(1, None), (2, None), (1, "asyncio")])
+def test_server_process_serves_and_stops_cleanly_on_sigterm(tmp_path, workers: int, loop: str | None) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITYGATE_")}
     env.update({"CITYGATE_PORT": str(port), "CITYGATE_DATA_DIR": str(tmp_path), "CITYGATE_DEMO_DATA": "false"})
+    if loop:
+        env["CITYGATE_EVENT_LOOP"] = loop
     process = subprocess.Popen([sys.executable, "-m", "server", "--workers", str(workers)], cwd=ROOT, env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
@@ -149,6 +157,7 @@ def test_server_process_serves_and_stops_cleanly_on_sigterm(tmp_path, workers: i
         output, _ = process.communicate(timeout=30)
         assert process.returncode == 0, output
         assert "shutting down" in output
+        assert f"(event loop: {loop or 'uvloop'})" in output  # uvloop unless told otherwise
         # the embedded datastore and Redis went with it
         assert all(not Path(f"/proc/{pid}").exists() for pid, _ in children)
     finally:

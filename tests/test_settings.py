@@ -33,12 +33,14 @@ def test_values_are_parsed_by_type() -> None:
 def test_every_bad_value_is_reported_at_once() -> None:
     with pytest.raises(SettingsError) as caught:
         Settings.from_env({"CITYGATE_PORT": "eighty", "CITYGATE_ENV": "staging",
-                           "CITYGATE_SANDBOX_ENABLED": "maybe", "CITYGATE_MONGODB_URL": "postgres://x"}, env_file=None)
+                           "CITYGATE_SANDBOX_ENABLED": "maybe", "CITYGATE_MONGODB_URL": "postgres://x",
+                           "CITYGATE_EVENT_LOOP": "trio"}, env_file=None)
     problems = "\n".join(caught.value.problems)
     assert "CITYGATE_PORT='eighty': must be a whole number" in problems
     assert "CITYGATE_SANDBOX_ENABLED='maybe': must be true or false" in problems
     assert "CITYGATE_ENV must be one of development, production" in problems
     assert "CITYGATE_MONGODB_URL must start with mongodb://" in problems
+    assert "CITYGATE_EVENT_LOOP must be one of uvloop, asyncio, not 'trio'" in problems
 
 
 def test_production_refuses_sandbox_default_secrets_and_missing_key() -> None:
