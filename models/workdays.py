@@ -1,8 +1,11 @@
 """Working days (工作日) on the State Council holiday calendar, and working hours between instants.
 
 Pure functions, no I/O. The calendar comes from `chinese_calendar`: public holidays are not working
-days, and the adjusted working days (调休上班, often a Saturday or Sunday) are. Years the package has
-no published calendar for fall back to Monday–Friday, so arithmetic never fails on far dates.
+days, and the adjusted working days (调休上班, often a Saturday or Sunday) are. For a year the package
+has no published calendar for yet (the State Council publishes each year's late in the year before),
+the days off the law itself fixes are kept (`statutory_holidays`) and weekends are days off: the
+bridging days and adjusted working days of that year's notice are not known until it is published,
+and arrive with the package's next release.
 
 Time-limit conventions used across CityGate (consultations, application deadlines, appointments):
 - a request received on a non-working day, or after the cut-off time of a working day, counts as
@@ -19,6 +22,7 @@ import functools
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+from lunardate import LunarDate
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -90,8 +94,23 @@ def _is_workday(day: datetime.date) -> bool:
     # while the process runs, so one answer per date is enough.
     try:
         return bool(chinese_calendar.is_workday(day))
-    except NotImplementedError:  # no published calendar for that year
-        return day.weekday() < 5
+    except NotImplementedError:  # no published calendar for that year yet
+        return day.weekday() < 5 and day not in statutory_holidays(day.year)
+
+
+@functools.lru_cache(maxsize=64)
+def statutory_holidays(year: int) -> frozenset[datetime.date]:
+    """The public holidays the law fixes for `year` (《全国年节及纪念日放假办法》 as revised from 2025):
+    New Year's Day; the Spring Festival (lunar New Year's Eve and the first three days of the year);
+    Qingming (the day of the solar term); Labour Day (1–2 May); the Dragon Boat Festival (5th day of
+    the 5th lunar month); the Mid-Autumn Festival (15th day of the 8th); National Day (1–3 October)."""
+    new_year = LunarDate(year, 1, 1).to_solar_date()
+    lunar = [new_year + datetime.timedelta(days=offset) for offset in (-1, 0, 1, 2)]
+    lunar += [LunarDate(year, 5, 5).to_solar_date(), LunarDate(year, 8, 15).to_solar_date()]
+    qingming = [day for day, name in chinese_calendar.get_solar_terms(datetime.date(year, 4, 1),
+                                                                      datetime.date(year, 4, 10)) if name == "清明"]
+    fixed = [datetime.date(year, month, day) for month, day in ((1, 1), (5, 1), (5, 2), (10, 1), (10, 2), (10, 3))]
+    return frozenset(lunar + qingming + fixed)
 
 
 def next_workday(day: datetime.date, *, include_today: bool = False) -> datetime.date:

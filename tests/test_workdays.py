@@ -31,6 +31,16 @@ def cst(*args: int) -> datetime.datetime:
     (D(2025, 10, 11), True),   # Saturday, adjusted working day
     (D(2030, 1, 5), False),    # beyond the published calendar: Saturday
     (D(2030, 1, 7), True),     # beyond the published calendar: Monday
+    # 2027, before its calendar is published: the days off the law fixes are kept.
+    (D(2027, 1, 1), False),    # New Year's Day (a Friday)
+    (D(2027, 2, 5), False),    # lunar New Year's Eve (a Friday); New Year's Day is Saturday 6 February
+    (D(2027, 2, 8), False),    # third day of the lunar year (a Monday)
+    (D(2027, 2, 9), True),     # the Tuesday after
+    (D(2027, 4, 5), False),    # Qingming (a Monday)
+    (D(2027, 6, 9), False),    # Dragon Boat Festival (a Wednesday)
+    (D(2027, 9, 15), False),   # Mid-Autumn Festival (a Wednesday)
+    (D(2027, 10, 1), False),   # National Day (a Friday)
+    (D(2027, 10, 4), True),    # the Monday after (the notice may yet make it a day off)
 ])
 def test_is_workday(day: datetime.date, expected: bool) -> None:
     assert workdays.is_workday(day) is expected
@@ -135,3 +145,16 @@ def test_naive_instants_are_refused() -> None:
         workdays.working_hours_between(datetime.datetime(2025, 9, 22, 10), cst(2025, 9, 22, 11))
     with pytest.raises(ValueError):
         workdays.deadline(cst(2025, 9, 22, 10), -1)
+
+
+def test_statutory_holidays_are_the_thirteen_days_the_law_fixes() -> None:
+    days = workdays.statutory_holidays(2027)
+    assert len(days) == 13
+    assert {D(2027, 1, 1), D(2027, 5, 1), D(2027, 5, 2), D(2027, 10, 2), D(2027, 10, 3)} <= days
+    # Where a published calendar exists it wins: 2026's Spring Festival break is nine days long.
+    assert workdays.is_workday(D(2026, 2, 23)) is False and D(2026, 2, 23) not in workdays.statutory_holidays(2026)
+
+
+def test_a_deadline_across_the_2027_spring_festival_skips_it() -> None:
+    # Accepted on Monday 1 February 2027 with 5 working days: 2, 3, 4, (5 Eve, 6-8 festival), 9, 10.
+    assert workdays.add_workdays(D(2027, 2, 1), 5) == D(2027, 2, 10)
