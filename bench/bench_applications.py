@@ -18,7 +18,8 @@ core busy for a while after a bulk load, which would otherwise be taken from whi
 next. While measuring, each process keeps rendered bodies, read models and resolved tokens in memory
 (models/localcache.py), so most reads make no Redis round trip for the application.
 The sides are measured in BENCH_ROUNDS interleaved rounds (baseline, baseline given the route's
-requests, baseline on uvloop, service, service /healthz), so a slow spell of this shared machine falls on all. Reported:
+requests, baseline on uvloop, service, service /healthz), so a slow spell of this shared machine
+falls on all. Reported:
 `ratio`, the median of the rounds' ratios (the figure to compare; absolute numbers mean little on a
 shared machine), and each round's ratio; requests/s and p50/p99 latency of the median round; non-2xx
 answers (must be 0); `ratio_to_authenticated_healthz`: this route against GET /healthz of the service
@@ -181,7 +182,7 @@ def measure(data_dir: str, mongo: Any, redis: Any) -> dict[str, object]:
         wrk(service_url + "/", seconds=1, headers=auth, script=script, **load)
         wrk(baseline_url + "/healthz", seconds=1, **load)  # warm up both
         rounds: list[dict[str, dict[str, float]]] = []
-        for _ in range(ROUNDS):  # interleaved, so a slow spell of this shared machine falls on both sides
+        for _ in range(ROUNDS):  # interleaved, so a slow spell of this shared machine falls on every side
             rounds.append({
                 "baseline": wrk(baseline_url + "/healthz", seconds=SECONDS, **load),
                 "baseline_same_requests": wrk(baseline_url + "/", seconds=SECONDS, headers=auth, script=script, **load),

@@ -981,17 +981,12 @@ async def _shared_read_model(ctx, no: str, previous: LocalCopy | None) -> LocalC
     return LocalCopy((application, events), await _remember(ctx, application, events, generation))
 
 
-# Each worker renews its hot read models ahead of their lifetime in one Redis round trip (a periodic
-# task run more often than every LOCAL_CACHE_SECONDS / 2: server/registry.py), so a read never waits
-# for that check; otherwise every hot application is re-read on a request's path once a lifetime, a
-# thousand hot ones a burst of a thousand round trips.
-
-
 async def renew_read_models(ctx) -> int:  # noqa: ANN001
-    """Check this worker's read models that were read lately and whose lifetime ends within half of
-    it against the Redis text, all in one MGET; keep the unchanged ones, the same objects, for
-    another lifetime (the bodies rendered from them stay servable). Changed or missing ones are
-    left to expire. Return how many were kept."""
+    """Periodic, in every worker, more often than every LOCAL_CACHE_SECONDS / 2 (server/registry.py):
+    check the read models read lately whose lifetime ends within half of it against the Redis text,
+    all in one MGET, and keep the unchanged ones, the same objects, for another lifetime (the bodies
+    rendered from them stay servable); changed or missing ones are left to expire. So a read of a
+    hot application never waits for that check on its own path. Return how many were kept."""
     local = _local(ctx)
     due = [(no, copy) for no, copy in local.renewable(LOCAL_CACHE_SECONDS / 2) if copy.source is not None]
     if not due:
@@ -1017,8 +1012,8 @@ async def get_for_citizen(ctx, citizen_id: str, no: str, locale: str) -> dict[st
 # when its lifetime ran out), so it is never staler than that copy; it is also evicted by the same
 # messages (`_changed_everywhere`), lives at most RENDERED_SECONDS, and never past the next instant at
 # which its time-dependent fields (deadline `days_left`, `overdue`) could change: the next Shanghai
-# midnight, or the close of business of the due date. The owner is kept with the body and checked
-# against the caller before anything is written.
+# midnight, or the close of business of the due date. The caller is checked against the owner in
+# that read model before anything is written.
 RENDERED_CACHE = "application-citizen-bodies"
 RENDERED_SECONDS = 600.0
 RENDERED_ENTRIES = 20_000
@@ -1027,7 +1022,6 @@ RENDERED_LOCALES = ("zh-CN", "en")
 
 @dataclasses.dataclass(frozen=True)
 class RenderedView:
-    owner: str
     body: bytes
     model: tuple[dict[str, Any], list[dict[str, Any]]]  # the read model it was rendered from
     rendered_at: datetime.datetime
@@ -1062,28 +1056,17 @@ async def citizen_body(ctx, citizen_id: str, no: str, locale: str,  # noqa: ANN0
     locale = "en" if locale == "en" else "zh-CN"
     key = _rendered_key(no, locale) if isinstance(no, str) else ""
     cache = _rendered(ctx)
-    now = ctx.clock()
     hit = cache.get(key) if key else None
-    if hit is not None and hit.rendered_at <= now < hit.fresh_until:
-        live = _local(ctx).get(no)
-        if live is not None and live.model is hit.model:
-            return _owned_body(hit, citizen_id)
     epoch = cache.epoch  # an eviction while we read and render makes the result unfit to keep
-    found = await read_model(ctx, no)
+    found = await read_model(ctx, no)  # this process's copy when live: no round trip
     if found is None or found[0]["citizen_id"] != citizen_id:
         raise NotFound("application_not_found", "未找到该办件", "Application not found")
     now = ctx.clock()
     if hit is not None and hit.model is found and hit.rendered_at <= now < hit.fresh_until:
-        return hit.body  # its read model outlived its lifetime unchanged (see `_shared_read_model`)
+        return hit.body
     body = encode(citizen_view(*found, now, locale))
-    cache.put(key, RenderedView(found[0]["citizen_id"], body, found, now, view_fresh_until(found[0], now)), epoch)
+    cache.put(key, RenderedView(body, found, now, view_fresh_until(found[0], now)), epoch)
     return body
-
-
-def _owned_body(hit: RenderedView, citizen_id: str) -> bytes:
-    if hit.owner != citizen_id:
-        raise NotFound("application_not_found", "未找到该办件", "Application not found")
-    return hit.body
 
 
 async def list_for_citizen(ctx, citizen_id: str, status: str | None, page: int, page_size: int,  # noqa: ANN001

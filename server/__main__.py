@@ -111,10 +111,10 @@ async def graceful_shutdown(server: tornado.httpserver.HTTPServer, app: tornado.
     return left
 
 
-def run(main: Coroutine[Any, Any, T], settings: Settings) -> T:
+def run(coroutine: Coroutine[Any, Any, T], settings: Settings) -> T:
     """`asyncio.run` on the event loop the settings ask for."""
     with asyncio.Runner(loop_factory=event_loop_factory(settings.event_loop)) as runner:
-        return runner.run(main)
+        return runner.run(coroutine)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,11 +32,13 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "settings(**overrides): Settings fields for this test's app")
 
 
+# Every async test runs on the loop `python -m server` runs on (uvloop unless CITYGATE_EVENT_LOOP
+# says otherwise): the code under test runs on what production runs on.
+EVENT_LOOP = Settings.from_env(env_file=None).event_loop
+
+
 def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item) -> dict[str, Callable[[], Any]]:
-    """Every async test runs on the loop `python -m server` runs on (uvloop unless
-    CITYGATE_EVENT_LOOP says otherwise): the code under test runs on what production runs on."""
-    name = Settings.from_env(env_file=None).event_loop
-    return {name: event_loop_factory(name)}
+    return {EVENT_LOOP: event_loop_factory(EVENT_LOOP)}
 
 
 @pytest.fixture(scope="session")
