@@ -48,6 +48,8 @@ class Settings:
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
     login_rate_limit_per_minute: int = 20
+    # Real-name binding attempts per citizen (each one checks a number and says whether it is taken).
+    realname_attempts_per_hour: int = 10
     payment_order_ttl_minutes: int = 30
     booking_horizon_days: int = 14
     # Answer deadlines (working days after the receipt day); consultations received at or after the

@@ -405,8 +405,13 @@ async def bind_realname(ctx, citizen_id: str, name: Any, id_number: Any) -> dict
     """实名: validate name and ID number (GB 11643), store the number encrypted with a blind index.
 
     The check here is the number's own consistency; verification against the public-security
-    identity service is a separate integration this does not pretend to perform.
+    identity service is a separate integration this does not pretend to perform. Every attempt
+    counts against the citizen's hourly budget: each answer says whether a number is valid and
+    whether someone else holds it, so unlimited attempts would let a client probe for both.
     """
+    await ratelimit.enforce(ctx.redis, f"realname:{citizen_id}", ctx.settings.realname_attempts_per_hour, 3600,
+                            "realname_rate_limited", "实名认证尝试次数过多，请稍后再试",
+                            "Too many real-name attempts; please retry later")
     errors: list[FieldError] = []
     clean_name = name.strip() if isinstance(name, str) else ""
     if not _NAME.match(clean_name):

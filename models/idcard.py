@@ -3,6 +3,11 @@
 Pure functions, no I/O. An 18-character number is: 6 digits of the issuing region, 8 digits of the
 birth date (YYYYMMDD), 3 digits of sequence (odd for men, even for women) and one check character
 computed with ISO 7064 MOD 11-2 over the first 17 digits.
+
+One number has one written form here: input is normalised (NFKC, so fullwidth 全角 digits and Ｘ
+become ASCII; then decimal digits of any one other script, e.g. Arabic-Indic, become ASCII; x becomes
+X) before anything is checked, indexed or stored. Anything that is not then 17 ASCII digits and a
+digit or X is refused: a number written in other digits must not become a second identity.
 """
 
 from __future__ import annotations
@@ -10,12 +15,14 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import re
+import unicodedata
 
 from models.errors import FieldError, ValidationFailed
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+_SHAPE = re.compile(r"[0-9]{17}[0-9X]", re.ASCII)
+_LONGEST_INPUT = 64  # characters before normalisation: 18, plus spaces between groups
 # First two digits: provinces, autonomous regions, municipalities, HK/Macao/Taiwan residence permits.
 _PROVINCES = frozenset({
     "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
@@ -45,17 +52,27 @@ def check_character(first17: str) -> str:
 
 
 def normalise(raw: str) -> str:
-    return raw.strip().replace(" ", "").upper()
+    """The ASCII form of a number however it was typed; what cannot be made ASCII is left as it is.
+
+    NFKC first (fullwidth digits, Ｘ, the ideographic space), then every remaining decimal digit to
+    its ASCII digit, as long as all of them come from ONE script: no keyboard mixes, say,
+    Arabic-Indic and Devanagari digits, so such a string stays non-ASCII and fails the shape check.
+    """
+    text = unicodedata.normalize("NFKC", raw).strip().replace(" ", "").upper()
+    foreign = {ch: digit for ch in set(text) if not ch.isascii() and (digit := unicodedata.decimal(ch, None)) is not None}
+    if len({ord(ch) - digit for ch, digit in foreign.items()}) != 1:  # none, or several scripts' zeros
+        return text
+    return "".join(str(foreign[ch]) if ch in foreign else ch for ch in text)
 
 
 def parse_id_number(raw: str, today: datetime.date | None = None, field: str = "id_number") -> IdNumber:
     """Validate an ID number; raise ValidationFailed with one field error naming what is wrong."""
-    value = normalise(raw) if isinstance(raw, str) else ""
+    value = normalise(raw) if isinstance(raw, str) and len(raw) <= _LONGEST_INPUT else ""
 
     def fail(code: str, zh: str, en: str) -> ValidationFailed:
         return ValidationFailed(errors=[FieldError(field, code, zh, en)])
 
-    if not _SHAPE.match(value):
+    if not _SHAPE.fullmatch(value):
         raise fail("id_number_format", "身份证号码应为 18 位，前 17 位为数字，最后一位为数字或 X",
                    "An ID number has 18 characters: 17 digits, then a digit or X")
     if value[:2] not in _PROVINCES:

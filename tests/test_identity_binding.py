@@ -140,6 +140,55 @@ async def test_an_id_number_bound_elsewhere_is_refused(channels_app, fetch) -> N
 
 
 # ---- profile ------------------------------------------------------------------------------------------
+# The same number in fullwidth (全角) and Arabic-Indic digits, region code left in ASCII as an IME
+# switched mid-number leaves it.
+FULLWIDTH_ID_NUMBER = "11" + "".join(chr(0xFF10 + int(c)) for c in ID_NUMBER[2:17]) + "X"
+ARABIC_INDIC_ID_NUMBER = "11" + "".join(chr(0x0660 + int(c)) for c in ID_NUMBER[2:17]) + "x"
+
+
+async def test_an_id_number_in_other_digits_is_the_same_number(channels_app, fetch) -> None:
+    first = await wechat_login(fetch, "o-id-ascii")
+    second = await alipay_login(fetch, "2088000000000031")
+    third = await wechat_login(fetch, "o-id-arabic")
+    assert (await bind_realname(fetch, first["access_token"])).status == 200
+    for session, written in ((second, FULLWIDTH_ID_NUMBER), (third, ARABIC_INDIC_ID_NUMBER)):
+        response = await bind_realname(fetch, session["access_token"], written)
+        assert (response.status, response.json()["code"]) == (409, "id_number_linked_to_other_citizen"), response.text
+    again = await bind_realname(fetch, first["access_token"], FULLWIDTH_ID_NUMBER)  # the owner's own number
+    assert again.status == 200 and again.json()["realname"]["id_number"] == "110***********002X"
+    index = channels_app.ctx.cipher.blind_index(ID_NUMBER, "id_number")
+    assert await channels_app.ctx.db.identities.count_documents({"_id": {"$regex": "^idno:"}}) == 1
+    assert await channels_app.ctx.db.identities.find_one({"_id": f"idno:{index}"})
+    stored = await channels_app.ctx.db.citizens.find_one({"realname.index": index})
+    assert channels_app.ctx.cipher.decrypt(stored["realname"]["id_cipher"], "citizen.id_number") == ID_NUMBER
+
+
+async def test_an_id_number_in_mixed_digit_scripts_is_a_field_error(channels_app, fetch) -> None:
+    session = await wechat_login(fetch, "o-id-garbage")
+    garbage = "11" + "".join(chr(0x0660 + int(c)) for c in ID_NUMBER[2:9]) + \
+        "".join(chr(0x0966 + int(c)) for c in ID_NUMBER[9:17]) + "X"
+    response = await fetch("POST", "/api/v1/me/realname", token=session["access_token"],
+                           json={"name": "张三", "id_number": garbage}, headers={"Accept-Language": "en"})
+    assert response.status == 422 and response.headers["Content-Type"].startswith("application/problem+json")
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [("id_number", "id_number_format")]
+    assert response.json()["errors"][0]["message"].startswith("An ID number")
+    assert await channels_app.ctx.db.identities.count_documents({"_id": {"$regex": "^idno:"}}) == 0
+
+
+@pytest.mark.settings(realname_attempts_per_hour=3)
+async def test_realname_attempts_are_rate_limited_per_citizen(channels_app, fetch) -> None:
+    guesser = await wechat_login(fetch, "o-id-guesser")
+    for last in "123":  # wrong check digits: each one an attempt
+        response = await bind_realname(fetch, guesser["access_token"], ID_NUMBER[:17] + last)
+        assert response.status == 422
+    blocked = await bind_realname(fetch, guesser["access_token"])  # even the right number now waits
+    assert (blocked.status, blocked.json()["code"]) == (429, "realname_rate_limited")
+    assert 1 <= int(blocked.headers["Retry-After"]) <= 3600
+    assert (await fetch("GET", "/api/v1/me", token=guesser["access_token"])).json()["realname"] is None
+    other = await alipay_login(fetch, "2088000000000032")
+    assert (await bind_realname(fetch, other["access_token"])).status == 200
+
+
 async def test_patch_profile(channels_app, fetch) -> None:
     session = await wechat_login(fetch, "o-profile")
     token = session["access_token"]

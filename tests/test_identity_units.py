@@ -61,6 +61,60 @@ def test_invalid_id_numbers_name_the_problem(number: str, code: str) -> None:
     assert [(e.field, e.code) for e in caught.value.errors] == [("id_number", code)]
 
 
+def _in_digits(number: str, zero: str) -> str:
+    """`number` with its digits written in the script whose zero is `zero` (X kept)."""
+    return "".join(chr(ord(zero) + int(c)) if c.isdigit() else c for c in number)
+
+
+# The same number as phones and IMEs send it: fullwidth (全角), half and half, Arabic-Indic,
+# Extended Arabic-Indic (Persian keyboards), Devanagari, an ideographic space between groups.
+@pytest.mark.parametrize("written", [
+    _in_digits("11010519491231002", "\uff10") + "\uff38",
+    "11\uff10\uff11\uff10\uff1519491231002x",
+    _in_digits("11010519491231002X", "\u0660"),
+    "11" + _in_digits("010519491231002X", "\u0660"),
+    _in_digits("11010519491231002X", "\u06f0"),
+    _in_digits("11010519491231002x", "\u0966"),
+    "110105\u300019491231\u3000002X",
+])
+def test_id_numbers_in_other_digit_forms_normalise_to_ascii(written: str) -> None:
+    parsed = idcard.parse_id_number(written)
+    assert parsed.value == "11010519491231002X"
+    assert parsed.value.isascii()
+
+
+# Strings of Unicode `\d` characters that no keyboard produces: digits of two different non-ASCII
+# scripts in one number. Before normalisation these passed `\d{17}` (the region code in ASCII) and
+# became an identity of their own.
+@pytest.mark.parametrize("garbage", [
+    "11" + _in_digits("0105194", "\u0660") + _in_digits("91231002X", "\u0966"),
+    "11" + _in_digits("010519491231002", "\u0660")[:-1] + "\u06f2X",
+    "11" + _in_digits("01051949", "\u0e50") + _in_digits("1231002X", "\u1040"),
+])
+def test_digits_of_mixed_scripts_are_refused(garbage: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        idcard.parse_id_number(garbage)
+    assert [(e.field, e.code) for e in caught.value.errors] == [("id_number", "id_number_format")]
+
+
+# What survives normalisation but is not 17 ASCII digits and a digit or X: refused, never a 500.
+@pytest.mark.parametrize("garbage", [
+    "11010519491231002X\u200b",            # zero-width space
+    "1101051949123100\u0301" + "2X",        # a combining mark
+    "110105194912310\u00bd2X",              # ½ (NFKC: 1⁄2)
+    "1101051949123100\u2475X",              # ⑵ (NFKC: "(2)")
+    "1101051949123100X2",                    # X not last
+    "11010519491231002Y",
+    "110105-19491231-002X",
+    "\ud800" + "1010519491231002X",         # a lone surrogate
+    "11010519491231002X" * 100,
+])
+def test_garbage_id_numbers_are_field_errors(garbage: str) -> None:
+    with pytest.raises(ValidationFailed) as caught:
+        idcard.parse_id_number(garbage)
+    assert [(e.field, e.code) for e in caught.value.errors] == [("id_number", "id_number_format")]
+
+
 def test_birth_date_in_the_future_is_refused() -> None:
     first17 = "11010520990101001"
     number = first17 + idcard.check_character(first17)
