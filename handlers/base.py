@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 import tornado.web
 from bson import ObjectId
 
+from handlers import jsonbody
 from models import audit, tokens
 from models.errors import BadRequest, DomainError, Forbidden, PayloadTooLarge, Unauthorized
 from models.tokens import Principal
@@ -126,7 +127,7 @@ class BaseHandler(tornado.web.RequestHandler):
         if self.max_body_bytes is not None:
             # A streamed body is still to come: judge it by the length it declares.
             declared = self.header("Content-Length")
-            if declared.isdigit() and int(declared) > self.max_body_bytes:
+            if declared.isascii() and declared.isdigit() and int(declared) > self.max_body_bytes:
                 raise PayloadTooLarge(extra={"limit_bytes": self.max_body_bytes})
         elif len(self.request.body) > self.ctx.settings.max_body_bytes:  # read whole before prepare()
             raise PayloadTooLarge(extra={"limit_bytes": self.ctx.settings.max_body_bytes})
@@ -139,21 +140,11 @@ class BaseHandler(tornado.web.RequestHandler):
 
     # ---- input -------------------------------------------------------------------------------
     def json_body(self) -> dict[str, Any]:
-        """The request body as a JSON object; 400 `malformed_json` with the position otherwise."""
+        """The request body as a JSON object (parsed by `handlers.jsonbody`); 400 otherwise."""
         raw = self.request.body
         if not raw:
             return {}
-        try:
-            data = json.loads(raw)
-        except UnicodeDecodeError:
-            raise BadRequest("malformed_json", "请求体不是有效的 UTF-8 JSON", "Body is not valid UTF-8 JSON") from None
-        except json.JSONDecodeError as exc:
-            raise BadRequest(
-                "malformed_json",
-                f"JSON 格式错误：第 {exc.lineno} 行第 {exc.colno} 列（位置 {exc.pos}）：{exc.msg}",
-                f"Malformed JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): {exc.msg}",
-                extra={"line": exc.lineno, "column": exc.colno, "position": exc.pos},
-            ) from None
+        data = jsonbody.parse(raw)
         if not isinstance(data, dict):
             raise BadRequest("json_object_expected", "请求体应为 JSON 对象", "Body must be a JSON object")
         return data
@@ -162,7 +153,8 @@ class BaseHandler(tornado.web.RequestHandler):
         """Validated `page` (from 1) and `page_size` (1..100) query arguments."""
         def number(name: str, default: int, low: int, high: int) -> int:
             raw = self.get_query_argument(name, str(default))
-            if not raw.isdigit() or not low <= int(raw) <= high:
+            # ASCII digits only: str.isdigit() also holds for "¹" and "١", which int() refuses or reads.
+            if not (raw.isascii() and raw.isdigit() and len(raw) <= 6) or not low <= int(raw) <= high:
                 raise BadRequest("invalid_pagination", f"{name} 应为 {low} 到 {high} 之间的整数",
                                  f"{name} must be a whole number from {low} to {high}")
             return int(raw)

@@ -142,10 +142,11 @@ async def resolve(ctx: Any, operator: OperatorScope, feedback_id: str, body: dic
     """confirm (it is an error), fix (corrected, with a note), or explain (the content is right)."""
     errors: list[FieldError] = []
     action = body.get("action")
-    if action not in ACTIONS:
+    known = isinstance(action, str) and action in ACTIONS  # a dict or list is no action (and not hashable)
+    if not known:
         errors.append(FieldError("action", "invalid_action", "action 应为 confirm、fix 或 explain",
                                  "action must be confirm, fix or explain"))
-    needs_note = action in ACTIONS and ACTIONS[action][2]
+    needs_note = known and ACTIONS[action][2]
     note = usertext.text_field(body, "note", errors, max_length=NOTE_MAX, required=needs_note,
                                min_length=5 if needs_note else 1)
     if errors:

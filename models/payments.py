@@ -383,7 +383,7 @@ async def _fee_fen(ctx, service_code: str) -> int:  # noqa: ANN001
 
 def _check_channel_name(channel_name: Any, app_id: Any) -> str:
     problems = []
-    if channel_name not in CHANNEL_KINDS:
+    if not isinstance(channel_name, str) or channel_name not in CHANNEL_KINDS:  # {"$ne": null} is no name
         problems.append(FieldError("channel", "invalid", "channel 应为 wechat 或 alipay", "channel must be wechat or alipay"))
     if not isinstance(app_id, str) or not app_id:
         problems.append(FieldError("app_id", "required", "app_id 为必填项", "app_id is required"))
