@@ -30,8 +30,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from models import outbox
+from models.core.timezone import SHANGHAI, local
 from models.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
-from models.workdays import SHANGHAI, is_workday
+from models.workdays import is_workday
 
 log = logging.getLogger("citygate.appointments")
 
@@ -70,7 +71,7 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
 # ---- pure rules -------------------------------------------------------------------------------------
 
 def local_now(now: datetime.datetime) -> datetime.datetime:
-    return now.astimezone(SHANGHAI)
+    return local(now)
 
 
 def slot_instant(day: datetime.date, hhmm: str) -> datetime.datetime:
@@ -246,19 +247,47 @@ def _parse_windows(raw: Any, errors: list[FieldError]) -> list[dict[str, Any]]:
     return windows
 
 
+def finite_number(value: Any, low: float, high: float) -> float | None:
+    """`value` when it is a finite number from `low` to `high`, else None.
+
+    Numbers only: float() would also take True, "nan" and "inf", and NaN is never farther than any
+    radius (every comparison with it is false), so a NaN location would pass every geofence.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) and low <= number <= high else None
+
+
 def _parse_geo(raw: Any, errors: list[FieldError]) -> dict[str, Any] | None:
     if raw is None:
         return None
-    try:
-        lat, lng = float(raw["latitude"]), float(raw["longitude"])
-        radius = int(raw.get("radius_m", 500))
-        if not (-90 <= lat <= 90 and -180 <= lng <= 180 and 50 <= radius <= 5000):
-            raise ValueError
-    except (KeyError, TypeError, ValueError):
+    fields = raw if isinstance(raw, dict) else {}
+    lat, lng = finite_number(fields.get("latitude"), -90, 90), finite_number(fields.get("longitude"), -180, 180)
+    radius = finite_number(fields.get("radius_m", 500), 50, 5000)
+    if lat is None or lng is None or radius is None or radius != int(radius):
         errors.append(_err("geo", "invalid_geo", "位置应含 latitude、longitude 与 50–5000 米的 radius_m",
                            "geo needs latitude, longitude and radius_m of 50-5000 metres"))
         return None
-    return {"latitude": lat, "longitude": lng, "radius_m": radius}
+    return {"latitude": lat, "longitude": lng, "radius_m": int(radius)}
+
+
+def _location(body: dict[str, Any]) -> tuple[float, float]:
+    """Where the citizen says they are: finite latitude and longitude in range, else a field error."""
+    if body.get("latitude") is None and body.get("longitude") is None:
+        raise ValidationFailed(errors=[_err("latitude", "location_required", "请在大厅现场签到（需要位置）",
+                                            "Check in at the hall: latitude and longitude are required")])
+    lat, lng = finite_number(body.get("latitude"), -90, 90), finite_number(body.get("longitude"), -180, 180)
+    errors = []
+    if lat is None:
+        errors.append(_err("latitude", "invalid_location", "纬度应为 -90 到 90 之间的数字",
+                           "latitude must be a number from -90 to 90"))
+    if lng is None:
+        errors.append(_err("longitude", "invalid_location", "经度应为 -180 到 180 之间的数字",
+                           "longitude must be a number from -180 to 180"))
+    if errors:
+        raise ValidationFailed(errors=errors)
+    return lat, lng
 
 
 def _parse_closed_dates(raw: Any, errors: list[FieldError]) -> list[str]:
@@ -740,11 +769,7 @@ async def check_in(ctx, citizen_id: str, appointment_id: str, body: dict[str, An
     hall = await _hall(ctx, doc["hall_id"])
     geo = hall.get("geo")
     if geo:
-        try:
-            here = float(body["latitude"]), float(body["longitude"])
-        except (KeyError, TypeError, ValueError):
-            raise ValidationFailed(errors=[_err("latitude", "location_required", "请在大厅现场签到（需要位置）",
-                                                "Check in at the hall: latitude and longitude are required")]) from None
+        here = _location(body)
         if distance_m(here[0], here[1], geo["latitude"], geo["longitude"]) > geo["radius_m"]:
             raise Conflict("not_at_hall", "请到办事大厅现场签到", "Check in when you are at the hall")
     windows = [w for w in hall.get("windows", []) if doc["service_code"] in w["service_codes"]]
