@@ -26,10 +26,48 @@ from server.app import make_app, make_http_server
 from server.context import AppContext
 from server.embedded import EmbeddedMongo, EmbeddedRedis
 from server.lifecycle import ensure_indexes, event_loop_factory, load_demo_data
+from tests.clock_support import TODAYS, FakeClock, cst
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "settings(**overrides): Settings fields for this test's app")
+    config.addinivalue_line("markers", "clock(*shanghai_fields): start the test clock stopped at that instant")
+    config.addinivalue_line("markers", "todays(*kinds): run once per kind of today (all of tests.clock_support.TODAYS)")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return "todays: " + ", ".join(f"{kind}={instant.isoformat()}" for kind, instant in TODAYS.items())
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """`@pytest.mark.todays`: the test runs once per kind of today, its clock starting there."""
+    marker = metafunc.definition.get_closest_marker("todays")
+    if marker is None:
+        return
+    if "clock" not in metafunc.fixturenames:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid}: @pytest.mark.todays needs the clock (or app) fixture")
+    kinds = list(marker.args) or list(TODAYS)
+    unknown = set(kinds) - set(TODAYS)
+    if unknown:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid}: unknown todays {sorted(unknown)}")
+    metafunc.parametrize("clock", kinds, indirect=True, ids=[f"today={kind}" for kind in kinds])
+
+
+@pytest.fixture
+def clock(request: pytest.FixtureRequest) -> FakeClock:
+    """The test's clock, installed as the app's `ctx.clock` (tests/clock_support.py).
+
+    Under `@pytest.mark.todays` it starts at that run's today and runs; with `@pytest.mark.clock(2025,
+    9, 22, 10, 0)` it starts stopped at that Shanghai time; otherwise it runs with real time.
+    """
+    kind = getattr(request, "param", None)
+    if kind is not None:
+        request.node.user_properties.append(("today", TODAYS[kind].isoformat()))
+        return FakeClock(TODAYS[kind])
+    marker = request.node.get_closest_marker("clock")
+    if marker is not None:
+        return FakeClock().set(cst(*marker.args))
+    return FakeClock()
 
 
 # Every async test runs on the loop `python -m server` runs on (uvloop unless CITYGATE_EVENT_LOOP
@@ -98,10 +136,13 @@ class RunningApp:
         return Response(response.code, response.headers, response.body or b"")
 
 
-async def start_app(settings: Settings, mongodb_url: str, redis_url: str, demo: bool = False) -> RunningApp:
+async def start_app(settings: Settings, mongodb_url: str, redis_url: str, demo: bool = False, *,
+                    clock: FakeClock) -> RunningApp:
+    """One app (a worker) on `clock`: workers of one test share the test's clock, as machines share real time."""
     sock, port = tornado.testing.bind_unused_port()
     settings = settings.replace(port=port)
     ctx = AppContext.connect(settings, mongodb_url, redis_url, db_name=settings.mongodb_db)
+    ctx.clock = clock
     await ctx.caches.start()  # as `python -m server` does: a second app here is another worker
     await ensure_indexes(ctx)
     if demo:
@@ -134,11 +175,12 @@ def settings(request: pytest.FixtureRequest, tmp_path: Any) -> Settings:
 
 
 @pytest.fixture
-async def app(settings: Settings, backing_urls: Any, request: pytest.FixtureRequest) -> AsyncIterator[RunningApp]:
-    """The real app on a real port, over a fresh database and a flushed Redis (no demo data)."""
+async def app(settings: Settings, backing_urls: Any, clock: FakeClock,
+              request: pytest.FixtureRequest) -> AsyncIterator[RunningApp]:
+    """The real app on a real port, over a fresh database and a flushed Redis (no demo data), on `clock`."""
     mongodb_url, redis_url = backing_urls
     demo = "demo_app" in request.fixturenames
-    running = await start_app(settings, mongodb_url, redis_url, demo=demo)
+    running = await start_app(settings, mongodb_url, redis_url, demo=demo, clock=clock)
     await running.ctx.redis.flushdb()
     try:
         yield running

@@ -1,39 +1,14 @@
 """Shared fixtures for the consultation, rating and error-report tests (issue 8).
 
-Time is injected: the `clock` fixture replaces `app.ctx.clock` with a clock the test sets by hand.
+Time is the test clock (conftest's `clock`): these modules start it at `MONDAY_MORNING` with
+`pytestmark = pytest.mark.clock(*MONDAY_MORNING)`, and tests move it with `clock.set(2025, 9, 22, 16, 0)`.
 """
 
 from __future__ import annotations
 
-import datetime
-
 import pytest
 
-from models import workdays
-
-
-def cst(*args: int) -> datetime.datetime:
-    return datetime.datetime(*args, tzinfo=workdays.SHANGHAI)
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: datetime.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime.datetime:
-        return self.now
-
-    def set(self, *args: int) -> None:
-        self.now = cst(*args)
-
-
-@pytest.fixture
-def clock(app) -> Clock:
-    clock = Clock(cst(2025, 9, 22, 10, 0))  # a Monday morning
-    app.ctx.clock = clock
-    return clock
+MONDAY_MORNING = (2025, 9, 22, 10, 0)  # 2025-09-22, a Monday, 10:00 in Shanghai
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
 """Appointments: halls and schedules, slots on working days, booking, cancelling, check-in, calling, no-shows.
 
-Time is fixed by replacing `app.ctx.clock`. The calendar is 2025's: 2025-09-28 (a Sunday) is an
-adjusted working day before the National Day holiday of 1–8 October; 2025-09-27 is an ordinary Saturday.
+Time is the test clock, stopped at Friday 2025-09-26 10:00 (Shanghai) and set by each test. The
+calendar is 2025's: 2025-09-28 (a Sunday) is an adjusted working day before the National Day holiday of
+1–8 October; 2025-09-27 is an ordinary Saturday.
 """
 
 from __future__ import annotations
@@ -12,33 +13,13 @@ import datetime
 import pytest
 
 from models import appointments
-from models.workdays import SHANGHAI, next_workday
+from models.workdays import next_workday
+from tests.clock_support import at
 
 FRIDAY = datetime.date(2025, 9, 26)
 MONDAY = datetime.date(2025, 9, 29)
 
-
-def at(day: datetime.date, hhmm: str) -> datetime.datetime:
-    """An aware instant at a local (Shanghai) time."""
-    hour, minute = map(int, hhmm.split(":"))
-    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=SHANGHAI).astimezone(datetime.UTC)
-
-
-class Clock:
-    """A settable clock for `app.ctx.clock`."""
-
-    def __init__(self, now: datetime.datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime.datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock(app) -> Clock:
-    fixed = Clock(at(FRIDAY, "10:00"))
-    app.ctx.clock = fixed
-    return fixed
+pytestmark = pytest.mark.clock(2025, 9, 26, 10, 0)  # FRIDAY, 10:00
 
 
 SLOTS = [{"start": "08:30", "end": "09:00", "quota": 6}, {"start": "09:00", "end": "09:30", "quota": 6},
@@ -223,10 +204,9 @@ async def test_citizen_books_sees_and_lists(fetch, make_hall, citizen) -> None:
     assert (await fetch("POST", "/api/v1/appointments", json=booking(hall_id, MONDAY))).status == 401
 
 
+@pytest.mark.todays  # idempotency records expire through a TTL index on the datastore's real time
 async def test_retried_booking_with_idempotency_key_books_once(fetch, clock, make_hall, citizen) -> None:
-    # Idempotency records expire through a TTL index that runs on real time: use today's date here.
-    clock.now = datetime.datetime.now(datetime.UTC)
-    day = next_workday(clock.now.astimezone(SHANGHAI).date())
+    day = next_workday(clock.today)
     hall_id = await make_hall()
     headers = {"Idempotency-Key": "book-1"}
     first = await fetch("POST", "/api/v1/appointments", json=booking(hall_id, day), token=citizen[1], headers=headers)
@@ -403,29 +383,6 @@ async def test_check_in_closes_after_the_slot_and_needs_presence_when_the_hall_h
     closed = await fetch("POST", f"/api/v1/appointments/{late['id']}/check-in", token=other,
                          json={"latitude": 30.2741, "longitude": 120.1551})
     assert (closed.status, closed.json()["code"]) == (409, "check_in_closed")
-
-
-@pytest.mark.parametrize("where", [
-    {"latitude": float("nan"), "longitude": float("nan")}, {"latitude": "nan", "longitude": "nan"},
-    {"latitude": "inf", "longitude": "-inf"}, {"latitude": 30.2741, "longitude": "NaN"}, {"latitude": 91, "longitude": 120.1551},
-    {"latitude": 30.2741, "longitude": -180.5}, {"latitude": True, "longitude": True}, {"latitude": [30.2741], "longitude": {}},
-])
-@pytest.mark.parametrize("language", ["zh-CN", "en"])
-async def test_check_in_location_must_be_finite_coordinates(fetch, app, clock, make_hall, citizen, where, language) -> None:
-    """NaN is never farther than any radius: it, infinities and out-of-range numbers are field errors (F7)."""
-    hall_id = await make_hall(geo={"latitude": 30.2741, "longitude": 120.1551, "radius_m": 300})
-    booked = (await fetch("POST", "/api/v1/appointments", json=booking(hall_id, MONDAY), token=citizen[1])).json()
-    clock.now = at(MONDAY, "08:20")
-    response = await fetch("POST", f"/api/v1/appointments/{booked['id']}/check-in", token=citizen[1], json=where,
-                           headers={"Accept-Language": language})
-    assert response.status in (400, 422), response.text
-    if response.status == 422:  # NaN itself is refused by the JSON parser (400), the rest per field
-        errors = response.json()["errors"]
-        assert {e["code"] for e in errors} == {"invalid_location"}
-        assert {e["field"] for e in errors} <= {"latitude", "longitude"}
-        assert ("纬度" in errors[0]["message"] or "经度" in errors[0]["message"]) == (language == "zh-CN")
-    stored = (await fetch("GET", f"/api/v1/appointments/{booked['id']}", token=citizen[1])).json()
-    assert stored["status"] == "booked" and not stored.get("queue_number")
 
 
 # ---- no-shows --------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Consultations and complaints end to end: routing, turns, deadlines, overdue lists, statistics, abuse.
 
-Time is injected: each test replaces `app.ctx.clock` with a settable clock. Calendar facts (2025):
+Time is the test clock, stopped at Monday 2025-09-22 10:00 and set by each test. Calendar facts (2025):
 National Day holiday 1–8 October; adjusted working days Sunday 28 September and Saturday 11 October.
 """
 
@@ -14,9 +14,10 @@ from tests import consultation_support
 from tests.consultation_support import ask
 
 # Shared fixtures (pytest finds them by these module-level names).
-clock = consultation_support.clock
 items = consultation_support.items
 staff = consultation_support.staff
+
+pytestmark = pytest.mark.clock(*consultation_support.MONDAY_MORNING)
 
 
 async def test_routed_to_the_items_department_only(fetch, clock, items, staff, citizen, operator_token) -> None:
@@ -308,8 +309,8 @@ async def test_rate_limit_per_citizen(fetch, clock, items, citizen, make_citizen
     assert (await ask(fetch, other))["id"]  # the limit is per citizen
 
 
-async def test_idempotent_create(fetch, ctx, items, citizen) -> None:
-    # Real time here: idempotency records expire (TTL index) 24 hours after ctx.clock().
+@pytest.mark.todays  # idempotency records expire (TTL index, on the datastore's real time) 24 h after ctx.clock()
+async def test_idempotent_create(fetch, ctx, clock, items, citizen) -> None:
     body = {"service_code": "GA-0001", "subject": "问", "content": "问题"}
     first = await fetch("POST", "/api/v1/consultations", json=body, token=citizen[1], headers={"Idempotency-Key": "k-1"})
     again = await fetch("POST", "/api/v1/consultations", json=body, token=citizen[1], headers={"Idempotency-Key": "k-1"})

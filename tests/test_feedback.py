@@ -9,9 +9,10 @@ from models import feedback
 from tests import consultation_support
 
 # Shared fixtures (pytest finds them by these module-level names).
-clock = consultation_support.clock
 items = consultation_support.items
 staff = consultation_support.staff
+
+pytestmark = pytest.mark.clock(*consultation_support.MONDAY_MORNING)
 
 REPORT = {"service_code": "GA-0001", "element": "guide.fee", "description": "指南写收费 120 元，窗口实际收 160 元。",
           "suggestion": "请核实收费标准"}

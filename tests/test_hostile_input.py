@@ -13,7 +13,6 @@ from tests.payments_support import pending_order, sandbox_pay
 from tests.test_applications import item  # noqa: F401 - the `item` fixture
 
 # Shared fixtures (pytest finds them by these module-level names).
-clock = consultation_support.clock
 items = consultation_support.items
 staff = consultation_support.staff
 

@@ -100,9 +100,9 @@ async def test_logout_everywhere(channels_app, fetch) -> None:
         assert (await refresh(fetch, session["refresh_token"])).status == 401
 
 
-async def test_logout_takes_effect_on_every_worker_at_once(channels_app, fetch, settings, backing_urls) -> None:
+async def test_logout_takes_effect_on_every_worker_at_once(channels_app, fetch, settings, backing_urls, clock) -> None:
     """A second server process on the same datastore (another worker) sees the logout immediately."""
-    other_worker = await start_app(settings, *backing_urls)
+    other_worker = await start_app(settings, *backing_urls, clock=clock)
     try:
         session = await wechat_login(fetch, "o-two-workers")
         assert (await other_worker.fetch("GET", "/api/v1/me", token=session["access_token"])).status == 200

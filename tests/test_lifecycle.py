@@ -28,9 +28,9 @@ from tests.conftest import start_app, stop_app
 ROOT = Path(__file__).resolve().parents[1]
 
 
-async def test_readiness_fails_and_names_redis_when_redis_stops(settings, backing_urls, tmp_path) -> None:
+async def test_readiness_fails_and_names_redis_when_redis_stops(settings, backing_urls, clock, tmp_path) -> None:
     redis = EmbeddedRedis(tmp_path / "redis").start()
-    running = await start_app(settings, backing_urls[0], redis.url)
+    running = await start_app(settings, backing_urls[0], redis.url, clock=clock)
     try:
         assert (await running.fetch("GET", "/readyz")).status == 200
         redis.stop()
@@ -46,9 +46,9 @@ async def test_readiness_fails_and_names_redis_when_redis_stops(settings, backin
         await stop_app(running)
 
 
-async def test_readiness_names_mongodb_when_it_is_unreachable(settings, backing_urls) -> None:
+async def test_readiness_names_mongodb_when_it_is_unreachable(settings, backing_urls, clock) -> None:
     dead_port = free_port()
-    running = await start_app(settings, backing_urls[0], backing_urls[1])
+    running = await start_app(settings, backing_urls[0], backing_urls[1], clock=clock)
     dead_mongo = AppContext.connect(settings, f"mongodb://127.0.0.1:{dead_port}/?serverSelectionTimeoutMS=500",
                                     backing_urls[1])
     original = running.ctx.mongo

@@ -205,9 +205,9 @@ async def test_stopping_does_not_hang_when_redis_is_gone(settings, backing_urls,
 
 # ---- tokens across workers -------------------------------------------------------------------------
 @pytest.fixture
-async def other_worker(app, settings, backing_urls) -> Any:  # noqa: ANN001
+async def other_worker(app, settings, backing_urls, clock) -> Any:  # noqa: ANN001
     """The same service in another process (its own caches), on the same MongoDB and Redis."""
-    running = await start_app(settings, *backing_urls)
+    running = await start_app(settings, *backing_urls, clock=clock)
     assert running.ctx.caches.listening
     try:
         yield running

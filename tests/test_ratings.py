@@ -10,9 +10,10 @@ from tests import consultation_support
 from tests.consultation_support import ask
 
 # Shared fixtures (pytest finds them by these module-level names).
-clock = consultation_support.clock
 items = consultation_support.items
 staff = consultation_support.staff
+
+pytestmark = pytest.mark.clock(*consultation_support.MONDAY_MORNING)
 
 
 async def application(ctx, citizen_id: str, no: str = "A330100202509220001", status: str = "completed",
