@@ -12,8 +12,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from handlers.base import BaseHandler
-from models import consultations, feedback, ratings, workdays
+from models import consultations, feedback, ratings
 from models.consultations import OperatorScope
+from models.core.timezone import SHANGHAI
 from models.errors import BadRequest, Forbidden, Unauthorized
 
 HANDLER_ROLE = "consultation"
@@ -66,7 +67,7 @@ class AdminHandler(BaseHandler):
             raise BadRequest("invalid_query", f"{name} 应为 YYYY-MM-DD 日期", f"{name} must be a YYYY-MM-DD date") from None
         if end:
             day += datetime.timedelta(days=1)
-        return datetime.datetime.combine(day, datetime.time(0), tzinfo=workdays.SHANGHAI)
+        return datetime.datetime.combine(day, datetime.time(0), tzinfo=SHANGHAI)
 
 
 class AdminConsultationsHandler(AdminHandler):

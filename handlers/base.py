@@ -21,6 +21,7 @@ from bson import ObjectId
 
 from handlers import jsonbody
 from models import audit, tokens
+from models.core.timezone import local_iso
 from models.errors import BadRequest, DomainError, Forbidden, PayloadTooLarge, Unauthorized
 from models.tokens import Principal
 from server.context import AppContext
@@ -28,7 +29,6 @@ from server.context import AppContext
 access_log = logging.getLogger("citygate.access")
 app_log = logging.getLogger("citygate.app")
 
-_SHANGHAI = datetime.timezone(datetime.timedelta(hours=8), "Asia/Shanghai")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 
@@ -303,9 +303,7 @@ def operator_required(role: str | None = None) -> Callable[[F], F]:
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=datetime.UTC)
-        return value.astimezone(_SHANGHAI).isoformat()
+        return local_iso(value)
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, ObjectId):

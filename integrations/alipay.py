@@ -29,11 +29,11 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 from models.channels import Channel, ChannelError
+from models.core.timezone import alipay_time
 from models.errors import DomainError, RateLimited, Unauthorized, Unavailable
 
 log = logging.getLogger("citygate.alipay")
 
-_SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 SUCCESS_CODE = "10000"
 
 
@@ -178,7 +178,7 @@ class AlipayClient:
         return {
             "app_id": self.channel.app_id, "method": method, "format": "JSON", "charset": "utf-8",
             "sign_type": "RSA2", "version": "1.0",
-            "timestamp": datetime.datetime.now(_SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
+            "timestamp": alipay_time(datetime.datetime.now(datetime.UTC)),
         }
 
     def signed_request_params(self, method: str, biz_content: Mapping[str, Any] | None = None,

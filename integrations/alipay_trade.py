@@ -20,8 +20,7 @@ from tornado.httpclient import AsyncHTTPClient
 from integrations import alipay as gateway
 from integrations.alipay import AlipayError  # noqa: F401 - re-exported for the domain
 from models.channels import Channel
-
-_SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+from models.core.timezone import alipay_time
 
 
 class AlipayUnavailable(Exception):
@@ -48,10 +47,6 @@ def yuan_to_fen(text: str) -> int:
         return int(Decimal(text) * 100)
     except InvalidOperation:
         raise ValueError(f"not an amount: {text!r}") from None
-
-
-def beijing_time(moment: datetime.datetime) -> str:
-    return moment.astimezone(_SHANGHAI).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def sign_notification(params: Mapping[str, Any], alipay_private_key: str) -> dict[str, str]:
@@ -92,7 +87,7 @@ class AlipayTradeClient:
         """alipay.trade.create for a mini-program buyer; return Alipay's trade_no for my.tradePay."""
         biz: dict[str, Any] = {"out_trade_no": out_trade_no, "total_amount": fen_to_yuan(amount_fen),
                                "subject": subject[:256], "product_code": "JSAPI_PAY",
-                               "time_expire": beijing_time(time_expire)}
+                               "time_expire": alipay_time(time_expire)}
         # 2088... is a user_id; newer apps get a per-app open_id instead
         biz["buyer_id" if buyer_id.startswith("2088") else "buyer_open_id"] = buyer_id
         answer = await self._call("alipay.trade.create", biz, notify_url=notify_url)

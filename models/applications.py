@@ -28,10 +28,10 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 from redis.exceptions import RedisError
 
 from models import deadlines, files, outbox, workdays
+from models.core.timezone import SHANGHAI, local_iso
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 from models.localcache import LocalCache
 
-SHANGHAI = workdays.SHANGHAI
 log = logging.getLogger("citygate.applications")
 
 STATUS_LABELS: dict[str, tuple[str, str]] = {
@@ -1148,11 +1148,7 @@ SUMMARY_FIELDS = {"_id": 1, "service_code": 1, "service_name": 1, "department": 
                   "deadline": 1, "created_at": 1, "updated_at": 1, "submitted_at": 1, "citizen_id": 1}
 
 def iso(value: Any) -> Any:
-    if isinstance(value, datetime.datetime):
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=datetime.UTC)
-        return value.astimezone(SHANGHAI).isoformat()
-    return value
+    return local_iso(value) if isinstance(value, datetime.datetime) else value
 
 
 def _label(status: str, locale: str) -> str:

@@ -17,7 +17,7 @@ from bson import ObjectId
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from models import workdays
+from models.core.timezone import SHANGHAI
 from models.errors import FieldError, ValidationFailed
 
 SUMMARY_MAX = 200
@@ -67,10 +67,10 @@ def parse_instant(raw: str | None, field: str, *, end: bool = False) -> datetime
     try:
         if _DATE.match(raw):
             day = datetime.date.fromisoformat(raw) + datetime.timedelta(days=1 if end else 0)
-            return datetime.datetime.combine(day, datetime.time(), tzinfo=workdays.SHANGHAI).astimezone(datetime.UTC)
+            return datetime.datetime.combine(day, datetime.time(), tzinfo=SHANGHAI).astimezone(datetime.UTC)
         moment = datetime.datetime.fromisoformat(raw.replace("Z", "+00:00"))
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=workdays.SHANGHAI)
+            moment = moment.replace(tzinfo=SHANGHAI)
         return moment.astimezone(datetime.UTC)
     except ValueError:
         raise ValidationFailed(errors=[FieldError(

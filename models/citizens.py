@@ -32,12 +32,12 @@ from pymongo.errors import DuplicateKeyError
 from integrations import alipay as alipay_api
 from integrations import wechat as wechat_api
 from models import channels, idcard, ratelimit, tokens
+from models.core.timezone import local
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 from models.tokens import Principal
 
 log = logging.getLogger("citygate.citizens")
 
-_SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 _CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _FOREIGN_NUMBER = re.compile(r"^\d{4,15}$")
 _NAME = re.compile(r"^[\u3400-\u9fffA-Za-z][\u3400-\u9fffA-Za-z·•. ]{0,28}[\u3400-\u9fffA-Za-z]$")
@@ -420,7 +420,7 @@ async def bind_realname(ctx, citizen_id: str, name: Any, id_number: Any) -> dict
     parsed = None
     try:
         parsed = idcard.parse_id_number(id_number if isinstance(id_number, str) else "",
-                                        today=ctx.clock().astimezone(_SHANGHAI).date())
+                                        today=local(ctx.clock()).date())
     except ValidationFailed as exc:
         errors.extend(exc.errors)
     if errors or parsed is None:

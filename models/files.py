@@ -21,9 +21,9 @@ from bson import Binary, Int64, ObjectId
 from bson.errors import InvalidId
 from pymongo.asynchronous.database import AsyncDatabase
 
+from models.core.timezone import local_iso
 from models.errors import DomainError, FieldError, NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
-SHANGHAI = datetime.timezone(datetime.timedelta(hours=8), "Asia/Shanghai")
 BUCKET = "materials"
 CHUNK_BYTES = 255 * 1024
 # Enough of the head to find the entries of an OOXML or OFD zip package.
@@ -229,7 +229,7 @@ def describe(document: dict[str, Any]) -> dict[str, Any]:
     return {
         "file_id": str(document["_id"]), "name": document.get("filename", ""), "size": int(document.get("length", 0)),
         "content_type": meta.get("content_type"), "sha256": meta.get("sha256"),
-        "uploaded_at": uploaded.astimezone(SHANGHAI).isoformat() if isinstance(uploaded, datetime.datetime) else None,
+        "uploaded_at": local_iso(uploaded) if isinstance(uploaded, datetime.datetime) else None,
     }
 
 

@@ -31,7 +31,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from bson import ObjectId
@@ -40,6 +40,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from models import applications, catalogue, channels, outbox
+from models.core.timezone import VendorTimeError, local, local_iso, parse_alipay_time, parse_rfc3339, rfc3339
 from models.errors import BadRequest, Conflict, DomainError, FieldError, NotFound, Unavailable, ValidationFailed
 
 log = logging.getLogger("citygate.payments")
@@ -56,7 +57,6 @@ PLACING_GRACE = datetime.timedelta(seconds=15)
 CHANNEL_CACHE_SECONDS = 10.0
 # Reconciliation re-checks a paid order's application side effects after this long (see _mark_paid).
 EFFECTS_CHECK = datetime.timedelta(minutes=2)
-_SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 
 WECHATPAY_SECRETS = ("wechatpay_private_key", "wechatpay_apiv3_key")
 WECHATPAY_PUBLIC = ("wechatpay_mch_id", "wechatpay_serial_no", "wechatpay_api_base", "wechatpay_platform_keys")
@@ -100,33 +100,33 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
 def _new_number(prefix: str, now: datetime.datetime) -> str:
     """E.g. "PAY20261123104530K7Q2M9XD4T": time-ordered, unique by its random tail (and the _id index)."""
     alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
-    return prefix + now.astimezone(_SHANGHAI).strftime("%Y%m%d%H%M%S") + "".join(secrets.choice(alphabet) for _ in range(10))
+    return prefix + local(now).strftime("%Y%m%d%H%M%S") + "".join(secrets.choice(alphabet) for _ in range(10))
 
 
 def _aware(value: datetime.datetime) -> datetime.datetime:
     return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
 
 
-def _rfc3339(moment: datetime.datetime) -> str:
-    return _aware(moment).astimezone(_SHANGHAI).isoformat(timespec="seconds")
+def _vendor_time(parse: Callable[[str], datetime.datetime], fields: Mapping[str, Any],
+                 name: str) -> datetime.datetime | None:
+    """A channel's time field (`parse`: parse_alipay_time or parse_rfc3339) as UTC; None when missing.
 
-
-def _parse_time(text: Any) -> datetime.datetime | None:
-    if not isinstance(text, str) or not text:
+    A malformed one is logged and taken as missing (the caller then uses the time we heard of it):
+    the message is signed and the money moved, so refusing it would only make the channel retry.
+    """
+    text = fields.get(name)
+    if text is None or text == "":
         return None
     try:
-        parsed = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            parsed = datetime.datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=_SHANGHAI)
-        except ValueError:
-            return None
-    return _aware(parsed).astimezone(datetime.UTC)
+        return parse(text)
+    except VendorTimeError as exc:
+        log.warning("payment channel sent %s in an unexpected format (%s); using the time it arrived", name, exc)
+        return None
 
 
 def _iso(value: Any) -> Any:
     """Datetimes as ISO 8601 in Asia/Shanghai (views are JSON-ready, so idempotent replays match)."""
-    return _aware(value).astimezone(_SHANGHAI).isoformat() if isinstance(value, datetime.datetime) else value
+    return local_iso(value) if isinstance(value, datetime.datetime) else value
 
 
 def _localized(value: Any) -> str:
@@ -469,7 +469,7 @@ async def _place(ctx, order: dict[str, Any], channel: channels.Channel) -> dict[
             prepay_id = await client.jsapi_prepay(
                 out_trade_no=order["_id"], description=order["description"], amount_fen=order["amount_fen"],
                 payer_openid=order["payer_id"], notify_url=notify_url(ctx, channel),
-                time_expire=_rfc3339(order["expires_at"]), attach=order["application_no"])
+                time_expire=rfc3339(order["expires_at"]), attach=order["application_no"])
             placed = {"prepay_id": prepay_id}
         else:
             client = _alipay_client(ctx, channel)
@@ -552,7 +552,7 @@ async def _apply_paid_effects(ctx, order: dict[str, Any]) -> None:  # noqa: ANN0
                          template="payment_paid", data={
                              "application_no": order["application_no"], "order_no": no,
                              "amount": f"{order['amount_fen'] // 100}.{order['amount_fen'] % 100:02d}",
-                             "paid_at": _aware(order.get("paid_at") or now).astimezone(_SHANGHAI).strftime("%Y-%m-%d %H:%M")})
+                             "paid_at": local(order.get("paid_at") or now).strftime("%Y-%m-%d %H:%M")})
 
 
 async def _flag(ctx, order_no: str, anomaly: str) -> None:  # noqa: ANN001
@@ -598,7 +598,8 @@ async def _channel_state(ctx, order: dict[str, Any], channel: channels.Channel) 
             raise PaymentChannelError("payment_channel_mismatch", "支付渠道返回的商户信息不符", "Channel answered for another merchant")
         state = answer.get("trade_state")
         if state in ("SUCCESS", "REFUND"):
-            return ChannelState("paid", str(answer.get("transaction_id", "")), _parse_time(answer.get("success_time")),
+            return ChannelState("paid", str(answer.get("transaction_id", "")),
+                                _vendor_time(parse_rfc3339, answer, "success_time"),
                                 (answer.get("amount") or {}).get("total"))
         if state in ("NOTPAY", "USERPAYING"):
             return ChannelState("open")
@@ -616,7 +617,7 @@ async def _channel_state(ctx, order: dict[str, Any], channel: channels.Channel) 
             amount = alipay_trade.yuan_to_fen(str(answer.get("total_amount", "")))
         except ValueError:
             amount = None
-        return ChannelState("paid", str(answer.get("trade_no", "")), _parse_time(answer.get("send_pay_date")), amount)
+        return ChannelState("paid", str(answer.get("trade_no", "")), _vendor_time(parse_alipay_time, answer, "send_pay_date"), amount)
     if state == "WAIT_BUYER_PAY":
         return ChannelState("open")
     return ChannelState("closed")
@@ -771,7 +772,7 @@ async def handle_wechatpay_notification(ctx, channel_id: str, headers: Mapping[s
         result, extra = _refused(400, "amount_mismatch", "amount does not match the order")
         return await _record_attempt(ctx, attempt, result, **extra)
     result = await _apply_payment(ctx, order, trade_no=str(resource.get("transaction_id", "")),
-                                  paid_at=_parse_time(resource.get("success_time")), ok_status=204)
+                                  paid_at=_vendor_time(parse_rfc3339, resource, "success_time"), ok_status=204)
     return await _record_attempt(ctx, attempt, result)
 
 
@@ -804,7 +805,8 @@ async def _wechat_refund_notification(ctx, attempt: dict[str, Any], config: Any,
         return await _record_attempt(ctx, attempt, result, **extra)
     status = resource.get("refund_status")
     if status == "SUCCESS":
-        won = await _refund_succeeded(ctx, refund, str(resource.get("refund_id", "")), _parse_time(resource.get("success_time")))
+        won = await _refund_succeeded(ctx, refund, str(resource.get("refund_id", "")),
+                                      _vendor_time(parse_rfc3339, resource, "success_time"))
     elif status == "CLOSED":
         won = await _refund_failed(ctx, refund, "channel_closed")
     elif status == "ABNORMAL":
@@ -856,12 +858,12 @@ async def handle_alipay_notification(ctx, channel_id: str, params: Mapping[str, 
         if refund is None:
             return await _record_attempt(ctx, attempt, NotifyResult(True, 200, "ignored", "refund not made here"),
                                          refund_no=params["out_biz_no"])
-        won = await _refund_succeeded(ctx, refund, "", _parse_time(params.get("gmt_refund")))
+        won = await _refund_succeeded(ctx, refund, "", _vendor_time(parse_alipay_time, params, "gmt_refund"))
         return await _record_attempt(ctx, attempt, NotifyResult(True, 200, "applied" if won else "duplicate"),
                                      refund_no=refund["_id"])
     if status in ("TRADE_SUCCESS", "TRADE_FINISHED"):
         result = await _apply_payment(ctx, order, trade_no=str(params.get("trade_no", "")),
-                                      paid_at=_parse_time(params.get("gmt_payment")), ok_status=200)
+                                      paid_at=_vendor_time(parse_alipay_time, params, "gmt_payment"), ok_status=200)
         return await _record_attempt(ctx, attempt, result)
     if status == "TRADE_CLOSED" and order["status"] == "pending":
         closed = await _mark_closed(ctx, order_no, "channel_closed")
@@ -933,7 +935,8 @@ async def request_refund(ctx, order_no: str, amount_fen: Any, reason: Any, opera
 async def _apply_wechat_refund_answer(ctx, refund: dict[str, Any], answer: Mapping[str, Any]) -> None:  # noqa: ANN001
     status = answer.get("status")
     if status == "SUCCESS":
-        await _refund_succeeded(ctx, refund, str(answer.get("refund_id", "")), _parse_time(answer.get("success_time")))
+        await _refund_succeeded(ctx, refund, str(answer.get("refund_id", "")),
+                                _vendor_time(parse_rfc3339, answer, "success_time"))
     elif status == "CLOSED":
         await _refund_failed(ctx, refund, "channel_closed")
     elif status == "ABNORMAL":
@@ -1005,7 +1008,7 @@ async def _check_refund(ctx, refund: dict[str, Any], channel: channels.Channel) 
         return
     answer = await _alipay_client(ctx, channel).query_refund(refund["order_no"], refund["_id"])
     if answer.get("refund_status") == "REFUND_SUCCESS":
-        await _refund_succeeded(ctx, refund, "", _parse_time(answer.get("gmt_refund_pay")))
+        await _refund_succeeded(ctx, refund, "", _vendor_time(parse_alipay_time, answer, "gmt_refund_pay"))
     elif not answer.get("refund_amount") and ctx.clock() - _aware(refund["created_at"]) > datetime.timedelta(minutes=10):
         await _refund_failed(ctx, refund, "not_found_on_channel")
 

@@ -13,8 +13,8 @@ import re
 import unicodedata
 from typing import Any
 
+from models.core.timezone import local_iso
 from models.errors import FieldError
-from models.workdays import SHANGHAI
 
 # A markup tag starts with a letter, "/", "!" or "?" right after "<"; "a < b" is text and stays.
 _TAG = re.compile(r"<[A-Za-z/!?][^>]*>")
@@ -83,8 +83,4 @@ def file_ids(body: dict[str, Any], name: str, errors: list[FieldError], *, max_c
 
 def iso(value: datetime.datetime | None) -> str | None:
     """An instant as ISO 8601 in Asia/Shanghai (the API's display zone), or None."""
-    if value is None:
-        return None
-    if value.tzinfo is None:  # stored datetimes are UTC
-        value = value.replace(tzinfo=datetime.UTC)
-    return value.astimezone(SHANGHAI).isoformat()
+    return local_iso(value)

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 from lunardate import LunarDate
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from models.core.timezone import SHANGHAI
 
 # Stepping further than this many calendar days while counting means a caller bug (or a broken calendar).
 _MAX_CALENDAR_STEPS = 366 * 20

@@ -8,6 +8,7 @@ does not verify changes nothing. Every attempt is recorded in payment_notificati
 from __future__ import annotations
 
 import asyncio
+import datetime
 import logging
 import time
 
@@ -15,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.payments_support import (
+    ALIPAY_CHANNEL_ID,
     FEE_FEN,
     alipay_params,
     attempts,
@@ -226,6 +228,59 @@ async def test_alipay_trade_closed_unpaid_closes_the_order(demo_app, fetch) -> N
     assert late.text == "success"
     stored = await order_doc(ctx, order["order_no"])
     assert (stored["status"], stored["anomaly"]) == ("closed", "paid_after_close")
+
+
+# Alipay writes gmt_payment / gmt_refund as Beijing time without an offset: 19:32:05 there is 11:32:05 UTC.
+PAID_BEIJING, PAID_UTC = "2026-11-29 19:32:05", datetime.datetime(2026, 11, 29, 11, 32, 5, tzinfo=datetime.UTC)
+REFUNDED_BEIJING, REFUNDED_UTC = "2026-11-29 23:40:00", datetime.datetime(2026, 11, 29, 15, 40, tzinfo=datetime.UTC)
+
+
+async def test_alipay_gmt_payment_is_beijing_time(demo_app, fetch, operator_token) -> None:
+    ctx = demo_app.ctx
+    order = await pending_order(demo_app, fetch, "alipay")
+    response = await post_alipay(fetch, await alipay_params(ctx, order["order_no"], gmt_payment=PAID_BEIJING))
+    assert (response.status, response.text) == (200, "success")
+    stored = await order_doc(ctx, order["order_no"])
+    assert stored["paid_at"] == PAID_UTC
+    application = await ctx.db.applications.find_one({"_id": order["application_no"]})
+    assert application["payment"]["paid_at"] == PAID_UTC
+    view = (await fetch("GET", f"/api/v1/payments/{order['order_no']}", token=order["token"])).json()
+    assert view["paid_at"] == "2026-11-29T19:32:05+08:00"
+    detail = (await fetch("GET", f"/admin/v1/payments/{order['order_no']}", token=operator_token)).json()
+    assert detail["paid_at"] == "2026-11-29T19:32:05+08:00"
+
+
+async def test_alipay_gmt_refund_is_beijing_time(demo_app, fetch, operator_token) -> None:
+    ctx = demo_app.ctx
+    order = await pending_order(demo_app, fetch, "alipay")
+    assert (await post_alipay(fetch, await alipay_params(ctx, order["order_no"], gmt_payment=PAID_BEIJING))).status == 200
+    refund_no = "RF20261129233000REFUNDTIME"  # a refund asked for, its answer not in yet (as request_refund stores it)
+    await ctx.db.payment_refunds.insert_one({
+        "_id": refund_no, "order_no": order["order_no"], "application_no": order["application_no"],
+        "citizen_id": order["citizen_id"], "channel": "alipay", "channel_id": ALIPAY_CHANNEL_ID, "amount_fen": 500,
+        "reason": "多收费用退还", "operator_id": None, "status": "processing", "created_at": ctx.clock(),
+        "next_check_at": ctx.clock() + datetime.timedelta(hours=1)})
+    response = await post_alipay(fetch, await alipay_params(ctx, order["order_no"], out_biz_no=refund_no,
+                                                            refund_fee="5.00", gmt_refund=REFUNDED_BEIJING))
+    assert (response.status, response.text) == (200, "success")
+    refund = await ctx.db.payment_refunds.find_one({"_id": refund_no})
+    assert (refund["status"], refund["succeeded_at"]) == ("succeeded", REFUNDED_UTC)
+    detail = (await fetch("GET", f"/admin/v1/payments/{order['order_no']}", token=operator_token)).json()
+    assert detail["refunds"][0]["succeeded_at"] == "2026-11-29T23:40:00+08:00"
+
+
+@pytest.mark.parametrize("gmt_payment", ["2026-11-29T19:32:05", "2026-11-29 19:32:05 CST", "yesterday", "\u4eca\u5929"])
+async def test_alipay_gmt_payment_that_is_not_alipays_format_is_not_a_500(demo_app, fetch, caplog, gmt_payment) -> None:
+    caplog.set_level(logging.WARNING, logger="citygate.payments")
+    ctx = demo_app.ctx
+    order = await pending_order(demo_app, fetch, "alipay")
+    before = ctx.clock()
+    response = await post_alipay(fetch, await alipay_params(ctx, order["order_no"], gmt_payment=gmt_payment))
+    assert (response.status, response.text) == (200, "success")  # signed: the money moved, so it is applied
+    stored = await order_doc(ctx, order["order_no"])
+    assert stored["status"] == "paid"
+    assert before - datetime.timedelta(seconds=5) <= stored["paid_at"] <= ctx.clock()  # when we heard of it
+    assert "gmt_payment" in caplog.text
 
 
 @pytest.mark.parametrize("case, reason", [

@@ -49,6 +49,29 @@ async def test_missed_callback_is_recovered_by_reconciliation(demo_app, fetch, c
     assert await ctx.db.outbox.count_documents({"event": "payment.paid"}) == 1
 
 
+async def test_alipay_query_times_are_beijing_time(demo_app, fetch, operator_token) -> None:
+    """send_pay_date (trade.query) and gmt_refund_pay (refund.query) are Beijing time without an offset."""
+    ctx = demo_app.ctx
+    order = await pending_order(demo_app, fetch, "alipay")
+    await sandbox_pay(fetch, "alipay", order["order_no"], deliver=False)
+    trade = await ctx.db.sandbox_alipay_trades.find_one({"out_trade_no": order["order_no"]})
+    _shift_clock(demo_app, minutes=1)
+    await payments.reconcile_due(ctx)
+    stored = await order_doc(ctx, order["order_no"])
+    assert (stored["status"], stored["paid_at"]) == ("paid", trade["gmt_payment"].replace(microsecond=0))
+    refund = await fetch("POST", f"/admin/v1/payments/{order['order_no']}/refunds", json={"reason": "退费"},
+                         token=operator_token)
+    assert refund.status == 201, refund.text
+    refund_no = refund.json()["refund_no"]
+    sandbox_refund = await ctx.db.sandbox_alipay_refunds.find_one({"out_request_no": refund_no})
+    # as if its notification had been lost: reconciliation asks alipay.trade.fastpay.refund.query
+    await ctx.db.payment_refunds.update_one({"_id": refund_no}, {"$set": {
+        "status": "processing", "succeeded_at": None, "next_check_at": ctx.clock() - datetime.timedelta(seconds=1)}})
+    await payments.reconcile_due(ctx)
+    settled = await ctx.db.payment_refunds.find_one({"_id": refund_no})
+    assert (settled["status"], settled["succeeded_at"]) == ("succeeded", sandbox_refund["created_at"].replace(microsecond=0))
+
+
 @pytest.mark.settings(payment_order_ttl_minutes=1)
 @pytest.mark.parametrize("channel", ["wechat", "alipay"])
 async def test_expired_orders_are_closed_on_the_channel_too(demo_app, fetch, channel) -> None:

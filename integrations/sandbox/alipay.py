@@ -9,7 +9,6 @@ modules (payments) add theirs with `@gateway_method("alipay.trade.create")`.
 from __future__ import annotations
 
 import base64
-import datetime
 import hashlib
 import json
 import os
@@ -21,11 +20,11 @@ from pymongo import ReturnDocument
 from handlers.base import BaseHandler
 from integrations import alipay as alipay_protocol
 from integrations.sandbox import common, keys
+from models.core.timezone import VendorTimeError, alipay_time, parse_alipay_time
 from models.errors import FieldError, ValidationFailed
 
 VENDOR = "alipay"
 GATEWAY_KEY_NAME = "alipay_gateway"
-_SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 
 MethodHandler = Callable[[Any, str, dict[str, str], dict[str, Any]], Awaitable[dict[str, Any]]]
 GATEWAY_METHODS: dict[str, MethodHandler] = {}
@@ -124,8 +123,8 @@ class GatewayHandler(BaseHandler):
         if params.get("sign_type") != "RSA2":
             raise invalid_arguments("isv.invalid-signature-type", "无效的签名类型")
         try:
-            sent = datetime.datetime.strptime(params.get("timestamp", ""), "%Y-%m-%d %H:%M:%S").replace(tzinfo=_SHANGHAI)
-        except ValueError:
+            sent = parse_alipay_time(params.get("timestamp", ""))
+        except VendorTimeError:
             raise invalid_arguments("isv.invalid-timestamp", "非法的时间戳参数") from None
         if abs((self.ctx.clock() - sent).total_seconds()) > 15 * 60:
             raise invalid_arguments("isv.invalid-timestamp", "非法的时间戳参数")
@@ -167,7 +166,7 @@ async def oauth_token(ctx, app_id: str, params: dict[str, str], biz: dict[str, A
     node.update({
         "access_token": "authusrB" + os.urandom(16).hex(), "expires_in": 1296000,
         "refresh_token": "authusrB" + os.urandom(16).hex(), "re_expires_in": 2592000,
-        "auth_start": now.astimezone(_SHANGHAI).strftime("%Y-%m-%d %H:%M:%S"),
+        "auth_start": alipay_time(now),
     })
     return node
 

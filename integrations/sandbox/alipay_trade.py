@@ -24,14 +24,14 @@ from pymongo.errors import DuplicateKeyError
 from tornado.httpclient import HTTPRequest
 
 from handlers.base import BaseHandler
-from integrations.alipay_trade import beijing_time, fen_to_yuan, sign_notification, yuan_to_fen
+from integrations.alipay_trade import fen_to_yuan, sign_notification, yuan_to_fen
 from integrations.sandbox import alipay as alipay_sandbox
 from integrations.sandbox import common
 from integrations.sandbox.alipay import business_failed, gateway_method, invalid_arguments
+from models.core.timezone import VendorTimeError, alipay_time, local, parse_alipay_time
 from models.errors import FieldError, ValidationFailed
 
 VENDOR = alipay_sandbox.VENDOR
-_SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 
 
 async def register_seller(ctx, app_id: str, seller_id: str | None = None) -> str:  # noqa: ANN001
@@ -75,13 +75,13 @@ async def trade_create(ctx, app_id: str, params: dict[str, str], biz: dict[str, 
     time_expire = now + datetime.timedelta(minutes=90)
     if biz.get("time_expire"):
         try:
-            time_expire = datetime.datetime.strptime(biz["time_expire"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=_SHANGHAI)
-        except ValueError:
+            time_expire = parse_alipay_time(biz["time_expire"])
+        except VendorTimeError:
             raise invalid_arguments("isv.invalid-parameter", "time_expire 格式错误") from None
     app = await common.find_app(ctx, VENDOR, app_id) or {}
     fields = {"app_id": app_id, "out_trade_no": out_trade_no, "total_fen": total_fen, "subject": subject,
               "buyer_id": buyer, "notify_url": params.get("notify_url", "")}
-    trade_no = now.astimezone(_SHANGHAI).strftime("%Y%m%d") + "22" + "".join(secrets.choice("0123456789") for _ in range(18))
+    trade_no = local(now).strftime("%Y%m%d") + "22" + "".join(secrets.choice("0123456789") for _ in range(18))
     try:
         await ctx.db.sandbox_alipay_trades.insert_one(
             {**fields, "_id": _trade_id(app_id, out_trade_no), "trade_no": trade_no, "seller_id": app.get("seller_id", ""),
@@ -108,7 +108,7 @@ async def trade_query(ctx, app_id: str, params: dict[str, str], biz: dict[str, A
             "trade_status": trade["trade_status"], "total_amount": fen_to_yuan(trade["total_fen"]),
             "buyer_user_id": trade["buyer_id"], "buyer_logon_id": "cit***@sandbox.example"}
     if trade.get("gmt_payment"):
-        node.update(send_pay_date=beijing_time(trade["gmt_payment"]), receipt_amount=fen_to_yuan(trade["total_fen"]))
+        node.update(send_pay_date=alipay_time(trade["gmt_payment"]), receipt_amount=fen_to_yuan(trade["total_fen"]))
     return node
 
 
@@ -168,7 +168,7 @@ async def refund_query(ctx, app_id: str, params: dict[str, str], biz: dict[str, 
     if refund is not None:
         node.update(out_request_no=request_no, total_amount=fen_to_yuan(trade["total_fen"]),
                     refund_amount=fen_to_yuan(refund["refund_fen"]), refund_status="REFUND_SUCCESS",
-                    gmt_refund_pay=beijing_time(refund["created_at"]))
+                    gmt_refund_pay=alipay_time(refund["created_at"]))
     return node
 
 
@@ -178,18 +178,18 @@ def notification_params(trade: dict[str, Any], *, trade_status: str, now: dateti
                         refund: dict[str, Any] | None = None) -> dict[str, str]:
     """The unsigned parameters of one asynchronous notification about a trade."""
     params = {
-        "notify_time": beijing_time(now), "notify_type": "trade_status_sync", "notify_id": secrets.token_hex(16),
+        "notify_time": alipay_time(now), "notify_type": "trade_status_sync", "notify_id": secrets.token_hex(16),
         "app_id": trade["app_id"], "charset": "utf-8", "version": "1.0", "trade_no": trade["trade_no"],
         "out_trade_no": trade["out_trade_no"], "buyer_id": trade["buyer_id"], "seller_id": trade["seller_id"],
         "trade_status": trade_status, "total_amount": fen_to_yuan(trade["total_fen"]),
         "receipt_amount": fen_to_yuan(trade["total_fen"]), "buyer_pay_amount": fen_to_yuan(trade["total_fen"]),
-        "subject": trade["subject"], "gmt_create": beijing_time(trade["created_at"]),
+        "subject": trade["subject"], "gmt_create": alipay_time(trade["created_at"]),
     }
     if trade.get("gmt_payment"):
-        params["gmt_payment"] = beijing_time(trade["gmt_payment"])
+        params["gmt_payment"] = alipay_time(trade["gmt_payment"])
     if refund is not None:
         params.update(out_biz_no=refund["out_request_no"], refund_fee=fen_to_yuan(trade.get("refunded", 0)),
-                      gmt_refund=beijing_time(refund["created_at"]))
+                      gmt_refund=alipay_time(refund["created_at"]))
     return params
 
 

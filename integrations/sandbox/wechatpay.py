@@ -37,12 +37,12 @@ from tornado.httpclient import HTTPRequest
 from handlers.base import BaseHandler
 from integrations import wechatpay as wxpay
 from integrations.sandbox import keys as sandbox_keys
+from models.core.timezone import VendorTimeError, local, parse_rfc3339, rfc3339
 from models.errors import FieldError, ValidationFailed
 
 log = logging.getLogger("citygate.sandbox.wechatpay")
 
 PLATFORM_KEY_NAME = "wechatpay_platform"
-_SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 _OUT_NO = re.compile(r"^[0-9A-Za-z_\-|*]{6,64}$")
 
 
@@ -112,10 +112,6 @@ sandbox_keys.register_material("wechatpay", _published)
 
 # ---- notifications --------------------------------------------------------------------------------
 
-def _rfc3339(moment: datetime.datetime) -> str:
-    return moment.astimezone(_SHANGHAI).isoformat(timespec="seconds")
-
-
 async def build_notification(ctx, *, apiv3_key: str, event_type: str, original_type: str,  # noqa: ANN001
                              resource: dict[str, Any], summary: str, timestamp: int | None = None,
                              signing_key: Any = None, serial: str | None = None) -> tuple[dict[str, str], bytes]:
@@ -129,7 +125,7 @@ async def build_notification(ctx, *, apiv3_key: str, event_type: str, original_t
     ciphertext = wxpay.encrypt_resource(apiv3_key, nonce, original_type,
                                         json.dumps(resource, ensure_ascii=False, separators=(",", ":")).encode())
     envelope = {
-        "id": str(uuid.uuid4()), "create_time": _rfc3339(now), "resource_type": "encrypt-resource",
+        "id": str(uuid.uuid4()), "create_time": rfc3339(now), "resource_type": "encrypt-resource",
         "event_type": event_type, "summary": summary,
         "resource": {"original_type": original_type, "algorithm": "AEAD_AES_256_GCM", "ciphertext": ciphertext,
                      "associated_data": original_type, "nonce": nonce},
@@ -171,7 +167,7 @@ def transaction_resource(order: dict[str, Any]) -> dict[str, Any]:
     }
     if order.get("transaction_id"):
         view.update(transaction_id=order["transaction_id"], bank_type="OTHERS",
-                    success_time=_rfc3339(order["success_time"]))
+                    success_time=rfc3339(order["success_time"]))
         view["amount"].update(payer_total=order["total"], payer_currency="CNY")
     return view
 
@@ -180,14 +176,14 @@ def _refund_view(refund: dict[str, Any]) -> dict[str, Any]:
     view = {
         "refund_id": refund["refund_id"], "out_refund_no": refund["out_refund_no"],
         "transaction_id": refund["transaction_id"], "out_trade_no": refund["out_trade_no"],
-        "channel": "ORIGINAL", "user_received_account": "支付用户零钱", "create_time": _rfc3339(refund["create_time"]),
+        "channel": "ORIGINAL", "user_received_account": "支付用户零钱", "create_time": rfc3339(refund["create_time"]),
         "status": refund["status"], "funds_account": "AVAILABLE",
         "amount": {"total": refund["total"], "refund": refund["refund"], "payer_total": refund["total"],
                    "payer_refund": refund["refund"], "settlement_total": refund["total"],
                    "settlement_refund": refund["refund"], "discount_refund": 0, "currency": "CNY"},
     }
     if refund.get("success_time"):
-        view["success_time"] = _rfc3339(refund["success_time"])
+        view["success_time"] = rfc3339(refund["success_time"])
     return view
 
 
@@ -206,7 +202,7 @@ async def pay_order(ctx, out_trade_no: str, *, deliver: bool = True, mch_id: str
         paid = await ctx.db.sandbox_wechatpay_orders.find_one_and_update(
             {"_id": order["_id"], "trade_state": "NOTPAY"},
             {"$set": {"trade_state": "SUCCESS", "success_time": now,
-                      "transaction_id": "4200" + now.strftime("%Y%m%d") + "".join(secrets.choice("0123456789") for _ in range(16))}},
+                      "transaction_id": "4200" + local(now).strftime("%Y%m%d") + "".join(secrets.choice("0123456789") for _ in range(16))}},
             return_document=ReturnDocument.AFTER)
         order = paid or await ctx.db.sandbox_wechatpay_orders.find_one({"_id": order["_id"]})
     if order["trade_state"] == "CLOSED":
@@ -245,7 +241,7 @@ async def send_refund_notification(ctx, refund: dict[str, Any]) -> dict[str, Any
                    "payer_refund": refund["refund"]},
     }
     if refund.get("success_time"):
-        resource["success_time"] = _rfc3339(refund["success_time"])
+        resource["success_time"] = rfc3339(refund["success_time"])
     event = {"SUCCESS": "REFUND.SUCCESS", "ABNORMAL": "REFUND.ABNORMAL", "CLOSED": "REFUND.CLOSED"}[refund["status"]]
     headers, body = await build_notification(ctx, apiv3_key=merchant["apiv3_key"], event_type=event,
                                              original_type="refund", resource=resource, summary="退款状态变更")
@@ -358,16 +354,14 @@ class JsapiPrepayHandler(_WxPayHandler):
         time_expire = now + datetime.timedelta(hours=2)
         if data.get("time_expire"):
             try:
-                time_expire = datetime.datetime.fromisoformat(str(data["time_expire"]))
-            except ValueError:
-                raise WxPayFail(400, "PARAM_ERROR", "time_expire 格式错误") from None
-            if time_expire.tzinfo is None:
-                raise WxPayFail(400, "PARAM_ERROR", "time_expire 需带时区")
+                time_expire = parse_rfc3339(data["time_expire"])
+            except VendorTimeError:
+                raise WxPayFail(400, "PARAM_ERROR", "time_expire 格式错误（RFC 3339，需带时区）") from None
         key = f"{data['mchid']}:{data['out_trade_no']}"
         fields = {"appid": data["appid"], "mchid": data["mchid"], "out_trade_no": data["out_trade_no"],
                   "description": data["description"], "notify_url": data["notify_url"], "total": total,
                   "payer_openid": openid, "attach": data.get("attach", "")}
-        prepay_id = "wx" + now.strftime("%d%H%M%S") + secrets.token_hex(13)
+        prepay_id = "wx" + local(now).strftime("%d%H%M%S") + secrets.token_hex(13)
         try:
             await self.ctx.db.sandbox_wechatpay_orders.insert_one(
                 {**fields, "_id": key, "prepay_id": prepay_id, "trade_state": "NOTPAY", "refunded": 0,
@@ -457,7 +451,7 @@ class RefundHandler(_WxPayHandler):
         refund = {
             "_id": refund_key, "mchid": merchant["_id"], "out_trade_no": data["out_trade_no"],
             "transaction_id": order["transaction_id"], "out_refund_no": data["out_refund_no"],
-            "refund_id": "5030" + now.strftime("%Y%m%d") + "".join(secrets.choice("0123456789") for _ in range(16)),
+            "refund_id": "5030" + local(now).strftime("%Y%m%d") + "".join(secrets.choice("0123456789") for _ in range(16)),
             "refund": refund_fen, "total": total, "reason": data.get("reason", ""),
             "notify_url": data.get("notify_url", ""), "status": "PROCESSING", "create_time": now,
         }
