@@ -52,13 +52,19 @@ def workdays_between(start: datetime.date, end: datetime.date) -> int:
     return total
 
 
+def _due(start: datetime.date, days: int) -> datetime.date:
+    """The `days`-th working day after `start`; with no days left (same-day handling, 即办), `start`
+    itself only when it is a working day: accepted on a Sunday, it is due on the next working day."""
+    return workdays.add_workdays(start, days) if days else workdays.next_workday(start, include_today=True)
+
+
 def started(promised_days: int | None, at: datetime.datetime) -> dict[str, Any] | None:
     """The record for an application accepted at `at`; None when the item promises no time limit."""
     if promised_days is None:
         return None
     start = workdays.local_date(at)
     return {"promised_days": int(promised_days), "used_days": 0, "started_on": start.isoformat(), "paused_on": None,
-            "due_date": workdays.add_workdays(start, int(promised_days)).isoformat(), "finished_on": None, "late": None}
+            "due_date": _due(start, int(promised_days)).isoformat(), "finished_on": None, "late": None}
 
 
 def paused(record: dict[str, Any] | None, at: datetime.datetime) -> dict[str, Any] | None:
@@ -77,7 +83,7 @@ def resumed(record: dict[str, Any] | None, at: datetime.datetime) -> dict[str, A
     start = workdays.local_date(at)
     remaining = record["promised_days"] - record["used_days"]
     return {**record, "started_on": start.isoformat(), "paused_on": None,
-            "due_date": workdays.add_workdays(start, remaining).isoformat()}
+            "due_date": _due(start, remaining).isoformat()}
 
 
 def finished(record: dict[str, Any] | None, at: datetime.datetime) -> dict[str, Any] | None:

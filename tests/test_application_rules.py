@@ -11,9 +11,8 @@ import pytest
 
 from handlers.multipart import MultipartParser, header_params
 from models import applications, deadlines, files
+from models.core.timezone import SHANGHAI
 from models.errors import BadRequest
-
-SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 
 
 def at(day: str, hour: int = 10) -> datetime.datetime:
@@ -122,6 +121,15 @@ def test_deadline_pauses_for_supplement_and_carries_used_days() -> None:
     done = deadlines.finished(record, at("2026-10-09", hour=16))
     assert done["late"] is False
     assert deadlines.view(done, at("2026-12-01"))["overdue"] is False
+
+
+def test_same_day_promise_accepted_on_a_day_off_is_due_the_next_working_day() -> None:
+    assert deadlines.started(0, at("2026-09-18"))["due_date"] == "2026-09-18"  # a Friday: that day
+    assert deadlines.started(0, at("2026-09-19"))["due_date"] == "2026-09-20"  # Saturday → Sun 20 (adjusted)
+    assert deadlines.started(0, at("2026-10-03"))["due_date"] == "2026-10-08"  # inside National Day
+    record = deadlines.paused(deadlines.started(1, at("2026-09-14")), at("2026-09-15"))  # the one day used
+    assert deadlines.resumed(record, at("2026-10-04"))["due_date"] == "2026-10-08"
+    assert deadlines.view(deadlines.started(0, at("2026-09-19")), at("2026-09-20", hour=9))["overdue"] is False
 
 
 def test_deadline_late_after_close_of_business() -> None:

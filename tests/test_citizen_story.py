@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import datetime
 
-from models import outbox
+import pytest
+
+from models import outbox, workdays
 from tests.identity_support import WECHAT_APP, phone_code, wechat_login
 from tests.payments_support import sandbox_pay
 from tests.test_applications import PDF, multipart
 
-SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
 ID_NUMBER = "11010519491231002X"  # GB 11643 sample number: valid check digit
 
 
@@ -25,12 +26,12 @@ async def upload(fetch, token: str, material: str) -> str:  # noqa: ANN001
     return response.json()["file_id"]
 
 
-async def test_renewing_a_driving_licence_from_wechat(demo_app, fetch, operator_token) -> None:
+@pytest.mark.todays
+async def test_renewing_a_driving_licence_from_wechat(demo_app, fetch, operator_token, clock) -> None:
     ctx = demo_app.ctx
-    # A Tuesday morning in Hangzhou, running on: JJ-0001 promises same-day handling (0 working days),
-    # so the story must happen within office hours to be on time.
-    shift = datetime.datetime(2026, 11, 24, 10, 0, tzinfo=SHANGHAI) - datetime.datetime.now(datetime.UTC)
-    ctx.clock = lambda: datetime.datetime.now(datetime.UTC) + shift
+    # Whatever day it is (the clock runs on from each of the todays): JJ-0001 promises same-day
+    # handling (0 working days), so it is due on the first working day from today, and not late.
+    due = workdays.next_workday(clock.today, include_today=True)  # every today starts before 17:30
     # 1. One tap in the mini-program logs the citizen in; phone and real name are bound once.
     session = await wechat_login(fetch, "o-story-0001")
     token = session["access_token"]
@@ -55,7 +56,7 @@ async def test_renewing_a_driving_licence_from_wechat(demo_app, fetch, operator_
     # 4. Upload materials and submit (a retried submit returns the first result).
     materials = {key: [await upload(fetch, token, key)] for key in ("id_card", "driving_licence", "health_certificate")}
     body = {"service_code": "JJ-0001", "materials": materials,
-            "form": {**values, "licence_no": "330100123456", "expiry_date": "2026-12-31", "delivery": "post",
+            "form": {**values, "licence_no": "330100123456", "expiry_date": str(clock.today + datetime.timedelta(days=32)), "delivery": "post",
                      "post_address": "示范市西湖区文三路 1 号"}}
     submitted = await fetch("POST", "/api/v1/applications", json=body, token=token, headers={"Idempotency-Key": "s-1"})
     assert submitted.status == 201, submitted.text
@@ -90,7 +91,7 @@ async def test_renewing_a_driving_licence_from_wechat(demo_app, fetch, operator_
     assert paid["notify_status"] == 204, paid
     mine = (await fetch("GET", f"/api/v1/applications/{no}", token=token)).json()
     assert mine["status"] == "accepted" and mine["payment"]["status"] == "paid"
-    assert mine["deadline"]["due_date"] == "2026-11-24" and mine["deadline"]["overdue"] is False
+    assert mine["deadline"]["due_date"] == due.isoformat() and mine["deadline"]["overdue"] is False
 
     # 8. Approved and completed; the citizen rates the service once.
     for action in ({"action": "approve"}, {"action": "complete", "result": {"note": "新证已寄出"}}):
