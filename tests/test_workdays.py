@@ -2,15 +2,22 @@
 
 Calendar facts used below (2025): National Day holiday 1–8 October; adjusted working days
 Sunday 28 September and Saturday 11 October; 27 September is an ordinary Saturday.
+
+Years `chinese_calendar` has not published: the tests of 2027 limit the calendar to 2026 (the
+`published_through` fixture), so they hold whichever release is installed, and one test asks the real
+package about a year no release will cover for decades.
 """
 
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable, Iterator
 
+import chinese_calendar
 import pytest
 
 from models import workdays
+from models.core.timezone import SHANGHAI
 from models.workdays import OfficeHours
 
 D = datetime.date
@@ -19,7 +26,7 @@ UTC = datetime.UTC
 
 def cst(*args: int) -> datetime.datetime:
     """An instant in Asia/Shanghai."""
-    return datetime.datetime(*args, tzinfo=workdays.SHANGHAI)
+    return datetime.datetime(*args, tzinfo=SHANGHAI)
 
 
 @pytest.mark.parametrize("day, expected", [
@@ -29,6 +36,28 @@ def cst(*args: int) -> datetime.datetime:
     (D(2025, 10, 1), False),   # National Day
     (D(2025, 10, 8), False),   # last day of the holiday (a Wednesday)
     (D(2025, 10, 11), True),   # Saturday, adjusted working day
+])
+def test_is_workday(day: datetime.date, expected: bool) -> None:
+    assert workdays.is_workday(day) is expected
+
+
+@pytest.fixture
+def published_through(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[int], None]]:
+    """published_through(year): chinese_calendar as a release that has published no year after `year`."""
+    def limit(last: int) -> None:
+        real = chinese_calendar.is_workday
+
+        def is_workday(day: datetime.date) -> bool:
+            if day.year > last:
+                raise NotImplementedError(f"no holiday calendar for {day.year} yet")
+            return real(day)
+        monkeypatch.setattr(workdays.chinese_calendar, "is_workday", is_workday)
+        workdays._is_workday.cache_clear()
+    yield limit
+    workdays._is_workday.cache_clear()  # no answer of the limited calendar outlives the test
+
+
+@pytest.mark.parametrize("day, expected", [
     (D(2030, 1, 5), False),    # beyond the published calendar: Saturday
     (D(2030, 1, 7), True),     # beyond the published calendar: Monday
     # 2027, before its calendar is published: the days off the law fixes are kept.
@@ -41,9 +70,21 @@ def cst(*args: int) -> datetime.datetime:
     (D(2027, 9, 15), False),   # Mid-Autumn Festival (a Wednesday)
     (D(2027, 10, 1), False),   # National Day (a Friday)
     (D(2027, 10, 4), True),    # the Monday after (the notice may yet make it a day off)
+    (D(2026, 10, 7), False),   # 2026 is still the published calendar: the holiday's last day (a Wednesday)
 ])
-def test_is_workday(day: datetime.date, expected: bool) -> None:
+def test_is_workday_in_a_year_not_yet_published(published_through: Callable[[int], None], day: datetime.date,
+                                                 expected: bool) -> None:
+    published_through(2026)
     assert workdays.is_workday(day) is expected
+
+
+def test_a_year_no_release_covers_keeps_the_statutory_days() -> None:
+    # The installed chinese_calendar itself, for a year none of its releases will publish for decades.
+    with pytest.raises(NotImplementedError):
+        chinese_calendar.is_workday(D(2090, 10, 2))
+    assert [workdays.is_workday(D(2090, 10, day)) for day in range(1, 6)] == [False, False, False, True, True]
+    assert workdays.is_workday(D(2090, 1, 30)) is False  # the Spring Festival (a Monday)
+    assert workdays.add_workdays(D(2090, 9, 29), 1) == D(2090, 10, 4)  # Friday → past Sun 1, Mon 2, Tue 3
 
 
 def test_is_workday_refuses_datetimes() -> None:
@@ -155,6 +196,7 @@ def test_statutory_holidays_are_the_thirteen_days_the_law_fixes() -> None:
     assert workdays.is_workday(D(2026, 2, 23)) is False and D(2026, 2, 23) not in workdays.statutory_holidays(2026)
 
 
-def test_a_deadline_across_the_2027_spring_festival_skips_it() -> None:
+def test_a_deadline_across_the_2027_spring_festival_skips_it(published_through: Callable[[int], None]) -> None:
+    published_through(2026)
     # Accepted on Monday 1 February 2027 with 5 working days: 2, 3, 4, (5 Eve, 6-8 festival), 9, 10.
     assert workdays.add_workdays(D(2027, 2, 1), 5) == D(2027, 2, 10)
