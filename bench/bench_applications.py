@@ -68,6 +68,7 @@ from tornado.httpclient import AsyncHTTPClient  # noqa: E402
 
 from config.settings import Settings  # noqa: E402
 from models import applications, deadlines, tokens  # noqa: E402
+from models.core.timezone import SHANGHAI  # noqa: E402
 from server.context import AppContext  # noqa: E402
 
 TOTAL = int(os.environ.get("BENCH_APPLICATIONS", "5000" if SMOKE else "100000"))
@@ -91,7 +92,7 @@ ITEM = {
 def application_pair(number: int, citizen_id: str, start: datetime.datetime) -> tuple[dict, list[dict]]:
     """One submitted-then-accepted application and its two timeline events, as the service stores them."""
     at = start + datetime.timedelta(seconds=number * 7)
-    no = f"330100-{at.astimezone(applications.SHANGHAI):%Y%m%d}-{number % 1_000_000:06d}"
+    no = f"330100-{at.astimezone(SHANGHAI):%Y%m%d}-{number % 1_000_000:06d}"
     form = {"applicant": {"name": f"市民{number}", "phone": f"139{number:08d}", "id_number": f"33010619900101{number % 10000:04d}",
                           "address": f"杭州市西湖区文三路 {number} 号"}, "reason": "first"}
     attached = {"id_card": [{"file_id": str(ObjectId()), "name": "id.pdf", "size": 120_000,

@@ -38,7 +38,8 @@ from tornado.httpclient import AsyncHTTPClient, HTTPRequest  # noqa: E402
 
 from config.settings import Settings  # noqa: E402
 from models import appointments, operators, tokens  # noqa: E402
-from models.workdays import SHANGHAI, next_workday  # noqa: E402
+from models.core.timezone import SHANGHAI  # noqa: E402
+from models.workdays import next_workday  # noqa: E402
 from server.context import AppContext  # noqa: E402
 
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))

@@ -26,8 +26,8 @@ import time
 from lunardate import LunarDate
 
 from models import workdays
+from models.core.timezone import SHANGHAI
 
-SHANGHAI = workdays.SHANGHAI
 UTC = datetime.UTC
 ANCHOR_ENV = "CITYGATE_TEST_TODAY"
 

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from models import applications, deadlines, workdays
+from models.core.timezone import SHANGHAI
 from tests.test_applications import act, clerk, item, submit  # noqa: F401 - fixtures
 from tests.test_localcache import eventually, other_worker  # noqa: F401 - fixture
 
@@ -184,7 +185,7 @@ async def test_time_dependent_fields_are_never_stale_past_the_bound(app, citizen
         return view, cached(app, no)
 
     # Within the lifetime and nothing time-dependent changes: served from memory.
-    noon = datetime.datetime.combine(due - datetime.timedelta(days=1), datetime.time(12), tzinfo=workdays.SHANGHAI)
+    noon = datetime.datetime.combine(due - datetime.timedelta(days=1), datetime.time(12), tzinfo=SHANGHAI)
     _, first = await deadline_at(noon)
     _, again = await deadline_at(noon + datetime.timedelta(seconds=1))
     assert again is first
@@ -192,7 +193,7 @@ async def test_time_dependent_fields_are_never_stale_past_the_bound(app, citizen
     _, later = await deadline_at(noon + datetime.timedelta(seconds=applications.RENDERED_SECONDS + 0.1))
     assert later is not first
     # Across the Shanghai midnight, a moment apart: days_left is the new day's.
-    midnight = datetime.datetime.combine(due, datetime.time(), tzinfo=workdays.SHANGHAI)
+    midnight = datetime.datetime.combine(due, datetime.time(), tzinfo=SHANGHAI)
     before, _ = await deadline_at(midnight - datetime.timedelta(milliseconds=300))
     after, _ = await deadline_at(midnight + datetime.timedelta(milliseconds=300))
     assert before["days_left"] != after["days_left"]

@@ -15,8 +15,7 @@ import pytest
 from bson import ObjectId
 
 from models import outbox
-
-SHANGHAI = datetime.timezone(datetime.timedelta(hours=8))
+from models.core.timezone import SHANGHAI
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 512

@@ -23,7 +23,8 @@ from bson import ObjectId
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from models import tokens
-from models.workdays import SHANGHAI, next_workday
+from models.core.timezone import SHANGHAI
+from models.workdays import next_workday
 from server.embedded import free_port
 
 ROOT = Path(__file__).resolve().parent.parent

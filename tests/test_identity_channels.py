@@ -11,6 +11,7 @@ from alipay import AliPay
 from config.settings import DEFAULT_ENCRYPTION_KEY
 from integrations import alipay as alipay_api
 from models import channels, citizens
+from models.core.timezone import alipay_time
 from models.crypto import FieldCipher
 from tests.identity_support import (
     ALIPAY_APP,
@@ -115,8 +116,7 @@ async def test_sandbox_gateway_answers_verify_with_the_python_alipay_sdk(channel
     code = await alipay_code(fetch, "2088000000000088")
     request = sdk.build_body("alipay.system.oauth.token", grant_type="authorization_code", code=code)
     # the SDK stamps the machine's local time; Alipay (and the sandbox) expect Beijing time
-    request["timestamp"] = datetime.datetime.now(datetime.timezone(datetime.timedelta(hours=8))).strftime(
-        "%Y-%m-%d %H:%M:%S")
+    request["timestamp"] = alipay_time(datetime.datetime.now(datetime.UTC))
     body = sdk.sign_data(request)
     response = await fetch("POST", "/sandbox/alipay/gateway.do", body=body,
                            headers={"Content-Type": "application/x-www-form-urlencoded"})
