@@ -15,7 +15,7 @@ import pytest
 from bson import ObjectId
 
 from models import outbox
-from models.core.timezone import SHANGHAI
+from tests.clock_support import FakeClock
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 512
@@ -26,9 +26,12 @@ GOOD_FORM = {"applicant": {"name": "张三", "phone": "13800138000", "id_number"
              "reason": "first", "copies": 1}
 
 
+# Published before any test's today (tests/clock_support.py), whatever the real date is.
+PUBLISHED_AT = datetime.datetime(2025, 1, 2, 2, 0, tzinfo=datetime.UTC)
+
+
 def service_item(code: str = "GA-0001", **changes: Any) -> dict[str, Any]:
     """A published, fully online item in the shape of docs/service-item.md."""
-    now = datetime.datetime.now(datetime.UTC)
     item = {
         "code": code, "name": {"zh-CN": "普通护照签发", "en": "Ordinary passport issuance"}, "aliases": ["办护照"],
         "department": "gongan", "region_code": "330100", "audience": ["personal"], "themes": ["travel"],
@@ -65,7 +68,7 @@ def service_item(code: str = "GA-0001", **changes: Any) -> dict[str, Any]:
             "reason": {"type": "string", "enum": ["first", "renewal", "lost"], "title": "申请类型",
                        "x-title-en": "Application type"},
             "copies": {"type": "integer", "minimum": 1, "maximum": 3, "title": "份数", "x-title-en": "Copies"}}},
-        "created_at": now, "updated_at": now, "published_at": now,
+        "created_at": PUBLISHED_AT, "updated_at": PUBLISHED_AT, "published_at": PUBLISHED_AT,
     }
     item.update(changes)
     return item
@@ -179,12 +182,13 @@ async def test_someone_elses_file_can_be_neither_read_nor_attached(fetch, make_c
 
 
 # ---- submission ----------------------------------------------------------------------------------------
-async def test_submit_answers_readable_number_and_query_code(fetch, citizen, item, app) -> None:
+@pytest.mark.todays  # the number holds the Shanghai date: at 16:00 UTC it is already tomorrow's
+async def test_submit_answers_readable_number_and_query_code(fetch, citizen, item, app, clock) -> None:
     _, token = citizen
     response = await submit(fetch, token)
     assert response.status == 201, response.text
     body = response.json()
-    today = datetime.datetime.now(SHANGHAI).strftime("%Y%m%d")
+    today = clock.today.strftime("%Y%m%d")
     assert body["application_no"] == f"330100-{today}-000001"
     assert len(body["query_code"]) == 8
     assert (body["status"], body["status_label"]) == ("submitted", "已提交")
@@ -479,26 +483,25 @@ async def test_operators_see_their_department_and_filter(fetch, citizen, item, m
 
 
 # ---- deadlines -------------------------------------------------------------------------------------------
-async def test_deadline_across_national_day_and_adjusted_working_days(fetch, citizen, item, clerk, app) -> None:
+@pytest.mark.clock(2026, 9, 29, 10, 0)  # Tuesday before National Day
+async def test_deadline_across_national_day_and_adjusted_working_days(fetch, citizen, item, clerk, clock) -> None:
     _, token = citizen
-    now = {"value": datetime.datetime(2026, 9, 29, 10, 0, tzinfo=SHANGHAI)}  # Tuesday before National Day
-    app.ctx.clock = lambda: now["value"].astimezone(datetime.UTC)
     no = (await submit(fetch, token)).json()["application_no"]
     assert no.startswith("330100-20260929-")
     accepted = (await act(fetch, clerk, no, "accept")).json()
     # 5 working days: Wed 30 Sep, (1–7 Oct holiday), Thu 8, Fri 9, Sat 10 (adjusted working day), Mon 12
     assert accepted["deadline"]["due_date"] == "2026-10-12"
-    now["value"] = datetime.datetime(2026, 10, 9, 9, 0, tzinfo=SHANGHAI)
+    clock.set(2026, 10, 9, 9, 0)
     asked = (await act(fetch, clerk, no, "request_supplement", missing_materials=["household"])).json()
     assert asked["deadline"] == {"promised_days": 5, "due_date": None, "paused": True, "days_left": 2, "overdue": False}
-    now["value"] = datetime.datetime(2026, 10, 16, 15, 0, tzinfo=SHANGHAI)  # a week later: the clock stood still
+    clock.set(2026, 10, 16, 15, 0)  # a week later: the deadline's clock stood still
     paused = (await fetch("GET", f"/api/v1/applications/{no}", token=token)).json()["deadline"]
     assert (paused["days_left"], paused["overdue"]) == (2, False)
     household = (await upload(fetch, token, PDF, "hukou.pdf", "household")).json()["file_id"]
     resumed = (await fetch("POST", f"/api/v1/applications/{no}/supplement", token=token,
                            json={"materials": {"household": household}})).json()
     assert resumed["deadline"]["due_date"] == "2026-10-20"  # Mon 19, Tue 20
-    now["value"] = datetime.datetime(2026, 10, 21, 9, 0, tzinfo=SHANGHAI)
+    clock.set(2026, 10, 21, 9, 0)
     late = (await fetch("GET", f"/api/v1/applications/{no}", token=token)).json()["deadline"]
     assert (late["days_left"], late["overdue"]) == (-1, True)
     overdue = (await fetch("GET", "/admin/v1/applications?overdue=true", token=clerk)).json()
@@ -558,7 +561,8 @@ class FakeSender:
         return types.SimpleNamespace(outcome="sent", reason="")
 
 
-async def test_outbox_sends_each_transition_once_with_retries(fetch, citizen, item, clerk, app, monkeypatch) -> None:
+async def test_outbox_sends_each_transition_once_with_retries(fetch, citizen, item, clerk, app, clock,
+                                                             monkeypatch) -> None:
     sender = FakeSender()
     fake = types.ModuleType("integrations.messages")
     fake.send_message = sender.send_message
@@ -572,8 +576,7 @@ async def test_outbox_sends_each_transition_once_with_retries(fetch, citizen, it
     assert await outbox.deliver_due(app.ctx) == 2
     assert len(sender.received) == 1  # one failed and waits for its retry
     assert await outbox.deliver_due(app.ctx) == 0  # not due yet
-    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=5)
-    app.ctx.clock = lambda: later
+    clock.advance(minutes=5)
     assert await outbox.deliver_due(app.ctx) == 1
     assert sorted(m["id"] for m in sender.received) == [f"application:{no}:1", f"application:{no}:2"]
     assert {m["data"]["status"] for m in sender.received} == {"submitted", "accepted"}
@@ -581,7 +584,8 @@ async def test_outbox_sends_each_transition_once_with_retries(fetch, citizen, it
     assert {r["status"] for r in await app.ctx.db.outbox.find().to_list()} == {"sent"}
 
 
-async def test_notifications_delivered_once_after_a_worker_restart(fetch, demo_app, item, clerk, backing_urls) -> None:
+async def test_notifications_delivered_once_after_a_worker_restart(fetch, demo_app, item, clerk, backing_urls,
+                                                                   clock) -> None:
     from integrations import messages
     from server.context import AppContext
     from tests.identity_support import WECHAT_APP, wechat_login
@@ -606,7 +610,7 @@ async def test_notifications_delivered_once_after_a_worker_restart(fetch, demo_a
     # The restarted worker: new connections, and a clock past the dead worker's lease.
     mongodb_url, redis_url = backing_urls
     restarted = AppContext.connect(ctx.settings, mongodb_url, redis_url, db_name=ctx.settings.mongodb_db)
-    restarted.clock = lambda: datetime.datetime.now(datetime.UTC) + datetime.timedelta(minutes=1)
+    restarted.clock = FakeClock(clock.now + datetime.timedelta(minutes=1))
     try:
         assert await outbox.deliver_due(restarted) == 3
         assert await outbox.deliver_due(restarted) == 0
