@@ -1,42 +1,232 @@
-"""Start the embedded nx-27017 server with a fix for one of its bugs.
+"""Start the embedded nx-27017 server with fixes for the bugs of it that CityGate met.
 
-nx-27017 0.8.1 passes a datetime given to `$set` on an existing document straight to SQLite,
-which stores its str() ("2026-11-23 02:00:00"), so the field stops being a date and every range
-query on it silently misses; a boolean likewise comes back as 0 or 1. Dates inside sub-documents and inserted documents are stored right.
-We patch the three places in its update translator to encode both the way it encodes
-sub-documents. CityGate's code stays plain MongoDB; tests/test_datastore_conformance.py checks
-the behaviour, and this launcher warns (and runs unpatched) if the package's code has moved on.
+nx-27017 0.8.1 (on neosqlite 1.17.2) diverges from MongoDB silently. Each patch below mends one
+divergence in the package's own source, in memory, before the server starts; CityGate's code stays
+plain MongoDB. tests/test_datastore_conformance.py checks every filter and update shape the code
+sends (tests/datastore_shapes.py fails the suite on a shape it does not pin), so a package upgrade
+that moves the patched code shows up there; this launcher also warns, and runs that part unpatched.
+
+- `$set` of a datetime (or boolean) on an existing document stored its str() ("2026-11-23 02:00:00")
+  or 0/1, so range queries on it silently missed: encode both the way sub-documents are encoded.
+- `$or` / `$and` / `$nor` beside other fields were joined into the WHERE clause without parentheses:
+  `_id = ? AND status = ? AND a IS NULL OR a <= ?` matches *other* documents through the last branch,
+  so an update keyed by `_id` could land on another citizen's order. Parenthesise the group.
+- `{field: {$exists: false}}` matched documents whose field holds null (json_extract cannot tell a
+  JSON null from a missing key); `{$exists: true}` missed them. Ask json_type, which can.
+- `{field: {$ne: null}}` matched documents without the field (MongoDB: only present, non-null values),
+  and `{field: {$ne: value}}` in updates missed documents whose field is null or missing (SQL `!=`).
+- Inside `$or` (matched in Python), `{field: null}` missed documents whose field holds null.
+- The `count`-shaped aggregation PyMongo's count_documents sends, and `distinct`, went through
+  other query engines that dropped ObjectId `_id` conditions, null conditions, `$or` groups and even
+  whole filters: answer both from the `find` path, which the conformance suite pins. Other
+  pipelines keep the aggregation engine, with their leading `$match` read as `find` reads filters.
+- Reads deleted TTL-expired documents on the spot (lazy purge), so a document vanished the instant
+  its date passed, while MongoDB keeps it readable until its TTL monitor runs (every 60 s). Purge
+  from a background sweep every 60 s instead, as MongoDB does.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import inspect
 import sys
-
-BUGGY = "isinstance(converted_val, (dict, list))"
-FIXED = "isinstance(converted_val, (dict, list, bool, __import__('datetime').datetime))"
+from typing import Any
 
 
-def patch_datetime_set() -> bool:
-    module = importlib.import_module("neosqlite.collection.query_helper._sql_updates")
+@dataclasses.dataclass(frozen=True)
+class SourcePatch:
+    """Replace `old` (each occurrence, at least one) by `new` in one module's source."""
+
+    module: str
+    old: str
+    new: str
+    why: str
+
+
+_EXISTS_UNIFIED_OLD = """                        if value:
+                            sql = f"{field_access} IS NOT NULL"
+                            params = []
+                        else:
+                            sql = f"{field_access} IS NULL"
+                            params = []"""
+_EXISTS_UNIFIED_NEW = """                        presence = field_access.replace("jsonb_extract(", "json_type(", 1).replace("json_extract(", "json_type(", 1)
+                        if value:
+                            sql = f"{presence} IS NOT NULL"
+                            params = []
+                        else:
+                            sql = f"{presence} IS NULL"
+                            params = []"""
+_EXISTS_BUILDER_OLD = """                        if op_val:
+                            clauses.append(
+                                f"{self.jsonb.json_function_prefix}_extract(data, {json_path}) IS NOT NULL"
+                            )
+                        else:
+                            clauses.append(
+                                f"{self.jsonb.json_function_prefix}_extract(data, {json_path}) IS NULL"
+                            )"""
+_EXISTS_BUILDER_NEW = """                        if op_val:
+                            clauses.append(f"json_type(data, {json_path}) IS NOT NULL")
+                        else:
+                            clauses.append(f"json_type(data, {json_path}) IS NULL")"""
+
+_NULL_EQUALITY_OLD = """                        else:
+                            candidates = _iter_leaf_values(
+                                document, field.split(".")
+                            )"""
+_NULL_EQUALITY_NEW = """                        elif value is None:
+                            if doc_value is not None:
+                                matches.append(False)
+                        else:
+                            candidates = _iter_leaf_values(
+                                document, field.split(".")
+                            )"""
+
+PATCHES = (
+    SourcePatch("neosqlite.collection.query_helper._sql_updates",
+                "isinstance(converted_val, (dict, list))",
+                "isinstance(converted_val, (dict, list, bool, __import__('datetime').datetime))",
+                "$set of a datetime or boolean on an existing document"),
+    SourcePatch("neosqlite.collection.sql_translator_unified",
+                """                sql = " OR ".join(clauses)""",
+                """                sql = "(" + " OR ".join(clauses) + ")\"""",
+                "$or beside other conditions"),
+    SourcePatch("neosqlite.collection.sql_translator_unified",
+                """                sql = " AND ".join(clauses)""",
+                """                sql = "(" + " AND ".join(clauses) + ")\"""",
+                "$and beside other conditions"),
+    SourcePatch("neosqlite.collection.sql_translator_unified", _EXISTS_UNIFIED_OLD, _EXISTS_UNIFIED_NEW,
+                "$exists on a field holding null"),
+    SourcePatch("neosqlite.collection.query_helper._sql_query_builder", _EXISTS_BUILDER_OLD, _EXISTS_BUILDER_NEW,
+                "$exists on a field holding null"),
+    SourcePatch("neosqlite.collection.sql_translator_unified",
+                """sql = f"{type_field_access} IS NOT 'null'\"""",
+                """sql = f"COALESCE({type_field_access}, 'null') != 'null'\"""",
+                "$ne: null on a missing field"),
+    SourcePatch("neosqlite.collection.query_helper._sql_query_builder",
+                """f"json_type(data, {json_path}) IS NOT 'null'\"""",
+                """f"COALESCE(json_type(data, {json_path}), 'null') != 'null'\"""",
+                "$ne: null on a missing field"),
+    SourcePatch("neosqlite.collection.sql_translator_unified",
+                """sql = f"{field_access} != ?\"""",
+                """sql = f"{field_access} IS NOT ?\"""",
+                "$ne on a null or missing field"),
+    SourcePatch("neosqlite.collection.query_helper.query_builder", _NULL_EQUALITY_OLD, _NULL_EQUALITY_NEW,
+                "equality with null inside $or"),
+    SourcePatch("nx_27017.handler",
+                """                cursor = coll.aggregate(pipeline)  # type: ignore[assignment]
+                docs = cursor.to_list()""",
+                """                docs = _citygate_aggregate(self, coll, pipeline)""",
+                "count_documents and aggregation filters"),
+    SourcePatch("nx_27017.handler",
+                """                values = coll.distinct(key, query)""",
+                """                values = _citygate_distinct(self, coll, key, query)""",
+                "distinct"),
+)
+
+
+def _count_form(pipeline: list[dict[str, Any]]) -> tuple[dict[str, Any], int, int] | None:
+    """(filter, skip, limit) when `pipeline` is count_documents' [$match, $skip?, $limit?, $group n: $sum 1]."""
+    if len(pipeline) < 2 or set(pipeline[0]) != {"$match"} or pipeline[-1] != {"$group": {"_id": 1, "n": {"$sum": 1}}}:
+        return None
+    skip = limit = 0
+    for stage in pipeline[1:-1]:
+        if set(stage) == {"$skip"}:
+            skip = int(stage["$skip"])
+        elif set(stage) == {"$limit"}:
+            limit = int(stage["$limit"])
+        else:
+            return None
+    return pipeline[0]["$match"], skip, limit
+
+
+def _citygate_aggregate(handler: Any, collection: Any, pipeline: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if pipeline and set(pipeline[0]) == {"$match"}:
+        pipeline = [{"$match": handler._convert_objectids(pipeline[0]["$match"])}, *pipeline[1:]]
+    counted = _count_form(pipeline)
+    if counted is None:
+        return collection.aggregate(pipeline).to_list()
+    query, skip, limit = counted
+    n = max(0, sum(1 for _ in collection.find(query)) - skip)
+    n = min(n, limit) if limit else n
+    return [{"_id": 1, "n": n}] if n else []
+
+
+def _path_values(document: Any, path: str) -> list[Any]:
+    values = [document]
+    for part in path.split("."):
+        values = [item for value in values for item in (value if isinstance(value, list) else [value])]
+        values = [value[part] for value in values if isinstance(value, dict) and part in value]
+    return [item for value in values for item in (value if isinstance(value, list) else [value])]
+
+
+def _citygate_distinct(handler: Any, collection: Any, key: str, query: dict[str, Any] | None) -> list[Any]:
+    distinct: list[Any] = []
+    for document in collection.find(handler._convert_objectids(query or {})):
+        for value in _path_values(document, key):
+            if value not in distinct:
+                distinct.append(value)
+    return distinct
+
+
+HELPERS = {"_citygate_aggregate": _citygate_aggregate, "_citygate_distinct": _citygate_distinct}
+
+
+def apply(module_name: str, patches: list[SourcePatch]) -> list[SourcePatch]:
+    """Apply `patches` to one module; return those whose `old` text was not found (left unapplied)."""
+    module = importlib.import_module(module_name)
     source = inspect.getsource(module)
-    if source.count(BUGGY) == 0:
-        return False
-    namespace = dict(vars(module))
-    exec(compile(source.replace(BUGGY, FIXED), module.__file__, "exec"), namespace)  # noqa: S102
-    fixed_class, live_class = namespace["SqlUpdatesMixin"], module.SqlUpdatesMixin
-    # Classes built on the mixin already hold the original class object: mend its methods in place.
-    for name, member in vars(fixed_class).items():
-        if inspect.isfunction(member):
-            member.__globals__.update({k: v for k, v in vars(module).items() if k not in member.__globals__})
-            setattr(live_class, name, member)
-    return True
+    missing = [patch for patch in patches if patch.old not in source]
+    for patch in patches:
+        source = source.replace(patch.old, patch.new)
+    if len(missing) == len(patches):
+        return missing
+    namespace = {**vars(module), **HELPERS}
+    exec(compile(source, module.__file__, "exec"), namespace)  # noqa: S102
+    # Classes, and modules that imported them, already hold the original class objects: mend their
+    # methods in place rather than rebinding names.
+    for name, fixed in namespace.items():
+        live = getattr(module, name, None)
+        if not (inspect.isclass(fixed) and inspect.isclass(live) and fixed is not live
+                and getattr(live, "__module__", None) == module.__name__):
+            continue
+        for member_name, member in vars(fixed).items():
+            if inspect.isfunction(member):
+                member.__globals__.update({k: v for k, v in {**vars(module), **HELPERS}.items() if k not in member.__globals__})
+                setattr(live, member_name, member)
+    return missing
+
+
+def patch_all() -> list[SourcePatch]:
+    """Apply every patch; return the ones that no longer match the installed package."""
+    by_module: dict[str, list[SourcePatch]] = {}
+    for patch in PATCHES:
+        by_module.setdefault(patch.module, []).append(patch)
+    missing = []
+    for module_name, patches in by_module.items():
+        missing += apply(module_name, patches)
+    return missing
+
+
+def sweep_ttl_like_mongodb() -> None:
+    """Expired documents stay readable until a sweep every 60 s removes them, as MongoDB's TTL monitor does."""
+    from neosqlite import Connection
+    from neosqlite.collection import Collection
+
+    Collection._auto_purge_ttl = lambda self: None  # reads no longer delete what has just expired
+    original_init = Connection.__init__
+
+    def init_with_sweeper(self, *args, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003
+        kwargs.setdefault("ttl_sweep_interval_s", 60.0)
+        original_init(self, *args, **kwargs)
+
+    Connection.__init__ = init_with_sweeper
 
 
 def main() -> int:
-    if not patch_datetime_set():
-        print("nx_launcher: nx-27017's update code changed; running it unpatched", file=sys.stderr)
+    sweep_ttl_like_mongodb()
+    for patch in patch_all():
+        print(f"nx_launcher: nx-27017's code changed; running unpatched for: {patch.why}", file=sys.stderr)
     from nx_27017.nx_27017 import main as nx_main
 
     sys.argv[0] = "nx-27017"

@@ -26,6 +26,8 @@ from server.app import make_app, make_http_server
 from server.context import AppContext
 from server.embedded import EmbeddedMongo, EmbeddedRedis
 from server.lifecycle import ensure_indexes, event_loop_factory, load_demo_data
+
+pytest_plugins = ["tests.datastore_shapes"]
 from tests.clock_support import TODAYS, FakeClock, cst
 
 

@@ -10,6 +10,8 @@ import datetime
 import time
 from typing import Any
 
+import pytest
+
 from models import applications, deadlines, workdays
 from models.core.timezone import SHANGHAI
 from tests.test_applications import act, clerk, item, submit  # noqa: F401 - fixtures
@@ -168,19 +170,18 @@ async def test_locale_variants_are_kept_apart(app, citizen, item) -> None:  # no
     assert cached(app, no).body != cached(app, no, "en").body
 
 
-async def test_time_dependent_fields_are_never_stale_past_the_bound(app, citizen, item, clerk, monkeypatch) -> None:  # noqa: ANN001
+@pytest.mark.todays  # accepted on each today: the due date, its eve and its midnight move with it
+async def test_time_dependent_fields_are_never_stale_past_the_bound(app, citizen, item, clerk, clock) -> None:  # noqa: ANN001
     _, token = citizen
     no = (await submit(app.fetch, token)).json()["application_no"]
     assert (await act(app.fetch, clerk, no, "accept")).status == 200
     record = (await app.ctx.db.applications.find_one({"_id": no}))["deadline"]
     due = datetime.date.fromisoformat(record["due_date"])
-    now: list[datetime.datetime] = []
-    monkeypatch.setattr(app.ctx, "clock", lambda: now[0])
 
     async def deadline_at(instant: datetime.datetime) -> tuple[dict[str, Any], applications.RenderedView]:
-        now[:] = [instant.astimezone(datetime.UTC)]
+        clock.set(instant)
         view = (await shown(app, no, token))["deadline"]
-        expected = deadlines.view(record, now[0])
+        expected = deadlines.view(record, clock.now)
         assert (view["days_left"], view["overdue"]) == (expected["days_left"], expected["overdue"])
         return view, cached(app, no)
 

@@ -108,10 +108,10 @@ async def test_one_record_per_dedupe_key(ctx) -> None:
     assert await ctx.db.outbox.count_documents({}) == 1
 
 
-async def test_delivery_retries_with_backoff_then_sends_once(ctx, make_citizen, sender) -> None:
+async def test_delivery_retries_with_backoff_then_sends_once(ctx, clock, make_citizen, sender) -> None:
     citizen_id, _ = await make_citizen()
     now = datetime.datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-    ctx.clock = lambda: now
+    clock.set(now)
     await outbox.enqueue(ctx, citizen_id=citizen_id, event="accepted", dedupe_key="application:9:2",
                          template="application_status", data={"status": "accepted"})
     sender.outcomes = ["retry"]
@@ -119,35 +119,33 @@ async def test_delivery_retries_with_backoff_then_sends_once(ctx, make_citizen, 
     record = await ctx.db.outbox.find_one({"_id": "application:9:2"})
     assert record["status"] == "retry" and record["next_attempt_at"] == now + datetime.timedelta(seconds=5)
     assert await outbox.deliver_due(ctx) == 0  # not due yet
-    ctx.clock = lambda: now + datetime.timedelta(seconds=6)
+    clock.advance(seconds=6)
     assert await outbox.deliver_due(ctx) == 1
     assert (await ctx.db.outbox.find_one({"_id": "application:9:2"}))["status"] == "sent"
     assert await outbox.deliver_due(ctx) == 0
     assert sender.sent == ["application:9:2", "application:9:2"]
 
 
-async def test_a_dead_workers_lease_expires_and_another_worker_sends(ctx, make_citizen, sender) -> None:
+async def test_a_dead_workers_lease_expires_and_another_worker_sends(ctx, clock, make_citizen, sender) -> None:
     citizen_id, _ = await make_citizen()
-    now = datetime.datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
-    ctx.clock = lambda: now
+    clock.set(datetime.datetime(2026, 11, 23, 2, 0, tzinfo=UTC))
     await outbox.enqueue(ctx, citizen_id=citizen_id, event="e", dedupe_key="k1", template="t", data={})
     claimed = await outbox.claim_next(ctx)  # a worker claims it, then dies before sending
     assert claimed["_id"] == "k1"
     assert await outbox.deliver_due(ctx) == 0  # still leased
-    ctx.clock = lambda: now + outbox.LEASE + datetime.timedelta(seconds=1)
+    clock.advance(outbox.LEASE + datetime.timedelta(seconds=1))
     assert await outbox.deliver_due(ctx) == 1
     assert sender.sent == ["k1"]
 
 
-async def test_gives_up_after_max_attempts_and_skips_unknown_citizens(ctx, make_citizen, sender) -> None:
+async def test_gives_up_after_max_attempts_and_skips_unknown_citizens(ctx, clock, make_citizen, sender) -> None:
     citizen_id, _ = await make_citizen()
-    clock = [datetime.datetime(2026, 11, 23, tzinfo=UTC)]
-    ctx.clock = lambda: clock[0]
+    clock.set(datetime.datetime(2026, 11, 23, tzinfo=UTC))
     await outbox.enqueue(ctx, citizen_id=citizen_id, event="e", dedupe_key="k2", template="t", data={})
     await outbox.enqueue(ctx, citizen_id="000000000000000000000000", event="e", dedupe_key="k3", template="t", data={})
     sender.outcomes = ["retry"] * outbox.MAX_ATTEMPTS
     for _ in range(outbox.MAX_ATTEMPTS + 1):
         await outbox.deliver_due(ctx)
-        clock[0] += datetime.timedelta(hours=2)
+        clock.advance(hours=2)
     assert (await ctx.db.outbox.find_one({"_id": "k2"}))["status"] == "failed"
     assert (await ctx.db.outbox.find_one({"_id": "k3"}))["status"] == "skipped"

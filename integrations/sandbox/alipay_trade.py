@@ -144,7 +144,7 @@ async def trade_refund(ctx, app_id: str, params: dict[str, str], biz: dict[str, 
     if not trade.get("gmt_payment"):
         raise business_failed("ACQ.TRADE_STATUS_ERROR", "交易状态不合法")
     reserved = await ctx.db.sandbox_alipay_trades.find_one_and_update(
-        {"_id": trade["_id"], "$expr": {"$lte": [{"$add": ["$refunded", refund_fen]}, "$total_fen"]}},
+        {"_id": trade["_id"], "refunded": {"$lte": trade["total_fen"] - refund_fen}},  # plain shape: no $expr
         {"$inc": {"refunded": refund_fen}}, return_document=ReturnDocument.AFTER)
     if reserved is None:
         raise business_failed("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额超限")

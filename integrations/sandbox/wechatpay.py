@@ -443,7 +443,7 @@ class RefundHandler(_WxPayHandler):
             return
         # Reserve the amount on the order: refunds never exceed what was paid.
         reserved = await self.ctx.db.sandbox_wechatpay_orders.find_one_and_update(
-            {"_id": order_key, "$expr": {"$lte": [{"$add": ["$refunded", refund_fen]}, "$total"]}},
+            {"_id": order_key, "refunded": {"$lte": order["total"] - refund_fen}},  # plain shape: no $expr
             {"$inc": {"refunded": refund_fen}, "$set": {"trade_state": "REFUND"}})
         if reserved is None:
             raise WxPayFail(400, "INVALID_REQUEST", "申请退款金额超过订单可退金额")
