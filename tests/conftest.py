@@ -26,9 +26,9 @@ from server.app import make_app, make_http_server
 from server.context import AppContext
 from server.embedded import EmbeddedMongo, EmbeddedRedis
 from server.lifecycle import ensure_indexes, event_loop_factory, load_demo_data
+from tests.clock_support import TODAYS, FakeClock, cst
 
 pytest_plugins = ["tests.datastore_shapes"]
-from tests.clock_support import TODAYS, FakeClock, cst
 
 
 def pytest_configure(config: pytest.Config) -> None:
