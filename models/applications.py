@@ -28,7 +28,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 from redis.exceptions import RedisError
 
 from models import deadlines, files, outbox, workdays
-from models.core.timezone import SHANGHAI, local_iso
+from models.core.timezone import SHANGHAI, local, local_iso, local_minute
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 from models.localcache import LocalCache
 
@@ -496,7 +496,7 @@ async def _citizen(db: AsyncDatabase, citizen_id: str) -> dict[str, Any] | None:
 # ---- numbers -------------------------------------------------------------------------------------
 async def allocate_number(db: AsyncDatabase, region_code: str, now: datetime.datetime) -> str:
     """A readable unique number: region code, local date, and that day's sequence (330100-20261123-000042)."""
-    day = now.astimezone(SHANGHAI).strftime("%Y%m%d")
+    day = local(now).strftime("%Y%m%d")
     region = region_code if isinstance(region_code, str) and region_code.isdigit() else "000000"
     for _ in range(3):
         try:
@@ -532,7 +532,7 @@ def _notice(application: dict[str, Any], event: dict[str, Any]) -> dict[str, Any
                                 dedupe_key=f"application:{no}:{event['seq']}", template="application_status", data={
         "application_no": no, "service_name": localized(application.get("service_name"), "zh-CN"),
         "status": status, "status_label": zh_label, "note": event.get("note", "")[:20],
-        "at": event["at"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
+        "at": local_minute(event["at"]),
     })
 
 

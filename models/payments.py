@@ -40,7 +40,15 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from models import applications, catalogue, channels, outbox
-from models.core.timezone import VendorTimeError, local, local_iso, parse_alipay_time, parse_rfc3339, rfc3339
+from models.core.timezone import (
+    VendorTimeError,
+    local,
+    local_iso,
+    local_minute,
+    parse_alipay_time,
+    parse_rfc3339,
+    rfc3339,
+)
 from models.errors import BadRequest, Conflict, DomainError, FieldError, NotFound, Unavailable, ValidationFailed
 
 log = logging.getLogger("citygate.payments")
@@ -552,7 +560,7 @@ async def _apply_paid_effects(ctx, order: dict[str, Any]) -> None:  # noqa: ANN0
                          template="payment_paid", data={
                              "application_no": order["application_no"], "order_no": no,
                              "amount": f"{order['amount_fen'] // 100}.{order['amount_fen'] % 100:02d}",
-                             "paid_at": local(order.get("paid_at") or now).strftime("%Y-%m-%d %H:%M")})
+                             "paid_at": local_minute(order.get("paid_at") or now)})
 
 
 async def _flag(ctx, order_no: str, anomaly: str) -> None:  # noqa: ANN001

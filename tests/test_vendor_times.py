@@ -84,5 +84,6 @@ def test_local_iso_renders_in_shanghai_and_reads_naive_as_utc() -> None:
     assert timezone.local_iso(aware) == "2026-11-29T19:32:05+08:00"
     assert timezone.local_iso(aware.replace(tzinfo=None)) == "2026-11-29T19:32:05+08:00"  # stored datetimes are UTC
     assert timezone.local_iso(None) is None
+    assert timezone.local_minute(aware) == "2026-11-29 19:32"
     assert timezone.local(aware).date() == datetime.date(2026, 11, 29)
     assert timezone.local(datetime.datetime(2026, 11, 29, 16, 0, tzinfo=UTC)).date() == datetime.date(2026, 11, 30)

@@ -45,6 +45,11 @@ def local_iso(moment: datetime.datetime | None, timespec: str = "auto") -> str |
     return None if moment is None else local(moment).isoformat(timespec=timespec)
 
 
+def local_minute(moment: datetime.datetime) -> str:
+    """"2026-11-29 19:32": Shanghai time to the minute, as messages to citizens show it."""
+    return local(moment).strftime("%Y-%m-%d %H:%M")
+
+
 def rfc3339(moment: datetime.datetime) -> str:
     """RFC 3339 in Beijing time to the second, as WeChat Pay writes and expects it."""
     return local(moment).isoformat(timespec="seconds")
