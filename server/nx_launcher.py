@@ -20,6 +20,7 @@ that moves the patched code shows up there; this launcher also warns, and runs t
   other query engines that dropped ObjectId `_id` conditions, null conditions, `$or` groups and even
   whole filters: answer both from the `find` path, which the conformance suite pins. Other
   pipelines keep the aggregation engine, with their leading `$match` read as `find` reads filters.
+- find_one_and_update with upsert inserted the document without its `$setOnInsert` fields.
 - Reads deleted TTL-expired documents on the spot (lazy purge), so a document vanished the instant
   its date passed, while MongoDB keeps it readable until its TTL monitor runs (every 60 s). Purge
   from a background sweep every 60 s instead, as MongoDB does.
@@ -122,6 +123,18 @@ PATCHES = (
                 """                values = coll.distinct(key, query)""",
                 """                values = _citygate_distinct(self, coll, key, query)""",
                 "distinct"),
+    SourcePatch("neosqlite.collection.query_engine.find_operations",
+                """                new_doc = build_upsert_base_document(filter)
+                res = self.insert_one(new_doc, session=session)""",
+                """                new_doc = build_upsert_base_document(filter)
+                for path, value in (update.get("$setOnInsert") or {}).items():
+                    *parents, leaf = path.split(".")
+                    node = new_doc
+                    for part in parents:
+                        node = node.setdefault(part, {})
+                    node[leaf] = value
+                res = self.insert_one(new_doc, session=session)""",
+                "find_one_and_update upsert without its $setOnInsert"),
 )
 
 

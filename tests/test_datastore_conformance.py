@@ -431,6 +431,111 @@ async def test_filter_matches_the_same_documents_in_every_command(db, query) -> 
     assert {_name(doc["_id"]) for doc in docs} - {_name(doc["_id"]) async for doc in coll.find({})} == expected, "delete_many"
 
 
+BASE_DOC = {"_id": "u1", "s": "pending", "n": 1, "b": True, "d": D1, "z": "x", "tags": ["a"],
+            "sub": {"x": "gongan", "n": 2, "d": D2, "b": False}, "deep": {"a": {"b": "k"}}}
+
+# Each update sets, increments, unsets or adds fields of every depth and value type the code writes.
+UPDATES = [
+    {"$set": {"s": "paid", "n": 7, "fl": 0.5, "b": False, "z": None, "d": D3, "sub": {"x": "y", "d": D1},
+              "tags": ["a", "b"], "docs": [{"k": 1, "at": D2}], "empty": []}},
+    {"$set": {"sub.x": "v", "sub.b": True, "sub.n": 3, "sub.fl": 0.0, "sub.d": D3, "sub.z": None,
+              "sub.doc": {"a": 1}, "sub.list": ["x"], "sub.docs": [{"a": 1}], "sub.empty": []}},
+    {"$set": {"deep.a.b": "q", "deep.a.c": {"k": "v", "at": D1}, "deep.a.d": D2, "deep.a.n": None}},
+    {"$inc": {"n": 1, "sub.n": -2}, "$set": {"s": "x"}},
+    {"$unset": {"z": "", "sub.x": ""}},
+    {"$addToSet": {"tags": {"$each": ["b", "a", "c"]}}, "$set": {"d": D2}},
+    {"$addToSet": {"tags": "z"}},
+]
+UPSERTS = [
+    {"$set": {"s": "new", "d": D1, "sub": {"x": "y"}},
+     "$setOnInsert": {"created": D1, "profile": {}, "keys": [], "phone": None, "status": "active", "on": True,
+                      "count": 0, "names": ["a"]},
+     "$inc": {"n": 1}},
+    {"$set": {"vendor": "wechat", "when": D2}, "$setOnInsert": {"first": D2}},
+]
+
+
+@pytest.mark.parametrize("update", UPDATES, ids=[repr(u)[:60] for u in UPDATES])
+async def test_update_writes_what_mongodb_writes(db, update) -> None:
+    from tests import mongo_reference as ref
+
+    expected = ref.apply_update(BASE_DOC, update)
+    for command in ("update_one", "update_many", "find_one_and_update", "update_one upsert", "find_one_and_update upsert"):
+        await db.docs.delete_many({})
+        await db.docs.insert_one(dict(BASE_DOC))
+        await db.docs.insert_one({**BASE_DOC, "_id": "bystander"})
+        name, _, upsert = command.partition(" ")
+        kwargs = {"upsert": True} if upsert else {}
+        await getattr(db.docs, name)({"_id": "u1"}, update, **kwargs)
+        assert await db.docs.find_one({"_id": "u1"}) == expected, command
+        assert await db.docs.find_one({"_id": "bystander"}) == {**BASE_DOC, "_id": "bystander"}, command
+
+
+@pytest.mark.parametrize("update", UPSERTS, ids=[repr(u)[:60] for u in UPSERTS])
+async def test_upsert_inserts_and_updates_as_mongodb_does(db, update) -> None:
+    from tests import mongo_reference as ref
+
+    for command in ("update_one", "find_one_and_update"):
+        await db.docs.delete_many({})
+        await getattr(db.docs, command)({"_id": "fresh"}, update, upsert=True)
+        assert await db.docs.find_one({"_id": "fresh"}) == ref.apply_update({"_id": "fresh"}, update, inserting=True), command
+        await getattr(db.docs, command)({"_id": "fresh"}, update, upsert=True)
+        again = ref.apply_update(ref.apply_update({"_id": "fresh"}, update, inserting=True), update)
+        assert await db.docs.find_one({"_id": "fresh"}) == again, command
+    # An upsert whose filter names no _id: the inserted document takes the filter's fields and its own id.
+    await db.docs.delete_many({})
+    inserted_id = ObjectId()
+    await db.docs.update_one({"kind": "login", "key": "k1"}, {"$setOnInsert": {"_id": inserted_id, "at": D1}}, upsert=True)
+    assert await db.docs.find_one({}) == {"_id": inserted_id, "kind": "login", "key": "k1", "at": D1}
+
+
+SORTS = [[("_id", 1)], [("d", -1), ("_id", -1)], [("n", -1), ("t", 1)], [("d", 1), ("n", 1)]]
+
+
+@pytest.mark.parametrize("sort", SORTS, ids=[repr(s) for s in SORTS])
+async def test_sort_orders_as_mongodb_does(db, sort) -> None:
+    from tests import mongo_reference as ref
+
+    await db.pool.insert_many([dict(doc) for doc in POOL])
+    expected = [doc["_id"] for doc in sorted(POOL, key=lambda doc: ref.sort_key(doc, sort))]
+    assert [doc["_id"] async for doc in db.pool.find({}).sort(sort)] == expected
+    first = await db.pool.find_one_and_update({}, {"$set": {"first": True}}, sort=sort)
+    assert first["_id"] == expected[0]
+
+
+async def test_indexes_the_code_declares(db) -> None:
+    """Each index option the code declares: compound unique, sparse, sparse unique, TTL, descending."""
+    await db.ix.create_index([("a", 1), ("b", 1), ("c", -1)])
+    await db.ix.create_index([("a", 1), ("b", 1), ("c", 1), ("d", 1), ("e", 1)])
+    await db.ix.create_index([("n", -1)])
+    await db.ix.create_index([("c", 1), ("d", -1)])
+    await db.ix.create_index("check_at", sparse=True)
+    await db.ix.create_index("active_for", unique=True, sparse=True)
+    await db.ix.insert_many([{"_id": 1}, {"_id": 2}])  # two documents without the sparse unique key
+    await db.ix.insert_one({"_id": 3, "active_for": "app-1"})
+    with pytest.raises(DuplicateKeyError):
+        await db.ix.insert_one({"_id": 4, "active_for": "app-1"})
+    await db.ix.update_one({"_id": 3}, {"$unset": {"active_for": ""}})
+    await db.ix.insert_one({"_id": 4, "active_for": "app-1"})  # freed by the unset
+    assert await db.ix.count_documents({}) == 4
+
+
+async def test_navigation_counts_pipeline(db) -> None:
+    """The catalogue's count per theme: $match, $unwind of a string array, $group by a path."""
+    await db.services.insert_many([
+        {"status": "published", "themes": ["birth", "travel"], "department": "gongan"},
+        {"status": "published", "themes": ["travel"], "department": "gongan"},
+        {"status": "draft", "themes": ["travel"], "department": "shebao"},
+        {"status": "published", "themes": [], "department": "shebao"},
+    ])
+    themes = await (await db.services.aggregate([{"$match": {"status": "published"}}, {"$unwind": "$themes"},
+                                                 {"$group": {"_id": "$themes", "n": {"$sum": 1}}}])).to_list()
+    assert {row["_id"]: row["n"] for row in themes} == {"birth": 1, "travel": 2}
+    departments = await (await db.services.aggregate([{"$match": {"status": "published"}},
+                                                      {"$group": {"_id": "$department", "n": {"$sum": 1}}}])).to_list()
+    assert {row["_id"]: row["n"] for row in departments} == {"gongan": 2, "shebao": 1}
+
+
 @pytest.mark.divergence
 async def test_divergence_expr_beside_id(db, embedded) -> None:
     """nx-27017 answers an `$expr` filter from the expression alone, dropping `_id` and every other field
