@@ -148,13 +148,13 @@ async def test_delete_refused_for_demo_and_channels_in_use(demo_app, fetch, chan
 
 
 # ---- audit -----------------------------------------------------------------------------------------
-async def test_audit_route_filters_and_pages(app, fetch, make_operator) -> None:
+async def test_audit_route_filters_and_pages(app, fetch, make_operator, clock) -> None:
     ctx = app.ctx
     supervisor = await make_operator("sup", ["supervisor"])
     base = datetime.datetime(2025, 9, 22, 2, 0, tzinfo=datetime.UTC)  # 10:00 in Shanghai
     for n, (operator_id, route) in enumerate([("op-1", "/admin/v1/channels"), ("op-2", "/admin/v1/halls/([^/]+)"),
                                               ("op-1", "/admin/v1/channels/([^/]+)")]):
-        ctx.clock = lambda n=n: base + datetime.timedelta(days=n)
+        clock.set(base + datetime.timedelta(days=n))
         await audit.record(ctx, operator_id=operator_id, operator_name=f"name-{operator_id}", method="patch",
                            route=route, path_params={"app_id": "wx" + "x" * 300} if n == 2 else {}, status=200 + n,
                            request_id=f"req-{n}", summary="改了渠道")
@@ -182,7 +182,7 @@ async def test_audit_route_filters_and_pages(app, fetch, make_operator) -> None:
 
 
 def test_audit_entries_never_hold_bodies() -> None:
-    doc = audit.entry(at=datetime.datetime.now(datetime.UTC), operator_id="op", operator_name="n", method="post",
+    doc = audit.entry(at=datetime.datetime(2025, 9, 22, 2, 0, tzinfo=datetime.UTC), operator_id="op", operator_name="n", method="post",
                       route="/admin/v1/channels", path_params=None, status=409, request_id="r", summary="x" * 500)
     assert set(doc) == {"_id", "at", "operator_id", "operator_name", "method", "route", "path_params", "status",
                         "outcome", "request_id", "summary"}

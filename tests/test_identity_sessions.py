@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-
 import pytest
 
 from tests.conftest import start_app, stop_app
@@ -36,14 +34,13 @@ async def test_refresh_rotates_both_tokens(channels_app, fetch) -> None:
     assert await me_status(fetch, second.json()["access_token"]) == 200
 
 
-async def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(channels_app, fetch) -> None:
+async def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(channels_app, fetch, clock) -> None:
     login = await wechat_login(fetch, "o-stolen")
     other_device = await wechat_login(fetch, "o-stolen")  # a separate login: its own family
     rotated = (await refresh(fetch, login["refresh_token"])).json()
     latest = (await refresh(fetch, rotated["refresh_token"])).json()
 
-    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=5)
-    channels_app.ctx.clock = lambda: later  # a replay, not a double tap: it comes after the grace period
+    clock.advance(seconds=5)  # a replay, not a double tap: it comes after the grace period
     replay = await refresh(fetch, login["refresh_token"])  # the thief replays the first token
     assert (replay.status, replay.json()["code"]) == (401, "refresh_token_reused")
 

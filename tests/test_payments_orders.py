@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime
 
 from tests.identity_support import WECHAT_APP
 from tests.payments_support import (
@@ -133,14 +132,13 @@ async def test_concurrent_creates_leave_one_order(demo_app, fetch) -> None:
     assert await demo_app.ctx.db.payment_orders.count_documents({"application_no": no}) == 1
 
 
-async def test_pending_order_query_asks_the_channel(demo_app, fetch) -> None:
+async def test_pending_order_query_asks_the_channel(demo_app, fetch, clock) -> None:
     order = await pending_order(demo_app, fetch)
     view = (await fetch("GET", f"/api/v1/payments/{order['order_no']}", token=order["token"])).json()
     assert view["status"] == "pending" and view["amount_fen"] == FEE_FEN and "pay_params" not in view
     await sandbox_pay(fetch, "wechat", order["order_no"], deliver=False)  # the callback never comes
     # queries to the channel are spaced a little: poll again a few seconds later
-    real_clock = demo_app.ctx.clock
-    demo_app.ctx.clock = lambda: real_clock() + datetime.timedelta(seconds=5)
+    clock.advance(seconds=5)
     paid = (await fetch("GET", f"/api/v1/payments/{order['order_no']}", token=order["token"])).json()
     assert paid["status"] == "paid"
     stored = await order_doc(demo_app.ctx, order["order_no"])

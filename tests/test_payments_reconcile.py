@@ -20,18 +20,13 @@ from tests.payments_support import (
 )
 
 
-def _shift_clock(app, **delta: float) -> None:  # noqa: ANN001
-    real = app.ctx.clock
-    app.ctx.clock = lambda: real() + datetime.timedelta(**delta)
-
-
 @pytest.mark.parametrize("channel", ["wechat", "alipay"])
-async def test_missed_callback_is_recovered_by_reconciliation(demo_app, fetch, channel) -> None:
+async def test_missed_callback_is_recovered_by_reconciliation(demo_app, fetch, clock, channel) -> None:
     ctx = demo_app.ctx
     order = await pending_order(demo_app, fetch, channel)
     await sandbox_pay(fetch, channel, order["order_no"], deliver=False)  # paid, but the callback is lost
     assert await payments.reconcile_due(ctx) == 0  # not due yet: callbacks usually come within seconds
-    _shift_clock(demo_app, minutes=1)
+    clock.advance(minutes=1)
     assert await payments.reconcile_due(ctx) >= 1
     stored = await order_doc(ctx, order["order_no"])
     assert (stored["status"], stored["paid_via"]) == ("paid", "reconciliation")
@@ -49,13 +44,13 @@ async def test_missed_callback_is_recovered_by_reconciliation(demo_app, fetch, c
     assert await ctx.db.outbox.count_documents({"event": "payment.paid"}) == 1
 
 
-async def test_alipay_query_times_are_beijing_time(demo_app, fetch, operator_token) -> None:
+async def test_alipay_query_times_are_beijing_time(demo_app, fetch, clock, operator_token) -> None:
     """send_pay_date (trade.query) and gmt_refund_pay (refund.query) are Beijing time without an offset."""
     ctx = demo_app.ctx
     order = await pending_order(demo_app, fetch, "alipay")
     await sandbox_pay(fetch, "alipay", order["order_no"], deliver=False)
     trade = await ctx.db.sandbox_alipay_trades.find_one({"out_trade_no": order["order_no"]})
-    _shift_clock(demo_app, minutes=1)
+    clock.advance(minutes=1)
     await payments.reconcile_due(ctx)
     stored = await order_doc(ctx, order["order_no"])
     assert (stored["status"], stored["paid_at"]) == ("paid", trade["gmt_payment"].replace(microsecond=0))
@@ -74,10 +69,10 @@ async def test_alipay_query_times_are_beijing_time(demo_app, fetch, operator_tok
 
 @pytest.mark.settings(payment_order_ttl_minutes=1)
 @pytest.mark.parametrize("channel", ["wechat", "alipay"])
-async def test_expired_orders_are_closed_on_the_channel_too(demo_app, fetch, channel) -> None:
+async def test_expired_orders_are_closed_on_the_channel_too(demo_app, fetch, clock, channel) -> None:
     ctx = demo_app.ctx
     order = await pending_order(demo_app, fetch, channel)
-    _shift_clock(demo_app, minutes=2)
+    clock.advance(minutes=2)
     await payments.reconcile_due(ctx)
     stored = await order_doc(ctx, order["order_no"])
     assert (stored["status"], stored["close_reason"]) == ("closed", "expired")
@@ -95,42 +90,42 @@ async def test_expired_orders_are_closed_on_the_channel_too(demo_app, fetch, cha
 
 
 @pytest.mark.settings(payment_order_ttl_minutes=1)
-async def test_order_paid_just_before_expiry_is_paid_not_closed(demo_app, fetch) -> None:
+async def test_order_paid_just_before_expiry_is_paid_not_closed(demo_app, fetch, clock) -> None:
     order = await pending_order(demo_app, fetch)
     await sandbox_pay(fetch, "wechat", order["order_no"], deliver=False)
-    _shift_clock(demo_app, minutes=2)
+    clock.advance(minutes=2)
     await payments.reconcile_due(demo_app.ctx)
     assert (await order_doc(demo_app.ctx, order["order_no"]))["status"] == "paid"
 
 
-async def test_channel_outage_leaves_the_order_for_the_next_run(demo_app, fetch) -> None:
+async def test_channel_outage_leaves_the_order_for_the_next_run(demo_app, fetch, clock) -> None:
     ctx = demo_app.ctx
     order = await pending_order(demo_app, fetch, "alipay")
     await sandbox_pay(fetch, "alipay", order["order_no"], deliver=False)
     fault = await fetch("POST", "/sandbox/alipay/test/fault", json={
         "app_id": "2021000000000001", "method": "alipay.trade.query", "code": "20000", "sub_code": "isp.unknow-error"})
     assert fault.status == 200
-    _shift_clock(demo_app, minutes=1)
+    clock.advance(minutes=1)
     await payments.reconcile_due(ctx)
     assert (await order_doc(ctx, order["order_no"]))["status"] == "pending"
-    _shift_clock(demo_app, minutes=3)
+    clock.advance(minutes=3)
     await payments.reconcile_due(ctx)
     assert (await order_doc(ctx, order["order_no"]))["status"] == "paid"
 
 
-async def test_concurrent_reconcilers_apply_once(demo_app, fetch) -> None:
+async def test_concurrent_reconcilers_apply_once(demo_app, fetch, clock) -> None:
     ctx = demo_app.ctx
     orders = [await pending_order(demo_app, fetch, "wechat", openid=f"o-recon-{i}") for i in range(3)]
     for order in orders:
         await sandbox_pay(fetch, "wechat", order["order_no"], deliver=False)
-    _shift_clock(demo_app, minutes=1)
+    clock.advance(minutes=1)
     await asyncio.gather(*[payments.reconcile_due(ctx) for _ in range(5)])
     for order in orders:
         assert (await order_doc(ctx, order["order_no"]))["status"] == "paid"
     assert await ctx.db.outbox.count_documents({"event": "payment.paid"}) == 3
 
 
-async def test_side_effects_a_crash_left_undone_are_finished(demo_app, fetch) -> None:
+async def test_side_effects_a_crash_left_undone_are_finished(demo_app, fetch, clock) -> None:
     ctx = demo_app.ctx
     order = await pending_order(demo_app, fetch)
     # a worker won pending → paid and died before touching the application
@@ -144,7 +139,7 @@ async def test_side_effects_a_crash_left_undone_are_finished(demo_app, fetch) ->
     # ... reconciliation does, once its check time has come
     await payments.reconcile_due(ctx)
     assert "payment" not in await ctx.db.applications.find_one({"_id": order["application_no"]})
-    _shift_clock(demo_app, minutes=3)
+    clock.advance(minutes=3)
     await payments.reconcile_due(ctx)
     await payments.reconcile_due(ctx)
     application = await ctx.db.applications.find_one({"_id": order["application_no"]})
@@ -153,7 +148,7 @@ async def test_side_effects_a_crash_left_undone_are_finished(demo_app, fetch) ->
     assert "effects_check_at" not in await order_doc(ctx, order["order_no"])
 
 
-async def test_refund_whose_answer_was_lost_is_settled(demo_app, fetch, operator_token) -> None:
+async def test_refund_whose_answer_was_lost_is_settled(demo_app, fetch, clock, operator_token) -> None:
     ctx = demo_app.ctx
     order = await pending_order(demo_app, fetch, "alipay")
     await sandbox_pay(fetch, "alipay", order["order_no"])
@@ -163,7 +158,7 @@ async def test_refund_whose_answer_was_lost_is_settled(demo_app, fetch, operator
                            json={"amount_fen": 700, "reason": "退费"}, token=operator_token)
     assert response.status == 201 and response.json()["status"] == "processing"
     # the channel never made this refund: after a while it is failed and the amount released
-    _shift_clock(demo_app, minutes=11)
+    clock.advance(minutes=11)
     await payments.reconcile_due(ctx)
     [refund] = await ctx.db.payment_refunds.find({}).to_list(None)
     assert refund["status"] == "failed"
