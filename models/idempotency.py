@@ -42,11 +42,7 @@ async def run_once(ctx, scope: str, key: str | None, body: Any, create: Create) 
         raise Conflict("idempotency_key_invalid", "Idempotency-Key 过长", "Idempotency-Key is too long")
     record_id = f"{scope}:{key}"
     digest = fingerprint(body)
-    now = ctx.clock()
-    try:
-        await ctx.db.idempotency_keys.insert_one(
-            {"_id": record_id, "digest": digest, "state": "running", "created_at": now, "expires_at": now + KEEP_FOR})
-    except DuplicateKeyError:
+    if not await _claim(ctx, record_id, digest):
         return await _replay(ctx.db, record_id, digest)
     try:
         status, payload = await create()
@@ -62,9 +58,28 @@ async def run_once(ctx, scope: str, key: str | None, body: Any, create: Create) 
     return status, payload
 
 
+async def _claim(ctx, record_id: str, digest: str) -> bool:  # noqa: ANN001
+    """Claim the key for this request; False when a live record of an earlier request holds it.
+
+    A record past its `expires_at` (by our clock) no longer counts, whether or not the datastore's
+    TTL sweep has removed it yet: MongoDB removes expired documents only once a minute, and the
+    embedded server likewise, so a claim must not depend on when the sweep ran.
+    """
+    now = ctx.clock()
+    record = {"_id": record_id, "digest": digest, "state": "running", "created_at": now, "expires_at": now + KEEP_FOR}
+    try:
+        await ctx.db.idempotency_keys.insert_one(record)
+        return True
+    except DuplicateKeyError:
+        pass
+    expired = await ctx.db.idempotency_keys.find_one_and_replace(
+        {"_id": record_id, "expires_at": {"$lte": now}}, record)
+    return expired is not None
+
+
 async def _replay(db: AsyncDatabase, record_id: str, digest: str) -> tuple[int, Any]:
     record = await db.idempotency_keys.find_one({"_id": record_id})
-    if record is None:  # expired or freed between our insert and this read: ask for a retry
+    if record is None:  # freed (a refused request) or swept between our claim and this read: ask for a retry
         raise Conflict("idempotency_in_progress", "相同请求正在处理中，请稍后重试", "The same request is being processed; retry shortly",
                        headers={"Retry-After": "1"})
     if record["digest"] != digest:

@@ -536,6 +536,31 @@ async def test_navigation_counts_pipeline(db) -> None:
     assert {row["_id"]: row["n"] for row in departments} == {"gongan": 2, "shebao": 1}
 
 
+async def test_expired_document_stays_readable_until_the_ttl_sweep(db, embedded) -> None:
+    """MongoDB removes TTL-expired documents from a background monitor (every 60 s), never on read."""
+    await db.idem.create_index("expires_at", expireAfterSeconds=0)
+    past = datetime.datetime.now(UTC) - datetime.timedelta(days=3)
+    await db.idem.insert_one({"_id": "k", "state": "done", "expires_at": past})
+    found = await db.idem.find_one({"_id": "k"})
+    if embedded:
+        assert found is not None and found["state"] == "done"
+    else:  # the monitor may have run in between: then the key is free again
+        assert found is not None or (await db.idem.insert_one({"_id": "k"})).inserted_id == "k"
+
+
+async def test_find_one_and_replace_of_an_expired_record(db) -> None:
+    now = datetime.datetime(2026, 11, 29, 4, 0, tzinfo=UTC)
+    await db.idem.insert_many([{"_id": "old", "state": "done", "expires_at": now - datetime.timedelta(hours=1)},
+                               {"_id": "live", "state": "done", "expires_at": now + datetime.timedelta(hours=1)}])
+    fresh = {"state": "running", "expires_at": now + datetime.timedelta(days=1)}
+    assert await db.idem.find_one_and_replace({"_id": "live", "expires_at": {"$lte": now}}, {"_id": "live", **fresh}) is None
+    replaced = await db.idem.find_one_and_replace({"_id": "old", "expires_at": {"$lte": now}}, {"_id": "old", **fresh})
+    assert replaced["state"] == "done"
+    assert await db.idem.find_one({"_id": "old"}) == {"_id": "old", **fresh}
+    assert (await db.idem.find_one({"_id": "live"}))["state"] == "done"
+
+
+
 @pytest.mark.divergence
 async def test_divergence_expr_beside_id(db, embedded) -> None:
     """nx-27017 answers an `$expr` filter from the expression alone, dropping `_id` and every other field
