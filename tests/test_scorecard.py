@@ -146,9 +146,11 @@ async def test_confirmed_error_report_lowers_accuracy_until_fixed(demo_app, fetc
     assert _indicator(await _card(fetch, supervisor), "understandable", "confirmed_error_reports")["score"] == 100.0
 
 
-async def test_doable_counts_online_items_applications_and_closed_halls(demo_app, fetch, supervisor, operator_token) -> None:
+@pytest.mark.todays  # "the last 30 days" and "the next three weeks" are the clock's
+async def test_doable_counts_online_items_applications_and_closed_halls(demo_app, fetch, supervisor, operator_token,
+                                                                        clock) -> None:
     db = demo_app.ctx.db
-    now = demo_app.ctx.clock()
+    now = clock.now
     card = await _card(fetch, supervisor, "?department=gongan")
     online = _indicator(card, "doable", "online_items")
     gongan = await db.services.find({"status": "published", "department": "gongan"}).to_list(None)
@@ -176,9 +178,10 @@ async def test_doable_counts_online_items_applications_and_closed_halls(demo_app
     assert halls["score"] == 50.0 and [w["code"] for w in halls["worst"]] == ["hall-demo-exit-entry"]
 
 
-async def test_fast_measures_deadlines_and_consultation_answers(demo_app, fetch, supervisor) -> None:
+@pytest.mark.todays("sunday", "shanghai-midnight", "in-two-years")  # overdue: a due date before Shanghai's today
+async def test_fast_measures_deadlines_and_consultation_answers(demo_app, fetch, supervisor, clock) -> None:
     db = demo_app.ctx.db
-    now = demo_app.ctx.clock()
+    now = clock.now
     today = workdays.local_date(now)
     past = (today - datetime.timedelta(days=10)).isoformat()
     future = (today + datetime.timedelta(days=30)).isoformat()
@@ -192,10 +195,10 @@ async def test_fast_measures_deadlines_and_consultation_answers(demo_app, fetch,
     ])
     hour = datetime.timedelta(hours=1)
     await db.consultations.insert_many([
-        _consultation("gongan", "closed", first_answer_hours=2.0, answered_late=False, due_at=now + hour),
-        _consultation("gongan", "answered", first_answer_hours=10.0, answered_late=True, due_at=now - hour),
-        _consultation("shichang", "open", due_at=now - hour),
-        _consultation("shichang", "open", due_at=now + hour),
+        _consultation("gongan", "closed", now, first_answer_hours=2.0, answered_late=False, due_at=now + hour),
+        _consultation("gongan", "answered", now, first_answer_hours=10.0, answered_late=True, due_at=now - hour),
+        _consultation("shichang", "open", now, due_at=now - hour),
+        _consultation("shichang", "open", now, due_at=now + hour),
     ])
     card = await _card(fetch, supervisor)
     on_time = _indicator(card, "fast", "decided_on_time")
@@ -216,9 +219,9 @@ async def test_fast_measures_deadlines_and_consultation_answers(demo_app, fetch,
     assert _indicator(gongan, "fast", "consultations_overdue")["score"] is None
 
 
-async def test_satisfied_shows_distribution_and_overdue_rectifications(demo_app, fetch, supervisor) -> None:
+async def test_satisfied_shows_distribution_and_overdue_rectifications(demo_app, fetch, supervisor, clock) -> None:
     db = demo_app.ctx.db
-    now = demo_app.ctx.clock()
+    now = clock.now
     grades = [5, 5, 4, 3, 1]
     rating_ids = [ObjectId() for _ in grades]
     await db.ratings.insert_many([
@@ -248,7 +251,7 @@ def _application(code: str, status: str, *, department: str = "gongan", **fields
             "submitted_at": fields.pop("submitted_at", None), "decided_at": fields.pop("decided_at", None), **fields}
 
 
-def _consultation(department: str, status: str, **fields) -> dict:
+def _consultation(department: str, status: str, now: datetime.datetime, **fields) -> dict:
     return {"_id": ObjectId(), "kind": "consultation", "department": department, "service_code": "GA-0001",
             "citizen_id": "c", "subject": "s", "content": "c", "status": status, "turns": 1,
-            "created_at": datetime.datetime.now(datetime.UTC) - datetime.timedelta(days=1), **fields}
+            "created_at": now - datetime.timedelta(days=1), **fields}
