@@ -9,7 +9,6 @@ the test books the next working day (the race needs no fixed clock).
 from __future__ import annotations
 
 import asyncio
-import datetime
 import json
 import os
 import subprocess
@@ -23,7 +22,6 @@ from bson import ObjectId
 from tornado.httpclient import AsyncHTTPClient, HTTPRequest
 
 from models import tokens
-from models.core.timezone import SHANGHAI
 from models.workdays import next_workday
 from server.embedded import free_port
 
@@ -90,9 +88,9 @@ async def extra_servers(app, backing_urls, tmp_path):
             stop(process)
 
 
-async def test_500_citizens_racing_for_30_places_over_three_processes(app, extra_servers, operator_token) -> None:
+async def test_500_citizens_racing_for_30_places_over_three_processes(app, extra_servers, operator_token, clock) -> None:
     ctx = app.ctx
-    day = next_workday(datetime.datetime.now(datetime.UTC).astimezone(SHANGHAI).date())
+    day = next_workday(clock.today)  # the test's clock runs with real time, as the other processes' clocks do
     hall = await app.fetch("POST", "/admin/v1/halls", token=operator_token, json={
         "name": "竞争测试大厅", "address": "测试路 9 号", "windows": [{"number": "1", "service_codes": ["GA-0001"]}]})
     hall_id = hall.json()["id"]
