@@ -68,6 +68,8 @@ class BaseHandler(tornado.web.RequestHandler):
 
     # A handler that streams large bodies (uploads) raises this for its own route.
     max_body_bytes: int | None = None
+    _streamed_bytes = 0
+    _closing = False  # answered before the whole body came: the connection closes after the answer
     # Worked out on first use, per request (class-level None until then: Tornado asks for the
     # request id in its constructor, before `initialize` runs).
     _request_id: str | None = None
@@ -129,6 +131,10 @@ class BaseHandler(tornado.web.RequestHandler):
             declared = self.header("Content-Length")
             if declared.isascii() and declared.isdigit() and int(declared) > self.max_body_bytes:
                 raise PayloadTooLarge(extra={"limit_bytes": self.max_body_bytes})
+            # A chunked body declares nothing: `data_received` counts it and answers 413 itself once it
+            # passes the limit, so Tornado's own check (a bare 400 at the server-wide limit) must not
+            # come first, even for one chunk that declares more than the limit at once.
+            self.request.connection.set_max_body_size(2 * self.max_body_bytes)
         elif len(self.request.body) > self.ctx.settings.max_body_bytes:  # read whole before prepare()
             raise PayloadTooLarge(extra={"limit_bytes": self.ctx.settings.max_body_bytes})
         auth = self.header("Authorization")
@@ -139,6 +145,30 @@ class BaseHandler(tornado.web.RequestHandler):
                 self.access_token = token
 
     # ---- input -------------------------------------------------------------------------------
+    async def data_received(self, chunk: bytes) -> None:
+        """The next piece of a streamed body (`@stream_request_body` handlers only), counted against
+        `max_body_bytes`: past it, 413 at once; else handed to `body_received`."""
+        if self._finished:
+            return  # answered already; the rest is dropped until the connection closes
+        self._streamed_bytes += len(chunk)
+        if self.max_body_bytes is not None and self._streamed_bytes > self.max_body_bytes:
+            self.refuse_stream(PayloadTooLarge(extra={"limit_bytes": self.max_body_bytes}))
+            return
+        await self.body_received(chunk)
+
+    async def body_received(self, chunk: bytes) -> None:
+        """A streaming handler's use of the next piece of its body."""
+
+    def refuse_stream(self, error: DomainError) -> None:
+        """Answer `error` while the body is still arriving, then close the connection.
+
+        Reading the rest first would keep the handler in flight for as long as the client cares to
+        send; closing is the only way not to read it (Tornado closes after an answer given mid-body).
+        """
+        if not self._finished:
+            self._closing = True
+            self.send_error(error.status, exc_info=(type(error), error, error.__traceback__))
+
     def json_body(self) -> dict[str, Any]:
         """The request body as a JSON object (parsed by `handlers.jsonbody`); 400 otherwise."""
         raw = self.request.body
@@ -201,6 +231,8 @@ class BaseHandler(tornado.web.RequestHandler):
             if status_code == 405:
                 self.set_header("Allow", ", ".join(m for m in self.SUPPORTED_METHODS if self._implements(m)))
         body["request_id"] = self.request_id
+        if self._closing:
+            self.set_header("Connection", "close")
         self.set_header("Content-Type", "application/problem+json; charset=utf-8")
         self.set_header("Content-Language", "en" if locale == "en" else "zh-CN")
         self.finish(json.dumps(body, ensure_ascii=False, default=_json_default))
@@ -264,6 +296,7 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def on_connection_close(self) -> None:
         self.application.settings["in_flight"].discard(self)
+        super().on_connection_close()  # ends a streamed request still waiting for its body
 
 
 class NotFoundHandler(BaseHandler):

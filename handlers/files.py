@@ -11,7 +11,7 @@ import tornado.web
 from handlers.base import BaseHandler, citizen_required
 from handlers.multipart import StreamedForm
 from models import files, ratelimit
-from models.errors import Unauthorized
+from models.errors import DomainError, Unauthorized
 
 # Multipart framing around the file (boundaries, part headers, small fields) allowed on top of its size.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -46,9 +46,13 @@ class FilesHandler(BaseHandler):
             return await files.upload_rules(self.ctx, fields.get("service_code", ""), fields.get("material", ""))
         return None
 
-    async def data_received(self, chunk: bytes) -> None:
-        if self.upload is not None:
-            await self.form.feed(chunk)
+    async def body_received(self, chunk: bytes) -> None:
+        if self.upload is None:
+            return
+        await self.form.feed(chunk)
+        refused = self.upload.error or self.form.error
+        if isinstance(refused, DomainError):  # too large, wrong type, malformed: the rest cannot help
+            self.refuse_stream(refused)
 
     @citizen_required
     async def post(self) -> None:

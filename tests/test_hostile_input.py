@@ -3,14 +3,16 @@ in the caller's language, never a 500 and never a write error, and nothing is st
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 
 import pytest
 
 from tests import consultation_support
 from tests.identity_support import WECHAT_APP
 from tests.payments_support import pending_order, sandbox_pay
-from tests.test_applications import item  # noqa: F401 - the `item` fixture
+from tests.test_applications import item, multipart  # noqa: F401 - the `item` fixture
 
 # Shared fixtures (pytest finds them by these module-level names).
 items = consultation_support.items
@@ -146,3 +148,67 @@ async def test_feedback_resolution_action_must_be_a_name(fetch, clock, items, st
 async def test_page_arguments_are_ascii_digits(fetch, query: str, language: str, fragment: str) -> None:
     response = await fetch("GET", "/api/v1/services?" + query, headers={"Accept-Language": language})
     assert fragment in _problem(response, 400, "invalid_pagination")["detail"]
+
+
+# ---- streamed uploads -------------------------------------------------------------------------------------
+
+LIMIT = 64 * 1024
+
+
+@pytest.mark.settings(max_upload_bytes=LIMIT)
+async def test_chunked_upload_over_the_limit_is_answered_413_while_the_client_still_sends(app, citizen) -> None:
+    """A chunked body declares no length: the 413 must come once the limit is passed, not after the body."""
+    body, headers = multipart(b"\xff\xd8\xff\xe0" + b"\x00" * (LIMIT * 40), "big.jpg")
+    loop = asyncio.get_running_loop()
+    sock = socket.create_connection(("127.0.0.1", app.port))
+    sock.setblocking(False)
+    head = (f"POST /api/v1/files HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {citizen[1]}\r\n"
+            f"Content-Type: {headers['Content-Type']}\r\nAccept-Language: en\r\nTransfer-Encoding: chunked\r\n\r\n")
+    answer = bytearray()
+    sent = 0
+    try:
+        await loop.sock_sendall(sock, head.encode())
+        piece = 8 * 1024
+        # Send slowly, a piece at a time, reading whatever has come back: the answer must arrive
+        # before the body is done (well before: three times the limit).
+        while sent < 3 * LIMIT and b"\r\n\r\n" not in answer:
+            chunk = body[sent:sent + piece]
+            try:
+                await loop.sock_sendall(sock, b"%x\r\n" % len(chunk) + chunk + b"\r\n")
+            except (BrokenPipeError, ConnectionResetError):
+                break
+            sent += len(chunk)
+            try:
+                answer += await asyncio.wait_for(loop.sock_recv(sock, 65536), 0.05)
+            except TimeoutError:
+                pass
+        while b"\r\n\r\n" not in answer:  # bounded: the server must answer and close, not wait for more
+            data = await asyncio.wait_for(loop.sock_recv(sock, 65536), 10)
+            if not data:
+                break
+            answer += data
+        head_text, _, rest = bytes(answer).partition(b"\r\n\r\n")
+        assert head_text.startswith(b"HTTP/1.1 413"), bytes(answer[:300])
+        assert sent < 3 * LIMIT
+        assert b"connection: close" in head_text.lower()
+        length = int(next(line.split(b":")[1] for line in head_text.split(b"\r\n") if line.lower().startswith(b"content-length")))
+        while len(rest) < length:
+            data = await asyncio.wait_for(loop.sock_recv(sock, 65536), 10)
+            if not data:
+                break
+            rest += data
+        problem = json.loads(rest[:length])
+        assert (problem["code"], problem["limit_bytes"]) == ("file_too_large", LIMIT)
+        # ...and the server closes the connection rather than reading the rest.
+        while True:
+            try:
+                data = await asyncio.wait_for(loop.sock_recv(sock, 65536), 10)
+            except ConnectionResetError:
+                break
+            if not data:
+                break
+    finally:
+        sock.close()
+    await asyncio.sleep(0.1)
+    assert not [h for h in app.app.settings["in_flight"] if type(h).__name__ == "FilesHandler"]
+    assert await app.ctx.db["materials.chunks"].find().to_list() == []
