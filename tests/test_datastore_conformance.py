@@ -308,7 +308,7 @@ OIDS = {doc["_id"]: ObjectId(f"6b0c1409{index:016x}") for index, doc in enumerat
 NAMES = {oid: name for name, oid in OIDS.items()}
 
 
-def O(name: str) -> ObjectId:  # noqa: N802 - reads like a literal in the cases
+def O(name: str) -> ObjectId:  # noqa: E743 - reads like a literal in the cases
     return OIDS[name]
 
 
@@ -371,6 +371,10 @@ FILTERS = [
     {"_id": "p2", "$or": [{"z": None}, {"z": {"$exists": False}}]},
     {"_id": "p3", "$or": [{"z": None}, {"z": {"$exists": False}}]},
     {"_id": "p2", "refunded": {"$lte": 1500}}, {"_id": "p2", "refunded": {"$lte": 1499}},
+    {"_id": {"$regex": "^p[12]"}},
+    {"t": "a", "ds": {"$gte": "2026-11-01"}, "s": {"$in": ["paid", "pending"]}},
+    {"s": "pending", "sub.x": "gongan"}, {"sub.x": "gongan"},
+    {"d": {"$gte": D1, "$lt": D3}},
     {"$and": [{"s": {"$ne": "draft"}, "t": "a"},
               {"$or": [{"s": {"$in": ["pending"]}, "sub.x": {"$lt": "h"}}, {"sub.y": True}]}]},
     {"$and": [{"s": {"$ne": "draft"}, "t": "a"},
@@ -405,6 +409,7 @@ async def test_filter_matches_the_same_documents_in_every_command(db, query) -> 
 
     assert {_name(doc["_id"]) async for doc in coll.find(query)} == expected, "find"
     assert await coll.count_documents(query) == len(expected), "count_documents"
+    assert await coll.count_documents(query, limit=2) == min(2, len(expected)), "count_documents with a limit"
     assert set(await coll.distinct("t", query)) == {doc.get("t") for doc in docs if _name(doc["_id"]) in expected}, "distinct"
 
     await coll.update_many(query, {"$set": {"hit": True}})
@@ -449,7 +454,7 @@ UPDATES = [
 UPSERTS = [
     {"$set": {"s": "new", "d": D1, "sub": {"x": "y"}},
      "$setOnInsert": {"created": D1, "profile": {}, "keys": [], "phone": None, "status": "active", "on": True,
-                      "count": 0, "names": ["a"]},
+                      "count": 0, "names": ["a"], "windows": [{"number": "1", "codes": ["GA-1"]}]},
      "$inc": {"n": 1}},
     {"$set": {"vendor": "wechat", "when": D2}, "$setOnInsert": {"first": D2}},
 ]
@@ -482,6 +487,12 @@ async def test_upsert_inserts_and_updates_as_mongodb_does(db, update) -> None:
         await getattr(db.docs, command)({"_id": "fresh"}, update, upsert=True)
         again = ref.apply_update(ref.apply_update({"_id": "fresh"}, update, inserting=True), update)
         assert await db.docs.find_one({"_id": "fresh"}) == again, command
+    # A whole document replaced, or inserted when missing.
+    await db.docs.delete_many({})
+    for round_ in (1, 2):
+        await db.docs.replace_one({"code": "whole"}, {"code": "whole", "n": round_, "at": D1}, upsert=True)
+        assert await db.docs.find_one({"code": "whole"}, {"_id": 0}) == {"code": "whole", "n": round_, "at": D1}
+        assert await db.docs.count_documents({}) == 1
     # An upsert whose filter names no _id: the inserted document takes the filter's fields and its own id.
     await db.docs.delete_many({})
     inserted_id = ObjectId()
@@ -506,6 +517,8 @@ async def test_sort_orders_as_mongodb_does(db, sort) -> None:
 async def test_indexes_the_code_declares(db) -> None:
     """Each index option the code declares: compound unique, sparse, sparse unique, TTL, descending."""
     await db.ix.create_index([("a", 1), ("b", 1), ("c", -1)])
+    await db.ix.create_index([("a", 1), ("b", 1), ("c", 1)])
+    await db.ix.create_index("plain")
     await db.ix.create_index([("a", 1), ("b", 1), ("c", 1), ("d", 1), ("e", 1)])
     await db.ix.create_index([("n", -1)])
     await db.ix.create_index([("c", 1), ("d", -1)])
