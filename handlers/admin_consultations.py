@@ -62,12 +62,11 @@ class AdminHandler(BaseHandler):
         if not raw:
             return None
         try:
-            day = datetime.date.fromisoformat(raw)
-        except ValueError:
+            day = datetime.date.fromisoformat(raw) + datetime.timedelta(days=1 if end else 0)
+            # In UTC here, so that a day at either end of the calendar fails now, not in the datastore driver.
+            return datetime.datetime.combine(day, datetime.time(0), tzinfo=SHANGHAI).astimezone(datetime.UTC)
+        except (ValueError, OverflowError):
             raise BadRequest("invalid_query", f"{name} 应为 YYYY-MM-DD 日期", f"{name} must be a YYYY-MM-DD date") from None
-        if end:
-            day += datetime.timedelta(days=1)
-        return datetime.datetime.combine(day, datetime.time(0), tzinfo=SHANGHAI)
 
 
 class AdminConsultationsHandler(AdminHandler):

@@ -72,7 +72,7 @@ def parse_instant(raw: str | None, field: str, *, end: bool = False) -> datetime
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=SHANGHAI)
         return moment.astimezone(datetime.UTC)
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: 9999-12-31's next day, year 1 moved to UTC
         raise ValidationFailed(errors=[FieldError(
             field, "invalid", f"{field} 应为日期（YYYY-MM-DD）或带时区的时间（ISO 8601）",
             f"{field} must be a date (YYYY-MM-DD) or an ISO 8601 time with offset")]) from None

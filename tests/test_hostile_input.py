@@ -212,3 +212,14 @@ async def test_chunked_upload_over_the_limit_is_answered_413_while_the_client_st
     await asyncio.sleep(0.1)
     assert not [h for h in app.app.settings["in_flight"] if type(h).__name__ == "FilesHandler"]
     assert await app.ctx.db["materials.chunks"].find().to_list() == []
+
+
+@pytest.mark.parametrize("query", [
+    "/admin/v1/audit?until=9999-12-31", "/admin/v1/audit?since=0001-01-01T00:00:00%2B08:00",
+    "/admin/v1/audit?until=9999-12-31T23:59:59-14:00", "/admin/v1/consultations/stats?to=9999-12-31",
+    "/admin/v1/consultations/stats?from=0001-01-01", "/admin/v1/ratings/stats?to=9999-12-31",
+])
+async def test_dates_at_either_end_of_the_calendar_are_4xx(fetch, operator_token, query: str) -> None:
+    response = await fetch("GET", query, token=operator_token, headers={"Accept-Language": "en"})
+    assert response.status in (400, 422), response.text
+    assert response.headers["Content-Type"].startswith("application/problem+json")
