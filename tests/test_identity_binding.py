@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from bson import ObjectId
 
 from tests.identity_support import (
     ALIPAY_APP,
@@ -157,9 +158,10 @@ async def test_an_id_number_in_other_digits_is_the_same_number(channels_app, fet
     again = await bind_realname(fetch, first["access_token"], FULLWIDTH_ID_NUMBER)  # the owner's own number
     assert again.status == 200 and again.json()["realname"]["id_number"] == "110***********002X"
     index = channels_app.ctx.cipher.blind_index(ID_NUMBER, "id_number")
-    assert await channels_app.ctx.db.identities.count_documents({"_id": {"$regex": "^idno:"}}) == 1
+    assert await channels_app.ctx.db.identities.count_documents({"kind": "id_number"}) == 1
     assert await channels_app.ctx.db.identities.find_one({"_id": f"idno:{index}"})
-    stored = await channels_app.ctx.db.citizens.find_one({"realname.index": index})
+    stored = await channels_app.ctx.db.citizens.find_one({"_id": ObjectId(first["citizen"]["id"])})
+    assert stored["realname"]["index"] == index
     assert channels_app.ctx.cipher.decrypt(stored["realname"]["id_cipher"], "citizen.id_number") == ID_NUMBER
 
 
@@ -172,7 +174,7 @@ async def test_an_id_number_in_mixed_digit_scripts_is_a_field_error(channels_app
     assert response.status == 422 and response.headers["Content-Type"].startswith("application/problem+json")
     assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [("id_number", "id_number_format")]
     assert response.json()["errors"][0]["message"].startswith("An ID number")
-    assert await channels_app.ctx.db.identities.count_documents({"_id": {"$regex": "^idno:"}}) == 0
+    assert await channels_app.ctx.db.identities.count_documents({"kind": "id_number"}) == 0
 
 
 @pytest.mark.settings(realname_attempts_per_hour=3)
