@@ -211,7 +211,7 @@ def guide_problems(item: dict[str, Any]) -> list[FieldError]:
     audience = item.get("audience")
     if not audience:
         add(_error("audience", "required", "服务对象", "Audience"))
-    elif not isinstance(audience, list) or not set(audience) <= set(AUDIENCES):
+    elif not isinstance(audience, list) or not all(isinstance(a, str) and a in AUDIENCES for a in audience):
         add(_error("audience", "invalid", "服务对象", "Audience"))
     themes = item.get("themes", [])
     if not isinstance(themes, list) or not all(isinstance(t, str) and t for t in themes):
@@ -505,8 +505,10 @@ def _draft_shape_problems(data: dict[str, Any], *, creating: bool) -> list[Field
         "handling_depth": str, "guide": dict, "form_schema": dict,
     }
     for key, expected in types.items():
-        if key in data and data[key] is not None and not isinstance(data[key], expected):
-            problems.append(_error(key, "invalid", key, key))
+        value = data.get(key)
+        if value is not None and (not isinstance(value, expected)
+                                  or expected is list and not all(isinstance(v, str) for v in value)):
+            problems.append(_error(key, "invalid", key, key))  # lists hold names: {} or [] in one is no name
     return problems
 
 

@@ -223,3 +223,14 @@ async def test_dates_at_either_end_of_the_calendar_are_4xx(fetch, operator_token
     response = await fetch("GET", query, token=operator_token, headers={"Accept-Language": "en"})
     assert response.status in (400, 422), response.text
     assert response.headers["Content-Type"].startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("field, value", [("audience", [{}]), ("audience", [["personal"]]), ("aliases", [{"$ne": None}]),
+                                          ("themes", [[]])])
+async def test_catalogue_list_fields_hold_names_only(demo_app, fetch, operator_token, field: str, value: list) -> None:
+    code = (await fetch("GET", "/api/v1/services")).json()["items"][0]["code"]
+    before = await demo_app.ctx.db.services.find_one({"code": code})
+    response = await fetch("PATCH", f"/admin/v1/services/{code}", json={field: value}, token=operator_token)
+    problem = _problem(response, 422, "validation_failed")
+    assert [e["field"] for e in problem["errors"]] == [field]
+    assert (await demo_app.ctx.db.services.find_one({"code": code}))[field] == before[field]
