@@ -343,6 +343,11 @@ def _process_problems(problems: list[FieldError], process: Any) -> None:
         problems.append(_error("guide.process", "generic_process", "办理流程", "Process"))
 
 
+# A time limit is counted out day by day on the working-day calendar (models.workdays): no law sets
+# one anywhere near four years, and a larger number would only fail there, at every submission.
+MAX_TIME_LIMIT_DAYS = 1000
+
+
 def _time_limit_problems(problems: list[FieldError], guide: dict[str, Any]) -> None:
     values = {}
     for key, zh, en in (("legal_time_limit_days", "法定办结时限（工作日）", "Legal time limit (working days)"),
@@ -350,7 +355,7 @@ def _time_limit_problems(problems: list[FieldError], guide: dict[str, Any]) -> N
         value = guide.get(key)
         if value is None:
             problems.append(_error(f"guide.{key}", "required", zh, en))
-        elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        elif not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_TIME_LIMIT_DAYS:
             problems.append(_error(f"guide.{key}", "invalid", zh, en))
         else:
             values[key] = value

@@ -112,6 +112,8 @@ CASES: list[tuple[str, Mutation, str, str]] = [
      "required"),
     ("promised longer than legal", _set("guide.promised_time_limit_days", 30), "guide.promised_time_limit_days",
      "inconsistent"),
+    ("legal time limit past any calendar", _set("guide.legal_time_limit_days", 10**15), "guide.legal_time_limit_days",
+     "invalid"),
     ("no fee statement", _set("guide.fee", KeyError), "guide.fee", "required"),
     ("fee without amount", _set("guide.fee.amount_fen", KeyError), "guide.fee.amount_fen", "required"),
     ("fee basis vague", _set("guide.fee.basis", {"zh-CN": "按相关规定收取"}), "guide.fee.basis", "vague_legal_basis"),
@@ -126,6 +128,7 @@ CASES: list[tuple[str, Mutation, str, str]] = [
     ("name without zh-CN", _set("name", {"en": "Passport"}), "name", "missing_zh"),
     ("bad region", _set("region_code", "3301"), "region_code", "invalid"),
     ("no audience", _set("audience", []), "audience", "required"),
+    ("audience of objects", _set("audience", [{}]), "audience", "invalid"),
 ]
 
 
