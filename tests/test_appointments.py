@@ -385,6 +385,29 @@ async def test_check_in_closes_after_the_slot_and_needs_presence_when_the_hall_h
     assert (closed.status, closed.json()["code"]) == (409, "check_in_closed")
 
 
+@pytest.mark.parametrize("where", [
+    {"latitude": float("nan"), "longitude": float("nan")}, {"latitude": "nan", "longitude": "nan"},
+    {"latitude": "inf", "longitude": "-inf"}, {"latitude": 30.2741, "longitude": "NaN"}, {"latitude": 91, "longitude": 120.1551},
+    {"latitude": 30.2741, "longitude": -180.5}, {"latitude": True, "longitude": True}, {"latitude": [30.2741], "longitude": {}},
+])
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+async def test_check_in_location_must_be_finite_coordinates(fetch, app, clock, make_hall, citizen, where, language) -> None:
+    """NaN is never farther than any radius: it, infinities and out-of-range numbers are field errors (F7)."""
+    hall_id = await make_hall(geo={"latitude": 30.2741, "longitude": 120.1551, "radius_m": 300})
+    booked = (await fetch("POST", "/api/v1/appointments", json=booking(hall_id, MONDAY), token=citizen[1])).json()
+    clock.now = at(MONDAY, "08:20")
+    response = await fetch("POST", f"/api/v1/appointments/{booked['id']}/check-in", token=citizen[1], json=where,
+                           headers={"Accept-Language": language})
+    assert response.status in (400, 422), response.text
+    if response.status == 422:  # NaN itself is refused by the JSON parser (400), the rest per field
+        errors = response.json()["errors"]
+        assert {e["code"] for e in errors} == {"invalid_location"}
+        assert {e["field"] for e in errors} <= {"latitude", "longitude"}
+        assert ("纬度" in errors[0]["message"] or "经度" in errors[0]["message"]) == (language == "zh-CN")
+    stored = (await fetch("GET", f"/api/v1/appointments/{booked['id']}", token=citizen[1])).json()
+    assert stored["status"] == "booked" and not stored.get("queue_number")
+
+
 # ---- no-shows --------------------------------------------------------------------------------------
 
 async def test_repeated_no_shows_suspend_online_booking(fetch, app, clock, make_hall, citizen, operator_token) -> None:
