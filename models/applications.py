@@ -497,7 +497,7 @@ async def _citizen(db: AsyncDatabase, citizen_id: str) -> dict[str, Any] | None:
 async def allocate_number(db: AsyncDatabase, region_code: str, now: datetime.datetime) -> str:
     """A readable unique number: region code, local date, and that day's sequence (330100-20261123-000042)."""
     day = local(now).strftime("%Y%m%d")
-    region = region_code if isinstance(region_code, str) and region_code.isdigit() else "000000"
+    region = region_code if isinstance(region_code, str) and region_code.isascii() and region_code.isdigit() else "000000"
     for _ in range(3):
         try:
             counter = await db.counters.find_one_and_update(

@@ -44,8 +44,8 @@ REMINDER_FROM_HOUR = 9  # reminders for tomorrow are queued from 09:00 local, no
 MAX_SLOTS_PER_DAY = 96
 MAX_WINDOWS = 60
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z", re.ASCII)
+_TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d\Z", re.ASCII)  # not "0٨:30", not "08:30\n"
 _WINDOW = re.compile(r"^[A-Za-z0-9]{1,8}$")
 _PREFIX = re.compile(r"^[A-Z]{1,3}$")
 _CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")

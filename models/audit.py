@@ -23,7 +23,7 @@ from models.errors import FieldError, ValidationFailed
 SUMMARY_MAX = 200
 PARAM_MAX = 128
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z", re.ASCII)
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:

@@ -36,8 +36,8 @@ DEFAULT_ALLOWED_TYPES = ["image/jpeg", "image/png", "application/pdf"]
 DEMO_PATH = Path(__file__).resolve().parent.parent / "data" / "demo_catalogue.json"
 
 ITEM_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,7}-[0-9A-Za-z]{2,12}$")
-REGION_CODE = re.compile(r"^\d{6}$")
-PHONE = re.compile(r"^(\d{3,4}-)?\d{5,8}(-\d{1,6})?$|^1\d{10}$|^[48]00-?\d{3}-?\d{4}$")
+REGION_CODE = re.compile(r"^\d{6}\Z", re.ASCII)  # ASCII: "３３０１００" is no region code
+PHONE = re.compile(r"^(\d{3,4}-)?\d{5,8}(-\d{1,6})?$|^1\d{10}$|^[48]00-?\d{3}-?\d{4}$", re.ASCII)
 LOCALE_KEY = re.compile(r"^[a-z]{2}(-[A-Za-z]{2,4})?$")
 LAW_TITLE = re.compile(r"《[^》]{2,}》")
 LAW_REFERENCE = re.compile(r"第[一二三四五六七八九十百零〇\d]+[条款章]|〔\d{4}〕\d+号|\[\d{4}\]\d+号|令第\d+号|公告\d{4}年第\d+号")
@@ -767,7 +767,7 @@ async def search_catalogue(ctx: Any, *, q: str | None = None, department: str | 
     if audience and audience not in AUDIENCES:
         problems.append(FieldError("audience", "invalid", "服务对象应为 personal 或 enterprise",
                                    "audience must be personal or enterprise"))
-    if region and not (region.isdigit() and 2 <= len(region) <= 6):
+    if region and not (region.isascii() and region.isdigit() and 2 <= len(region) <= 6):
         problems.append(FieldError("region", "invalid", "行政区划代码应为2至6位数字",
                                    "region must be a region code of 2 to 6 digits"))
     for name, value in (("department", department), ("theme", theme)):

@@ -142,7 +142,7 @@ def parse_filters(department: str | None, region: str | None) -> tuple[str | Non
     errors = []
     if department is not None and (len(department) > 40 or not department.replace("-", "").replace("_", "").isalnum()):
         errors.append(FieldError("department", "invalid", "department 格式不正确", "department is not a valid code"))
-    if region is not None and not (region.isdigit() and 2 <= len(region) <= 6):
+    if region is not None and not (region.isascii() and region.isdigit() and 2 <= len(region) <= 6):
         errors.append(FieldError("region", "invalid", "行政区划代码应为2至6位数字",
                                  "region must be a region code of 2 to 6 digits"))
     if errors:

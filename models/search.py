@@ -252,7 +252,7 @@ def region_scope(region: str) -> tuple[str, frozenset[str]]:
     serves every county of the city).
     """
     region = region.strip()
-    if len(region) == 6 and region.isdigit():
+    if len(region) == 6 and region.isascii() and region.isdigit():
         if region.endswith("0000"):
             return region[:2], frozenset()
         if region.endswith("00"):

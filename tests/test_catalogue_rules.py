@@ -127,6 +127,9 @@ CASES: list[tuple[str, Mutation, str, str]] = [
     ("no delivery statement", _set("guide.delivery", KeyError), "guide.delivery.by_post", "required"),
     ("name without zh-CN", _set("name", {"en": "Passport"}), "name", "missing_zh"),
     ("bad region", _set("region_code", "3301"), "region_code", "invalid"),
+    ("region in fullwidth digits", _set("region_code", "３３０１００"), "region_code", "invalid"),
+    ("region with a newline", _set("region_code", "330100\n"), "region_code", "invalid"),
+    ("phone in Arabic-Indic digits", _set("guide.consultation_phone", "٠٥٧١-١٢٣٤٥"), "guide.consultation_phone", "invalid"),
     ("no audience", _set("audience", []), "audience", "required"),
     ("audience of objects", _set("audience", [{}]), "audience", "invalid"),
 ]

@@ -234,3 +234,18 @@ async def test_catalogue_list_fields_hold_names_only(demo_app, fetch, operator_t
     problem = _problem(response, 422, "validation_failed")
     assert [e["field"] for e in problem["errors"]] == [field]
     assert (await demo_app.ctx.db.services.find_one({"code": code}))[field] == before[field]
+
+
+@pytest.mark.parametrize("query", ["region=%EF%BC%93%EF%BC%93", "region=%D9%A3%D9%A3%D9%A0%D9%A1"])
+async def test_region_filters_are_ascii_digits(fetch, query: str) -> None:
+    response = await fetch("GET", "/api/v1/services?" + query, headers={"Accept-Language": "en"})
+    assert [e["field"] for e in _problem(response, 422, "validation_failed")["errors"]] == ["region"]
+
+
+@pytest.mark.parametrize("start, end", [("0٨:30", "0٩:00"), ("08:30", "0９:00"), ("08:30\n", "09:00")])
+async def test_hall_slot_times_are_ascii(fetch, operator_token, start: str, end: str) -> None:
+    response = await fetch("POST", "/admin/v1/halls", token=operator_token, json={
+        "name": {"zh-CN": "测试政务服务大厅"}, "address": "测试路 1 号", "hours": "工作日 8:30-17:00",
+        "windows": [{"number": "1", "service_codes": ["GA-0001"]}],
+        "schedule": {"default": [{"start": start, "end": end, "quota": 6}]}})
+    assert response.status == 422, response.text
