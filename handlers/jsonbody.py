@@ -3,8 +3,9 @@
 `json.loads` alone accepts more than the rest of the service can hold: nesting deep enough to exhaust
 the recursion limit, integers past Python's 4,300-digit conversion limit or BSON's int64, `NaN` and
 `Infinity` (and `1e400`, which overflows to infinity), and `\\ud800`-style escapes that decode to a lone
-surrogate, which UTF-8 (BSON, logs, answers) cannot encode. Each is refused here with a 400, so no
-field of any route has to check for them.
+surrogate, which UTF-8 (BSON, logs, answers) cannot encode, and object keys holding NUL (`\\u0000`),
+which no BSON document can hold. Each is refused here with a 400, so no field of any route has to
+check for them.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from models.errors import BadRequest
 MAX_DEPTH = 64
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _INT64_DIGITS = 19
-# An escape of a UTF-16 surrogate half; a string holding one may hold a lone surrogate once decoded.
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# An escape of a UTF-16 surrogate half (a string holding one may hold a lone surrogate once decoded)
+# or of NUL (which a key may then hold): only bodies with one need their strings looked at.
+_SUSPECT_ESCAPE = re.compile(r"\\u(?:[dD][89a-fA-F]|0000)")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -75,14 +77,14 @@ def parse(raw: bytes) -> Any:
             f"Malformed JSON at line {exc.lineno} column {exc.colno} (char {exc.pos}): {exc.msg}",
             extra={"line": exc.lineno, "column": exc.colno, "position": exc.pos},
         ) from None
-    # Walk the value only when it could be too deep or hold a lone surrogate: most bodies cannot.
-    if text.count("[") + text.count("{") > MAX_DEPTH or _SURROGATE_ESCAPE.search(text):
+    # Walk the value only when it could be too deep, hold a lone surrogate or a NUL key: most cannot.
+    if text.count("[") + text.count("{") > MAX_DEPTH or _SUSPECT_ESCAPE.search(text):
         _check(data)
     return data
 
 
 def _check(data: Any) -> None:
-    """Refuse nesting past MAX_DEPTH and strings (keys too) holding a lone surrogate."""
+    """Refuse nesting past MAX_DEPTH, strings (keys too) holding a lone surrogate, keys holding NUL."""
     stack: list[tuple[Any, int]] = [(data, 1)]
     while stack:
         value, depth = stack.pop()
@@ -94,6 +96,9 @@ def _check(data: Any) -> None:
             if isinstance(value, dict):
                 for key, item in value.items():
                     _check_text(key)
+                    if "\x00" in key:
+                        raise BadRequest("json_key_invalid", "JSON 对象的键不能含有空字符（\\u0000）",
+                                         "JSON object keys must not hold the NUL character (\\u0000)")
                     stack.append((item, depth + 1))
             else:
                 stack.extend((item, depth + 1) for item in value)

@@ -80,6 +80,18 @@ async def test_surrogate_pairs_and_big_finite_numbers_still_parse(fetch) -> None
 
 # ---- what the parser keeps out of the datastore --------------------------------------------------------
 
+@pytest.mark.parametrize("key", [r"a\u0000b", r"\u0000"])
+@pytest.mark.parametrize("language, fragment", [("zh-CN", "空字符"), ("en", "NUL")])
+async def test_object_keys_holding_nul_are_400_and_nothing_is_written(fetch, app, citizen, item, key, language,  # noqa: F811
+                                                                      fragment) -> None:
+    body = '{"service_code": "GA-0001", "draft": true, "form": {"applicant": {"' + key + '": "张三"}}}'
+    response = await _post_raw(fetch, "/api/v1/applications", body, language, token=citizen[1])
+    assert fragment in _problem(response, 400, "json_key_invalid")["detail"]
+    assert await app.ctx.db.applications.count_documents({}) == 0
+    value_only = '{"username": "a\\u0000b", "password": "x"}'  # NUL in a value is stored fine: not refused
+    assert (await _post_raw(fetch, LOGIN, value_only)).status == 401
+
+
 @pytest.mark.parametrize("value", ["NaN", "1e400", "7" * 4_000, "-Infinity"])
 async def test_form_values_that_cannot_be_stored_are_400_and_nothing_is_written(fetch, app, citizen, item, value) -> None:  # noqa: F811
     _, token = citizen
