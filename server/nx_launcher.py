@@ -18,7 +18,8 @@ that moves the patched code shows up there; this launcher also warns, and runs t
 - Inside `$or` (matched in Python), `{field: null}` missed documents whose field holds null.
 - The `count`-shaped aggregation PyMongo's count_documents sends, and `distinct`, went through
   other query engines that dropped ObjectId `_id` conditions, null conditions, `$or` groups and even
-  whole filters: answer both from the `find` path, which the conformance suite pins. Other
+  whole filters: answer the count from the collection's own count (the engine `find` uses) and
+  distinct from `find`, both of which the conformance suite pins. Other
   pipelines keep the aggregation engine, with their leading `$match` read as `find` reads filters.
 - find_one_and_update with upsert inserted the document without its `$setOnInsert` fields.
 - Reads deleted TTL-expired documents on the spot (lazy purge), so a document vanished the instant
@@ -160,7 +161,7 @@ def _citygate_aggregate(handler: Any, collection: Any, pipeline: list[dict[str, 
     if counted is None:
         return collection.aggregate(pipeline).to_list()
     query, skip, limit = counted
-    n = max(0, sum(1 for _ in collection.find(query)) - skip)
+    n = max(0, collection.count_documents(query) - skip)
     n = min(n, limit) if limit else n
     return [{"_id": 1, "n": n}] if n else []
 

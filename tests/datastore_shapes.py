@@ -222,7 +222,9 @@ class ShapeBook:
         try:
             shapes = list(command_shapes(name, command))
         except Exception as error:  # noqa: BLE001 - a shape we cannot reduce is itself worth a look
-            shapes = [("unreadable", (name, repr(error)), command)]
+            # Never pinned, wherever it was sent: the same reducer bug in a conformance test proves nothing.
+            self.sent.setdefault(("unreadable", (name, repr(error))), Sighting(command, self.current_test))
+            return
         if database.startswith(CONFORMANCE_DB_PREFIX):
             book = self.known_wrong if self.current_is_divergence else self.pinned
         else:
