@@ -417,18 +417,12 @@ async def test_filter_matches_the_same_documents_in_every_command(db, query) -> 
 
     for single in ("update_one", "find_one_and_update", "delete_one", "find_one_and_delete"):
         await _reseed(coll, docs)
-        if single == "update_one":
-            await coll.update_one(query, {"$set": {"hit": True}})
-        elif single == "find_one_and_update":
-            await coll.find_one_and_update(query, {"$set": {"hit": True}})
-        elif single == "delete_one":
-            await coll.delete_one(query)
-        else:
-            await coll.find_one_and_delete(query)
-        if single.endswith("update") or single == "update_one":
-            touched = {_name(doc["_id"]) async for doc in coll.find({"hit": True})}
-        else:
+        if single.startswith("delete") or single.endswith("delete"):
+            await getattr(coll, single)(query)
             touched = {_name(doc["_id"]) for doc in docs} - {_name(doc["_id"]) async for doc in coll.find({})}
+        else:
+            await getattr(coll, single)(query, {"$set": {"hit": True}})
+            touched = {_name(doc["_id"]) async for doc in coll.find({"hit": True})}
         assert len(touched) == min(1, len(expected)) and touched <= expected, f"{single} touched {touched}, not one of {expected}"
 
     await _reseed(coll, docs)
