@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from handlers.base import BaseHandler, operator_required
+from handlers.base import BaseHandler, requires
 from handlers.files import send_file
-from models import applications, files, idempotency
+from models import access, applications, files, idempotency
 from models.errors import FieldError, NotFound, ValidationFailed
 
 ROLE = "applications"
@@ -30,7 +30,7 @@ class OperatorHandler(BaseHandler):
 class AdminApplicationsHandler(OperatorHandler):
     """Applications to handle, newest first: `?status=&department=&service_code=&overdue=`."""
 
-    @operator_required(ROLE)
+    @requires(access.APPLICATIONS_READ)
     async def get(self) -> None:
         page, size = self.page_args()
         self.write_json(await applications.list_for_operators(
@@ -44,7 +44,7 @@ class AdminApplicationHandler(OperatorHandler):
 
     path_params = ("no",)
 
-    @operator_required(ROLE)
+    @requires(access.APPLICATIONS_READ)
     async def get(self, no: str) -> None:
         self.write_json(await applications.operator_detail(self.ctx, no, self.department, self.locale_code))
 
@@ -54,7 +54,7 @@ class AdminApplicationActionHandler(OperatorHandler):
 
     path_params = ("no",)
 
-    @operator_required(ROLE)
+    @requires(access.APPLICATIONS_WORK)
     async def post(self, no: str) -> None:
         body = self.json_body()
         scope = f"operator:{self.principal.subject_id}:applications.action:{no}"
@@ -70,7 +70,7 @@ class AdminApplicationFileHandler(OperatorHandler):
 
     path_params = ("no", "file_id")
 
-    @operator_required(ROLE)
+    @requires(access.APPLICATIONS_READ)
     async def get(self, no: str, file_id: str) -> None:
         application = await applications.get_for_operator(self.ctx.db, no, self.principal.department)
         owner = application["citizen_id"]

@@ -5,14 +5,14 @@ Role `catalogue` (admins hold every role).
 
 from __future__ import annotations
 
-from handlers.base import BaseHandler, operator_required
-from models import catalogue
+from handlers.base import BaseHandler, requires
+from models import access, catalogue
 
 
 class AdminServicesHandler(BaseHandler):
     """List service items in any status (status, department filters) or create a draft."""
 
-    @operator_required("catalogue")
+    @requires(access.CATALOGUE_READ)
     async def get(self) -> None:
         """Items by code, drafts and published."""
         page, page_size = self.page_args()
@@ -21,7 +21,7 @@ class AdminServicesHandler(BaseHandler):
         self.write_json(await catalogue.list_items(self.ctx.db, status=status, department=department,
                                                    page=page, page_size=page_size))
 
-    @operator_required("catalogue")
+    @requires(access.CATALOGUE_WRITE)
     async def post(self) -> None:
         """Save a new item as a draft; an incomplete guide is allowed until publishing."""
         item = await catalogue.create_item(self.ctx.db, self.json_body(), now=self.ctx.clock())
@@ -33,19 +33,19 @@ class AdminServiceHandler(BaseHandler):
 
     path_params = ("code",)
 
-    @operator_required("catalogue")
+    @requires(access.CATALOGUE_READ)
     async def get(self, code: str) -> None:
         """The item in every locale, with `publishable` and `problems`."""
         self.write_json(catalogue.admin_view(await catalogue.get_item(self.ctx.db, code)))
 
-    @operator_required("catalogue")
+    @requires(access.CATALOGUE_WRITE)
     async def patch(self, code: str) -> None:
         """Change fields (`guide` merged key by key); a published item must stay complete."""
         item = await catalogue.update_item(self.ctx.db, code, self.json_body(), redis=self.ctx.redis,
                                            now=self.ctx.clock())
         self.write_json(catalogue.admin_view(item))
 
-    @operator_required("catalogue")
+    @requires(access.CATALOGUE_WRITE)
     async def delete(self, code: str) -> None:
         """Delete a draft (published items are unpublished first)."""
         await catalogue.delete_item(self.ctx.db, code)
@@ -58,7 +58,7 @@ class AdminPublishHandler(BaseHandler):
 
     path_params = ("code",)
 
-    @operator_required("catalogue")
+    @requires(access.CATALOGUE_WRITE)
     async def post(self, code: str) -> None:
         item = await catalogue.publish_item(self.ctx.db, code, redis=self.ctx.redis, now=self.ctx.clock())
         self.write_json(catalogue.admin_view(item))
@@ -69,7 +69,7 @@ class AdminUnpublishHandler(BaseHandler):
 
     path_params = ("code",)
 
-    @operator_required("catalogue")
+    @requires(access.CATALOGUE_WRITE)
     async def post(self, code: str) -> None:
         item = await catalogue.unpublish_item(self.ctx.db, code, redis=self.ctx.redis, now=self.ctx.clock())
         self.write_json(catalogue.admin_view(item))
@@ -78,7 +78,7 @@ class AdminUnpublishHandler(BaseHandler):
 class MisfiledHandler(BaseHandler):
     """Items whose department or theme keywords do not match their name or aliases."""
 
-    @operator_required("catalogue")
+    @requires(access.CATALOGUE_READ)
     async def get(self) -> None:
         report = await catalogue.misfiled_items(self.ctx.db)
         self.write_json({"items": report, "total": len(report)})
@@ -87,7 +87,7 @@ class MisfiledHandler(BaseHandler):
 class SearchMissesHandler(BaseHandler):
     """Searches that found nothing, with how often each was typed (most frequent first)."""
 
-    @operator_required("catalogue")
+    @requires(access.CATALOGUE_READ)
     async def get(self) -> None:
         page, page_size = self.page_args()
         self.write_json(await catalogue.list_search_misses(self.ctx.db, page=page, page_size=page_size))

@@ -1,42 +1,36 @@
 """Operators' console: the inspection scorecard, channel configuration, and the audit log.
 
-Roles: `supervisor` reads the scorecard and the audit log; `channels` manages channels; `admin`
-holds every role. A supervisor with a department sees the scorecard of that department only.
+Permissions (models.access): scorecard.read, audit.read, channels.read / channels.manage. The
+scorecard and the audit log are limited to the operator's scope.
 """
 
 from __future__ import annotations
 
-from handlers.admin_consultations import operator_with
-from handlers.base import BaseHandler
-from models import audit, channels, scorecard
-from models.consultations import OperatorScope
-
-SUPERVISOR = "supervisor"
-CHANNELS = "channels"
+from handlers.base import BaseHandler, requires
+from models import access, audit, channels, scorecard
 
 
 class ScorecardHandler(BaseHandler):
     """The inspection scorecard: five dimensions with indicators, 0–100 scores and worst offenders (?department=&region=)."""
 
-    @operator_with(SUPERVISOR)
+    @requires(access.SCORECARD_READ)
     async def get(self) -> None:
-        scope = OperatorScope(self.principal.subject_id, self.principal.department)
         self.write_json(await scorecard.scorecard(
-            self.ctx, scope, department=self.get_query_argument("department", None) or None,
+            self.ctx, self.scope, department=self.get_query_argument("department", None) or None,
             region=self.get_query_argument("region", None) or None))
 
 
 class ChannelsHandler(BaseHandler):
     """List channels (?kind=) or create one {kind, app_id, name, api_base_url, secrets, public?, enabled?, templates?, exposed_services?}; secrets are write-only."""
 
-    @operator_with(CHANNELS)
+    @requires(access.CHANNELS_READ)
     async def get(self) -> None:
         """Channels by app_id; secrets only as `secret_set` and fingerprints."""
         page, size = self.page_args()
         self.write_json(await channels.list_channels(
             self.ctx, kind=self.get_query_argument("kind", None) or None, page=page, page_size=size))
 
-    @operator_with(CHANNELS)
+    @requires(access.CHANNELS_MANAGE)
     async def post(self) -> None:
         """Create a channel; 409 channel_exists when the app_id has one."""
         self.write_json(await channels.create_channel(self.ctx, self.json_body()), 201)
@@ -47,17 +41,17 @@ class ChannelHandler(BaseHandler):
 
     path_params = ("app_id",)
 
-    @operator_with(CHANNELS)
+    @requires(access.CHANNELS_READ)
     async def get(self, app_id: str) -> None:
         """The channel without its secrets."""
         self.write_json(await channels.get_channel_view(self.ctx, app_id))
 
-    @operator_with(CHANNELS)
+    @requires(access.CHANNELS_MANAGE)
     async def patch(self, app_id: str) -> None:
         """Change some settings; secrets sent replace the stored ones."""
         self.write_json(await channels.update_channel(self.ctx, app_id, self.json_body()))
 
-    @operator_with(CHANNELS)
+    @requires(access.CHANNELS_MANAGE)
     async def delete(self, app_id: str) -> None:
         """Delete; 409 for demo channels and channels with linked citizens or fee orders (disable those)."""
         await channels.delete_channel(self.ctx, app_id)
@@ -68,7 +62,7 @@ class ChannelHandler(BaseHandler):
 class AuditHandler(BaseHandler):
     """Who changed what: operators' write requests, newest first (?operator=&since=&until=&route=&page=&page_size=)."""
 
-    @operator_with(SUPERVISOR)
+    @requires(access.AUDIT_READ)
     async def get(self) -> None:
         page, size = self.page_args()
         arg = self.get_query_argument

@@ -1,48 +1,21 @@
 """Operators: answer consultations, respond to rectification cases, handle error reports, statistics.
 
-Roles: `consultation` handles (reply, close, respond, resolve); `supervisor` may read every list and
-the statistics; `admin` holds both. An operator with a department sees only that department.
+Permissions (models.access): consultations.read for lists, details and statistics;
+consultations.work to reply, close, respond and resolve. Everything is limited to the operator's scope.
 """
 
 from __future__ import annotations
 
 import datetime
-import functools
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
 
-from handlers.base import BaseHandler
-from models import consultations, feedback, ratings
-from models.consultations import OperatorScope
+from handlers.base import BaseHandler, requires
+from models import access, consultations, feedback, ratings
 from models.core.timezone import SHANGHAI
-from models.errors import BadRequest, Forbidden, Unauthorized
-
-HANDLER_ROLE = "consultation"
-SUPERVISOR_ROLE = "supervisor"
-
-F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
-
-
-def operator_with(*roles: str) -> Callable[[F], F]:
-    """Only an operator holding one of `roles` (or admin) may call this."""
-    def decorate(method: F) -> F:
-        @functools.wraps(method)
-        async def wrapper(self: BaseHandler, *args: Any, **kwargs: Any) -> Any:
-            if self.principal is None or self.principal.kind != "operator":
-                raise Unauthorized("operator_unauthorized", "请先以工作人员身份登录", "Operator login required")
-            if not set(self.principal.roles) & {*roles, "admin"}:
-                raise Forbidden("operator_forbidden", "当前账号无此权限", "This operator lacks the required role")
-            return await method(self, *args, **kwargs)
-        return wrapper  # type: ignore[return-value]
-    return decorate
+from models.errors import BadRequest
 
 
 class AdminHandler(BaseHandler):
     """Shared query-argument parsing for this module's handlers."""
-
-    @property
-    def scope(self) -> OperatorScope:
-        return OperatorScope(self.principal.subject_id, self.principal.department)
 
     def flag(self, name: str) -> bool:
         raw = self.get_query_argument(name, "").lower()
@@ -72,7 +45,7 @@ class AdminHandler(BaseHandler):
 class AdminConsultationsHandler(AdminHandler):
     """Consultations of my department: ?unanswered=true, ?overdue=true (past the answer deadline), ?department=."""
 
-    @operator_with(HANDLER_ROLE, SUPERVISOR_ROLE)
+    @requires(access.CONSULTATIONS_READ)
     async def get(self) -> None:
         page, page_size = self.page_args()
         self.write_json(await consultations.list_for_operator(
@@ -84,7 +57,7 @@ class AdminConsultationsHandler(AdminHandler):
 class AdminConsultationStatsHandler(AdminHandler):
     """Per department: median and 90th-percentile first-answer time in working hours, waiting and overdue."""
 
-    @operator_with(HANDLER_ROLE, SUPERVISOR_ROLE)
+    @requires(access.CONSULTATIONS_READ)
     async def get(self) -> None:
         self.write_json(await consultations.answer_time_stats(
             self.ctx, self.scope, department=self.text_arg("department"),
@@ -96,7 +69,7 @@ class AdminConsultationHandler(AdminHandler):
 
     path_params = ("id",)
 
-    @operator_with(HANDLER_ROLE, SUPERVISOR_ROLE)
+    @requires(access.CONSULTATIONS_READ)
     async def get(self, consultation_id: str) -> None:
         self.write_json(await consultations.get_for_operator(self.ctx, self.scope, consultation_id))
 
@@ -106,7 +79,7 @@ class AdminConsultationReplyHandler(AdminHandler):
 
     path_params = ("id",)
 
-    @operator_with(HANDLER_ROLE)
+    @requires(access.CONSULTATIONS_WORK)
     async def post(self, consultation_id: str) -> None:
         body = self.json_body()
         self.write_json(await consultations.reply(self.ctx, self.scope, consultation_id, body), 201)
@@ -117,7 +90,7 @@ class AdminConsultationCloseHandler(AdminHandler):
 
     path_params = ("id",)
 
-    @operator_with(HANDLER_ROLE)
+    @requires(access.CONSULTATIONS_WORK)
     async def post(self, consultation_id: str) -> None:
         body = self.json_body()
         self.write_json(await consultations.close(self.ctx, self.scope, consultation_id, body))
@@ -126,7 +99,7 @@ class AdminConsultationCloseHandler(AdminHandler):
 class AdminRectificationsHandler(AdminHandler):
     """Rectification cases (差评整改) of my department: ?status=open|responded|closed, ?overdue=true."""
 
-    @operator_with(HANDLER_ROLE, SUPERVISOR_ROLE)
+    @requires(access.CONSULTATIONS_READ)
     async def get(self) -> None:
         page, page_size = self.page_args()
         self.write_json(await ratings.list_cases(
@@ -139,7 +112,7 @@ class AdminRectificationHandler(AdminHandler):
 
     path_params = ("id",)
 
-    @operator_with(HANDLER_ROLE, SUPERVISOR_ROLE)
+    @requires(access.CONSULTATIONS_READ)
     async def get(self, case_id: str) -> None:
         self.write_json(await ratings.get_case_for_operator(self.ctx, self.scope, case_id))
 
@@ -149,7 +122,7 @@ class AdminRectificationResponseHandler(AdminHandler):
 
     path_params = ("id",)
 
-    @operator_with(HANDLER_ROLE)
+    @requires(access.CONSULTATIONS_WORK)
     async def post(self, case_id: str) -> None:
         body = self.json_body()
         self.write_json(await ratings.respond(self.ctx, self.scope, case_id, body))
@@ -158,7 +131,7 @@ class AdminRectificationResponseHandler(AdminHandler):
 class AdminRatingStatsHandler(AdminHandler):
     """Rating statistics per department and per service: grades, average, satisfaction rate, rectifications."""
 
-    @operator_with(HANDLER_ROLE, SUPERVISOR_ROLE)
+    @requires(access.CONSULTATIONS_READ)
     async def get(self) -> None:
         self.write_json(await ratings.rating_stats(
             self.ctx, self.scope, department=self.text_arg("department"), service_code=self.text_arg("service_code"),
@@ -168,7 +141,7 @@ class AdminRatingStatsHandler(AdminHandler):
 class AdminFeedbackListHandler(AdminHandler):
     """Error reports on my department's items: ?status=pending|confirmed|fixed|explained, ?service_code=."""
 
-    @operator_with(HANDLER_ROLE, SUPERVISOR_ROLE)
+    @requires(access.CONSULTATIONS_READ)
     async def get(self) -> None:
         page, page_size = self.page_args()
         self.write_json(await feedback.list_for_operator(
@@ -181,7 +154,7 @@ class AdminFeedbackHandler(AdminHandler):
 
     path_params = ("id",)
 
-    @operator_with(HANDLER_ROLE, SUPERVISOR_ROLE)
+    @requires(access.CONSULTATIONS_READ)
     async def get(self, feedback_id: str) -> None:
         self.write_json(await feedback.get_for_operator(self.ctx, self.scope, feedback_id))
 
@@ -191,7 +164,7 @@ class AdminFeedbackResolutionHandler(AdminHandler):
 
     path_params = ("id",)
 
-    @operator_with(HANDLER_ROLE)
+    @requires(access.CONSULTATIONS_WORK)
     async def post(self, feedback_id: str) -> None:
         body = self.json_body()
         self.write_json(await feedback.resolve(self.ctx, self.scope, feedback_id, body))

@@ -5,20 +5,20 @@ Roles: `halls` configures halls and schedules; `hall_staff` works the windows on
 
 from __future__ import annotations
 
-from handlers.base import BaseHandler, operator_required
-from models import appointments
+from handlers.base import BaseHandler, requires
+from models import access, appointments
 
 
 class HallsHandler(BaseHandler):
     """List halls or create one (name, address, hours, windows and their services)."""
 
-    @operator_required("halls")
+    @requires(access.HALLS_READ)
     async def get(self) -> None:
         """All halls."""
         page, page_size = self.page_args()
         self.write_json(await appointments.list_halls(self.ctx, page, page_size))
 
-    @operator_required("halls")
+    @requires(access.HALLS_MANAGE)
     async def post(self) -> None:
         """Create a hall."""
         self.write_json(await appointments.create_hall(self.ctx, self.json_body()), 201)
@@ -29,17 +29,17 @@ class HallHandler(BaseHandler):
 
     path_params = ("id",)
 
-    @operator_required("halls")
+    @requires(access.HALLS_READ)
     async def get(self, hall_id: str) -> None:
         """One hall."""
         self.write_json(await appointments.get_hall(self.ctx, hall_id))
 
-    @operator_required("halls")
+    @requires(access.HALLS_MANAGE)
     async def patch(self, hall_id: str) -> None:
         """Change some of a hall's fields."""
         self.write_json(await appointments.update_hall(self.ctx, hall_id, self.json_body()))
 
-    @operator_required("halls")
+    @requires(access.HALLS_MANAGE)
     async def delete(self, hall_id: str) -> None:
         """Delete a hall without upcoming bookings."""
         await appointments.delete_hall(self.ctx, hall_id)
@@ -52,12 +52,12 @@ class HallScheduleHandler(BaseHandler):
 
     path_params = ("id",)
 
-    @operator_required("halls")
+    @requires(access.HALLS_READ)
     async def get(self, hall_id: str) -> None:
         """The hall's schedule."""
         self.write_json(await appointments.get_schedule(self.ctx, hall_id))
 
-    @operator_required("halls")
+    @requires(access.HALLS_MANAGE)
     async def put(self, hall_id: str) -> None:
         """Replace the weekly quotas `{default: [slots], weekdays: {"1".."7": [slots]}}`."""
         self.write_json(await appointments.set_schedule(self.ctx, hall_id, self.json_body()))
@@ -68,12 +68,12 @@ class HallScheduleExceptionHandler(BaseHandler):
 
     path_params = ("id", "date")
 
-    @operator_required("halls")
+    @requires(access.HALLS_MANAGE)
     async def put(self, hall_id: str, date: str) -> None:
         """Set the single-day exception."""
         self.write_json(await appointments.set_exception(self.ctx, hall_id, date, self.json_body()))
 
-    @operator_required("halls")
+    @requires(access.HALLS_MANAGE)
     async def delete(self, hall_id: str, date: str) -> None:
         """Remove the exception: the weekly schedule applies again."""
         self.write_json(await appointments.delete_exception(self.ctx, hall_id, date))
@@ -84,7 +84,7 @@ class HallAppointmentsHandler(BaseHandler):
 
     path_params = ("id",)
 
-    @operator_required("hall_staff")
+    @requires(access.HALLS_QUEUE)
     async def get(self, hall_id: str) -> None:
         page, page_size = self.page_args(default_size=100)
         self.write_json(await appointments.hall_appointments(
@@ -97,7 +97,7 @@ class CallNextHandler(BaseHandler):
 
     path_params = ("id", "window")
 
-    @operator_required("hall_staff")
+    @requires(access.HALLS_QUEUE)
     async def post(self, hall_id: str, window: str) -> None:
         self.write_json(await appointments.call_next(
             self.ctx, hall_id, window, self.principal.subject_id, self.locale_code))
@@ -108,7 +108,7 @@ class NoShowHandler(BaseHandler):
 
     path_params = ("id",)
 
-    @operator_required("hall_staff")
+    @requires(access.HALLS_QUEUE)
     async def post(self, appointment_id: str) -> None:
         self.write_json(await appointments.mark_no_show(
             self.ctx, appointment_id, self.principal.subject_id, self.locale_code))

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from handlers.base import BaseHandler, operator_required
-from models import channels, idempotency, payments
+from handlers.base import BaseHandler, requires
+from models import access, channels, idempotency, payments
 from models.errors import BadRequest, NotFound
 
 FINANCE = "finance"
@@ -12,7 +12,7 @@ FINANCE = "finance"
 class PaymentsHandler(BaseHandler):
     """Fee orders, newest first (?status=pending|paid|closed&application_no=&channel=wechat|alipay)."""
 
-    @operator_required(FINANCE)
+    @requires(access.PAYMENTS_READ)
     async def get(self) -> None:
         page, size = self.page_args()
         self.write_json(await payments.list_orders(
@@ -26,7 +26,7 @@ class PaymentHandler(BaseHandler):
 
     path_params = ("order_no",)
 
-    @operator_required(FINANCE)
+    @requires(access.PAYMENTS_READ)
     async def get(self, order_no: str) -> None:
         self.write_json(await payments.operator_detail(self.ctx, order_no))
 
@@ -36,7 +36,7 @@ class RefundsHandler(BaseHandler):
 
     path_params = ("order_no",)
 
-    @operator_required(FINANCE)
+    @requires(access.PAYMENTS_REFUND)
     async def post(self, order_no: str) -> None:
         """Refund {amount_fen? (default: all that is left), reason}; honours Idempotency-Key."""
         body = self.json_body()
@@ -58,11 +58,11 @@ class MerchantHandler(BaseHandler):
             raise NotFound("channel_not_found", "未找到该渠道", "No such channel")
         return channel
 
-    @operator_required("admin")
+    @requires(access.CHANNELS_READ)
     async def get(self, app_id: str) -> None:
         self.write_json(payments.merchant_view(await self._channel(app_id)))
 
-    @operator_required("admin")
+    @requires(access.CHANNELS_MANAGE)
     async def put(self, app_id: str) -> None:
         """WeChat: {mch_id, serial_no, private_key_pem, apiv3_key, platform_keys: {serial: pem}, api_base};
         Alipay: {seller_id, app_private_key_pem?, alipay_public_key_pem?}."""

@@ -20,7 +20,7 @@ import tornado.web
 from bson import ObjectId
 
 from handlers import jsonbody
-from models import audit, tokens
+from models import access, audit, tokens
 from models.core.timezone import local_iso
 from models.errors import BadRequest, DomainError, Forbidden, PayloadTooLarge, Unauthorized
 from models.tokens import Principal
@@ -291,6 +291,12 @@ class BaseHandler(tornado.web.RequestHandler):
             app_log.error("audit entry for request %s not written", self.request_id, exc_info=task.exception())
 
     @property
+    def scope(self) -> access.OperatorScope:
+        """The calling operator's scope (region, department); only for methods guarded by `requires`."""
+        principal = self.principal
+        return access.OperatorScope(principal.subject_id, principal.department, region_code=principal.region_code)
+
+    @property
     def ctx_metrics(self):  # noqa: ANN201 - server.metrics.Metrics
         return self.application.settings["metrics"]
 
@@ -320,16 +326,25 @@ def citizen_required(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def operator_required(role: str | None = None) -> Callable[[F], F]:
-    """Only an operator (with `role`, when given; "admin" holds every role) may call this."""
+def requires(permission: str) -> Callable[[F], F]:
+    """Only an operator whose roles grant `permission` (models.access) may call this.
+
+    The one declaration of what an operator route needs: the method keeps it as `.permission`, and
+    tests/test_console_access.py walks the route table to find every /admin/v1 method without one.
+    What the operator may touch within that permission is their scope (`self.scope`).
+    """
+    if permission not in access.PERMISSIONS:
+        raise ValueError(f"unknown permission {permission!r}")
+
     def decorate(method: F) -> F:
         @functools.wraps(method)
         def wrapper(self: BaseHandler, *args: Any, **kwargs: Any) -> Awaitable[Any]:
             if self.principal is None or self.principal.kind != "operator":
                 raise Unauthorized("operator_unauthorized", "请先以工作人员身份登录", "Operator login required")
-            if role and role not in self.principal.roles and "admin" not in self.principal.roles:
+            if not access.permits(self.principal.roles, permission):
                 raise Forbidden("operator_forbidden", "当前账号无此权限", "This operator lacks the required role")
             return method(self, *args, **kwargs)
+        wrapper.permission = permission  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
     return decorate
 

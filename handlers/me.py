@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from handlers.base import BaseHandler, citizen_required, operator_required
-from models import citizens
+from handlers.base import BaseHandler, citizen_required, requires
+from models import access, citizens
 
 
 class MeHandler(BaseHandler):
@@ -64,7 +64,7 @@ class RevokeCitizenSessionsHandler(BaseHandler):
 
     path_params = ("citizen_id",)
 
-    @operator_required("citizen_admin")
+    @requires(access.CITIZENS_MANAGE)
     async def post(self, citizen_id: str) -> None:
         assert self.principal is not None
         self.write_json(await citizens.revoke_sessions(self.ctx, citizen_id, self.principal.subject_id))

@@ -26,7 +26,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from config.settings import Settings
 from models import applications, catalogue, files, outbox, usertext, workdays
-from models.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
+from models.access import OperatorScope  # noqa: F401 - callers import it from here too
+from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 KINDS = ("consultation", "complaint")
 STATUSES = ("open", "answered", "closed")
@@ -40,27 +41,6 @@ MAX_TURNS = 60  # a conversation longer than this is abuse or belongs on the pho
 RATE_LIMITS = {"create": (10, 3600), "message": (30, 3600)}
 
 OFFICE_HOURS = workdays.DEFAULT_OFFICE_HOURS
-
-
-@dataclasses.dataclass(frozen=True)
-class OperatorScope:
-    """The operator acting: whose department limits what they see ("" = every department)."""
-
-    operator_id: str
-    department: str = ""
-    name: str = ""
-
-    def allows(self, department: str) -> bool:
-        return not self.department or self.department == department
-
-    def department_filter(self, department: str | None = None) -> dict[str, Any]:
-        """The query filter for what this operator may list: `department` when asked for (403 when
-        it is not theirs), else their own department ({} for an operator of every department)."""
-        if department:
-            if not self.allows(department):
-                raise Forbidden("department_forbidden", "无权查看其他部门的数据", "You may not see another department's data")
-            return {"department": department}
-        return {"department": self.department} if self.department else {}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -21,7 +21,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from models import catalogue, outbox, usertext
-from models.consultations import OperatorScope
+from models.access import OperatorScope
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 # Elements of a service item a report may concern (see docs/service-item.md).

@@ -8,7 +8,7 @@ import os
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from models import tokens
+from models import access, tokens
 from models.errors import Unauthorized
 from models.tokens import Principal
 
@@ -33,18 +33,18 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
 
 
 async def upsert_operator(db: AsyncDatabase, username: str, password: str, roles: list[str],
-                          department: str = "", name: str = "") -> None:
+                          department: str = "", name: str = "", region_code: str = "") -> None:
     await db.operators.update_one(
         {"username": username},
         {"$set": {"password_hash": hash_password(password), "roles": roles, "department": department,
-                  "name": name or username, "active": True}},
+                  "region_code": region_code, "name": name or username, "active": True}},
         upsert=True,
     )
 
 
 async def load_demo(ctx) -> None:  # noqa: ANN001 - AppContext
     """The sandbox admin, with the password from CITYGATE_ADMIN_PASSWORD."""
-    await upsert_operator(ctx.db, "admin", ctx.settings.admin_password, ["admin"], name="系统管理员")
+    await upsert_operator(ctx.db, "admin", ctx.settings.admin_password, [access.PLATFORM_ADMIN], name="系统管理员")
 
 
 async def login(ctx, username: str, password: str) -> dict:  # noqa: ANN001
@@ -55,8 +55,9 @@ async def login(ctx, username: str, password: str) -> dict:  # noqa: ANN001
     if not verify_password(password, stored) or operator is None:
         raise Unauthorized("operator_login_failed", "用户名或密码错误", "Wrong username or password")
     principal = Principal("operator", str(operator["_id"]), tuple(operator.get("roles", ())),
-                          department=operator.get("department", ""))
+                          department=operator.get("department", ""), region_code=operator.get("region_code", ""))
     ttl = ctx.settings.access_token_ttl_seconds * 8  # a working day at the desk
     token = await tokens.issue_access_token(ctx.redis, principal, ttl)
     return {"access_token": token, "token_type": "Bearer", "expires_in": ttl,
-            "operator": {"username": username, "roles": list(principal.roles), "department": principal.department}}
+            "operator": {"username": username, "roles": list(principal.roles), "department": principal.department,
+                         "region_code": principal.region_code}}

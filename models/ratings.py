@@ -19,7 +19,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from models import applications, catalogue, consultations, outbox, usertext, workdays
-from models.consultations import OperatorScope
+from models.access import OperatorScope
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 GRADES: dict[int, tuple[str, str]] = {

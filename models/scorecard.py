@@ -28,8 +28,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from models import appointments, catalogue, consultations, ratings, search, workdays
+from models.access import OperatorScope
 from models.applications import RUNNING
-from models.consultations import OperatorScope
 from models.errors import FieldError, Forbidden, ValidationFailed
 
 WORST_LIMIT = 10

@@ -52,6 +52,7 @@ class Principal:
     roles: tuple[str, ...] = ()
     family_id: str = ""  # refresh-token family this access token came from
     department: str = ""  # operators: the department they act for ("" = all)
+    region_code: str = ""  # operators: the region they act in, with everything under it ("" = all)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -171,7 +172,8 @@ async def _issue_in_family(ctx, family: dict[str, Any], now: datetime.datetime, 
     """A new refresh token and access token in `family`; refused if the family got revoked meanwhile."""
     refresh = await _store_refresh_token(ctx.db, family["_id"], now, family["expires_at"])
     principal = Principal(family["subject_kind"], family["subject_id"], tuple(family.get("roles", ())),
-                          family_id=family["_id"], department=family.get("department", ""))
+                          family_id=family["_id"], department=family.get("department", ""),
+                          region_code=family.get("region_code", ""))
     access_ttl = ctx.settings.access_token_ttl_seconds
     access = await issue_access_token(ctx.redis, principal, access_ttl)
     # A revocation that ran between our family check and the access token's creation would have
@@ -191,6 +193,7 @@ async def start_session(ctx, principal: Principal) -> TokenPair:  # noqa: ANN001
     family = {
         "_id": "fam_" + secrets.token_urlsafe(12), "subject_kind": principal.kind,
         "subject_id": principal.subject_id, "roles": list(principal.roles), "department": principal.department,
+        "region_code": principal.region_code,
         "created_at": now, "expires_at": expires_at, "revoked_at": None, "rotations": 0,
         "purge_after": expires_at + datetime.timedelta(days=7),
     }

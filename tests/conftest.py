@@ -210,16 +210,17 @@ def ctx(app: RunningApp) -> AppContext:
 @pytest.fixture
 async def operator_token(app: RunningApp) -> str:
     """A logged-in admin operator's bearer token."""
-    await operators.upsert_operator(app.ctx.db, "test-admin", "test-password-1", ["admin"])
+    await operators.upsert_operator(app.ctx.db, "test-admin", "test-password-1", ["platform_admin"])
     result = await operators.login(app.ctx, "test-admin", "test-password-1")
     return result["access_token"]
 
 
 @pytest.fixture
 def make_operator(app: RunningApp) -> Callable[..., Awaitable[str]]:
-    """make_operator(username, roles, department) -> bearer token of a new operator."""
-    async def create(username: str, roles: list[str], department: str = "") -> str:
-        await operators.upsert_operator(app.ctx.db, username, "pw-" + username, roles, department=department)
+    """make_operator(username, roles, department, region_code) -> bearer token of a new operator."""
+    async def create(username: str, roles: list[str], department: str = "", region_code: str = "") -> str:
+        await operators.upsert_operator(app.ctx.db, username, "pw-" + username, roles, department=department,
+                                        region_code=region_code)
         return (await operators.login(app.ctx, username, "pw-" + username))["access_token"]
     return create
 

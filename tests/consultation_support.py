@@ -26,10 +26,10 @@ async def items(ctx) -> None:
 @pytest.fixture
 async def staff(make_operator) -> dict[str, str]:
     return {
-        "gongan": await make_operator("ga-clerk", ["consultation"], "gongan"),
-        "minzheng": await make_operator("mz-clerk", ["consultation"], "minzheng"),
-        "supervisor": await make_operator("city-supervisor", ["supervisor"], ""),
-        "ga_supervisor": await make_operator("ga-supervisor", ["supervisor"], "gongan"),
+        "gongan": await make_operator("ga-clerk", ["department_operator"], "gongan"),
+        "minzheng": await make_operator("mz-clerk", ["department_operator"], "minzheng"),
+        "supervisor": await make_operator("city-supervisor", ["auditor"], ""),
+        "ga_supervisor": await make_operator("ga-supervisor", ["auditor"], "gongan"),
         "nobody": await make_operator("no-roles", [], "gongan"),
     }
 

@@ -116,7 +116,7 @@ async def act(fetch, token: str, no: str, action: str, **fields: Any):
 
 @pytest.fixture
 async def clerk(make_operator) -> str:
-    return await make_operator("clerk-gongan", ["applications"], "gongan")
+    return await make_operator("clerk-gongan", ["department_operator"], "gongan")
 
 
 # ---- materials ---------------------------------------------------------------------------------------
@@ -437,8 +437,8 @@ async def test_illegal_citizen_transitions_and_foreign_applications(fetch, make_
 
 async def test_two_operators_accepting_at_once_one_wins(fetch, citizen, item, make_operator, app) -> None:
     _, token = citizen
-    first = await make_operator("clerk-a", ["applications"], "gongan")
-    second = await make_operator("clerk-b", ["applications"], "gongan")
+    first = await make_operator("clerk-a", ["department_operator"], "gongan")
+    second = await make_operator("clerk-b", ["department_operator"], "gongan")
     for _ in range(3):
         no = (await submit(fetch, token)).json()["application_no"]
         results = await asyncio.gather(act(fetch, first, no, "accept"), act(fetch, second, no, "accept"))
@@ -461,9 +461,9 @@ async def test_stale_expected_version_is_refused(fetch, citizen, item, clerk) ->
 async def test_operators_see_their_department_and_filter(fetch, citizen, item, make_operator, operator_token, app) -> None:
     _, token = citizen
     await app.ctx.db.services.insert_one(service_item("MZ-0001", department="minzheng"))
-    other_clerk = await make_operator("clerk-mz", ["applications"], "minzheng")
-    clerk = await make_operator("clerk-ga", ["applications"], "gongan")
-    outsider = await make_operator("cashier", ["payments"], "gongan")
+    other_clerk = await make_operator("clerk-mz", ["department_operator"], "minzheng")
+    clerk = await make_operator("clerk-ga", ["department_operator"], "gongan")
+    outsider = await make_operator("cashier", ["hall_staff"], "gongan")
     no = (await submit(fetch, token)).json()["application_no"]
     draft = (await fetch("POST", "/api/v1/applications", token=token, json={"service_code": "GA-0001", "draft": True})).json()
     assert (await fetch("GET", f"/admin/v1/applications/{draft['application_no']}", token=clerk)).status == 404

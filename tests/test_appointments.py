@@ -93,8 +93,10 @@ async def test_only_hall_operators_manage_halls(fetch, make_operator, citizen, m
     clerk = await make_operator("clerk", ["hall_staff"])
     assert (await fetch("POST", "/admin/v1/halls", token=clerk, json={})).json()["code"] == "operator_forbidden"
     assert (await fetch("POST", f"/admin/v1/halls/{hall_id}/windows/1/call-next", token=clerk)).status == 404  # allowed, empty
-    manager = await make_operator("manager", ["halls"])
-    assert (await fetch("POST", f"/admin/v1/halls/{hall_id}/windows/1/call-next", token=manager)).status == 403
+    manager = await make_operator("manager", ["region_admin"])
+    assert (await fetch("POST", "/admin/v1/halls", token=manager, json={})).status == 422  # allowed, invalid
+    desk = await make_operator("desk", ["department_operator"])
+    assert (await fetch("POST", f"/admin/v1/halls/{hall_id}/windows/1/call-next", token=desk)).status == 403
 
 
 # ---- slots: quotas, exceptions, calendar, horizon ------------------------------------------------

@@ -165,7 +165,7 @@ async def test_operator_routes_need_an_operator(demo_app, fetch, citizen, make_o
     assert (await fetch("GET", "/admin/v1/services", token=citizen[1])).status == 401
     clerk = await make_operator("hall-clerk", ["hall_staff"])
     assert (await fetch("GET", "/admin/v1/catalogue/misfiled", token=clerk)).status == 403
-    editor = await make_operator("editor", ["catalogue"])
+    editor = await make_operator("editor", ["department_operator"])
     listing = (await fetch("GET", "/admin/v1/services?status=draft", token=editor)).json()
     assert [i["code"] for i in listing["items"]] == ["MZ-9001"] and listing["total"] == 1
     duplicate = await fetch("POST", "/admin/v1/services", json={"code": "GA-0001", "name": {"zh-CN": "重复"}},

@@ -120,7 +120,7 @@ async def test_operator_revokes_every_session_of_a_citizen(channels_app, fetch, 
     path = f"/admin/v1/citizens/{citizen_id}/revoke-sessions"
 
     assert (await fetch("POST", path, token=wechat["access_token"])).status == 401  # citizens cannot
-    clerk = await make_operator("clerk", ["applications"])
+    clerk = await make_operator("clerk", ["department_operator"])
     assert (await fetch("POST", path, token=clerk)).status == 403
     response = await fetch("POST", path, token=operator_token)
     assert response.status == 200

@@ -283,7 +283,7 @@ async def test_an_operator_action_on_one_worker_reaches_the_citizen_on_another( 
         app, other_worker, citizen, passport, make_operator, monkeypatch) -> None:
     monkeypatch.setattr(applications, "LOCAL_CACHE_SECONDS", 60)  # only the message can refresh it
     _, token = citizen
-    clerk = await make_operator("clerk-gongan", ["applications"], "gongan")
+    clerk = await make_operator("clerk-gongan", ["department_operator"], "gongan")
     no = (await submit(app.fetch, token)).json()["application_no"]
     path = f"/api/v1/applications/{no}"
     for worker in (app, other_worker):  # both workers now hold it in memory

@@ -63,7 +63,7 @@ async def test_rating_through_the_real_application_lifecycle(fetch, ctx, citizen
 
     await ctx.db.services.insert_one(service_item())
     token = citizen[1]
-    clerk = await make_operator("clerk-gongan", ["applications"], "gongan")
+    clerk = await make_operator("clerk-gongan", ["department_operator"], "gongan")
     created = await submit(fetch, token)
     assert created.status == 201, created.text
     no = created.json()["application_no"]

@@ -71,15 +71,15 @@ async def _card(fetch, token: str, query: str = "") -> dict:
 
 @pytest.fixture
 async def supervisor(make_operator) -> str:
-    return await make_operator("city-supervisor", ["supervisor"])
+    return await make_operator("city-supervisor", ["auditor"])
 
 
 async def test_roles_and_department_scope(demo_app, fetch, make_operator, citizen) -> None:
     assert (await fetch("GET", "/admin/v1/scorecard")).status == 401
     assert (await fetch("GET", "/admin/v1/scorecard", token=citizen[1])).status == 401
-    clerk = await make_operator("clerk", ["applications"], "gongan")
+    clerk = await make_operator("clerk", ["department_operator"], "gongan")
     assert (await fetch("GET", "/admin/v1/scorecard", token=clerk)).status == 403
-    ga_supervisor = await make_operator("ga-supervisor", ["supervisor"], "gongan")
+    ga_supervisor = await make_operator("ga-supervisor", ["auditor"], "gongan")
     card = await _card(fetch, ga_supervisor)
     assert card["department"] == "gongan"
     published = await demo_app.ctx.db.services.count_documents({"status": "published", "department": "gongan"})
@@ -134,7 +134,7 @@ async def test_confirmed_error_report_lowers_accuracy_until_fixed(demo_app, fetc
     report = await fetch("POST", "/api/v1/feedback", json={
         "service_code": "GA-0001", "element": "guide.fee", "description": "指南写收费 120 元，窗口实际收 160 元。"})
     assert report.status == 201
-    clerk = await make_operator("ga-clerk", ["consultation"], "gongan")
+    clerk = await make_operator("ga-clerk", ["department_operator"], "gongan")
     path = f"/admin/v1/feedback/{report.json()['id']}/resolution"
     pending = _indicator(await _card(fetch, supervisor), "understandable", "confirmed_error_reports")
     assert pending["score"] == 100.0 and pending["value"]["pending_reports"] == 1
