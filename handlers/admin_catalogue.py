@@ -18,13 +18,15 @@ class AdminServicesHandler(BaseHandler):
         page, page_size = self.page_args()
         status = self.get_query_argument("status", "") or None
         department = self.get_query_argument("department", "") or None
-        self.write_json(await catalogue.list_items(self.ctx.db, status=status, department=department,
+        self.write_json(await catalogue.list_items(self.ctx.db, self.scope, status=status, department=department,
                                                    page=page, page_size=page_size))
 
     @requires(access.CATALOGUE_WRITE)
     async def post(self) -> None:
         """Save a new item as a draft; an incomplete guide is allowed until publishing."""
-        item = await catalogue.create_item(self.ctx.db, self.json_body(), now=self.ctx.clock())
+        body = self.json_body()
+        catalogue.require_placement(self.scope, body)
+        item = await catalogue.create_item(self.ctx.db, body, now=self.ctx.clock())
         self.write_json(catalogue.admin_view(item), 201)
 
 
@@ -36,18 +38,20 @@ class AdminServiceHandler(BaseHandler):
     @requires(access.CATALOGUE_READ)
     async def get(self, code: str) -> None:
         """The item in every locale, with `publishable` and `problems`."""
-        self.write_json(catalogue.admin_view(await catalogue.get_item(self.ctx.db, code)))
+        self.write_json(catalogue.admin_view(await catalogue.get_item_for_operator(self.ctx.db, self.scope, code)))
 
     @requires(access.CATALOGUE_WRITE)
     async def patch(self, code: str) -> None:
         """Change fields (`guide` merged key by key); a published item must stay complete."""
-        item = await catalogue.update_item(self.ctx.db, code, self.json_body(), redis=self.ctx.redis,
-                                           now=self.ctx.clock())
+        changes = self.json_body()
+        catalogue.require_placement(self.scope, changes, await catalogue.get_item_for_operator(self.ctx.db, self.scope, code))
+        item = await catalogue.update_item(self.ctx.db, code, changes, redis=self.ctx.redis, now=self.ctx.clock())
         self.write_json(catalogue.admin_view(item))
 
     @requires(access.CATALOGUE_WRITE)
     async def delete(self, code: str) -> None:
         """Delete a draft (published items are unpublished first)."""
+        await catalogue.get_item_for_operator(self.ctx.db, self.scope, code)
         await catalogue.delete_item(self.ctx.db, code)
         self.set_status(204)
         self.finish()
@@ -60,6 +64,7 @@ class AdminPublishHandler(BaseHandler):
 
     @requires(access.CATALOGUE_WRITE)
     async def post(self, code: str) -> None:
+        await catalogue.get_item_for_operator(self.ctx.db, self.scope, code)
         item = await catalogue.publish_item(self.ctx.db, code, redis=self.ctx.redis, now=self.ctx.clock())
         self.write_json(catalogue.admin_view(item))
 
@@ -71,6 +76,7 @@ class AdminUnpublishHandler(BaseHandler):
 
     @requires(access.CATALOGUE_WRITE)
     async def post(self, code: str) -> None:
+        await catalogue.get_item_for_operator(self.ctx.db, self.scope, code)
         item = await catalogue.unpublish_item(self.ctx.db, code, redis=self.ctx.redis, now=self.ctx.clock())
         self.write_json(catalogue.admin_view(item))
 
@@ -80,7 +86,7 @@ class MisfiledHandler(BaseHandler):
 
     @requires(access.CATALOGUE_READ)
     async def get(self) -> None:
-        report = await catalogue.misfiled_items(self.ctx.db)
+        report = await catalogue.misfiled_items(self.ctx.db, self.scope)
         self.write_json({"items": report, "total": len(report)})
 
 

@@ -16,7 +16,7 @@ class PaymentsHandler(BaseHandler):
     async def get(self) -> None:
         page, size = self.page_args()
         self.write_json(await payments.list_orders(
-            self.ctx, status=self.get_query_argument("status", None),
+            self.ctx, self.scope, status=self.get_query_argument("status", None),
             application_no=self.get_query_argument("application_no", None),
             channel=self.get_query_argument("channel", None), page=page, page_size=size))
 
@@ -28,7 +28,7 @@ class PaymentHandler(BaseHandler):
 
     @requires(access.PAYMENTS_READ)
     async def get(self, order_no: str) -> None:
-        self.write_json(await payments.operator_detail(self.ctx, order_no))
+        self.write_json(await payments.operator_detail(self.ctx, self.scope, order_no))
 
 
 class RefundsHandler(BaseHandler):
@@ -43,7 +43,8 @@ class RefundsHandler(BaseHandler):
         operator_id = self.principal.subject_id
         status, payload = await idempotency.run_once(
             self.ctx, f"operator:{operator_id}:payments.refund:{order_no}", self.request.headers.get("Idempotency-Key"),
-            body, lambda: payments.request_refund(self.ctx, order_no, body.get("amount_fen"), body.get("reason"), operator_id))
+            body, lambda: payments.request_refund(self.ctx, self.scope, order_no, body.get("amount_fen"), body.get("reason"),
+                                                  operator_id))
         self.write_json(payload, status)
 
 

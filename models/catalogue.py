@@ -21,6 +21,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from models.access import OperatorScope
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 DEFAULT_LOCALE = "zh-CN"
@@ -611,14 +612,12 @@ async def unpublish_item(db: AsyncDatabase, code: str, *, redis: Any = None,
     return saved
 
 
-async def list_items(db: AsyncDatabase, *, status: str | None = None, department: str | None = None,
-                     page: int = 1, page_size: int = 20) -> dict[str, Any]:
-    """Operators' list of items in any status, by code."""
-    query: dict[str, Any] = {}
+async def list_items(db: AsyncDatabase, scope: OperatorScope, *, status: str | None = None,
+                     department: str | None = None, page: int = 1, page_size: int = 20) -> dict[str, Any]:
+    """Operators' list of the items in their scope, in any status, by code."""
+    query: dict[str, Any] = scope.filter(department)
     if status:
         query["status"] = status
-    if department:
-        query["department"] = department
     total = await db.services.count_documents(query)
     cursor = db.services.find(query, {"_id": 0}).sort("code", ASCENDING).skip((page - 1) * page_size)
     items = await cursor.limit(page_size).to_list(length=page_size)
@@ -698,12 +697,30 @@ def admin_view(item: dict[str, Any]) -> dict[str, Any]:
                          for p in problems]}
 
 
-async def misfiled_items(db: AsyncDatabase) -> list[dict[str, Any]]:
-    """Items (any status) whose department or themes do not match their name: the operators' report."""
+async def get_item_for_operator(db: AsyncDatabase, scope: OperatorScope, code: str) -> dict[str, Any]:
+    """An item in any status; 403 out_of_scope when it belongs to another department or region."""
+    item = await get_item(db, code)
+    scope.require(item.get("department"), item.get("region_code"))
+    return item
+
+
+def require_placement(scope: OperatorScope, changes: Any, item: dict[str, Any] | None = None) -> None:
+    """403 unless the item, with the department and region `changes` give it, stays within `scope`:
+    an operator may neither create an item for another department nor move one there."""
+    if not isinstance(changes, dict):
+        return  # the body's own validation answers
+    if item is None and "department" not in changes and "region_code" not in changes:
+        return  # creating without a department: the field errors say what is missing
+    placed = {**(item or {}), **{key: changes[key] for key in ("department", "region_code") if key in changes}}
+    scope.require(placed.get("department"), placed.get("region_code"))
+
+
+async def misfiled_items(db: AsyncDatabase, scope: OperatorScope) -> list[dict[str, Any]]:
+    """Items (any status) in the operator's scope whose department or themes do not match their name."""
     departments = {d["code"]: d for d in await db.departments.find({}, {"_id": 0}).to_list(None)}
     themes = {t["code"]: t for t in await db.themes.find({}, {"_id": 0}).to_list(None)}
     report = []
-    cursor = db.services.find({}, {"_id": 0, "code": 1, "name": 1, "aliases": 1, "department": 1, "themes": 1,
+    cursor = db.services.find(scope.filter(), {"_id": 0, "code": 1, "name": 1, "aliases": 1, "department": 1, "themes": 1,
                                    "status": 1}).sort("code", ASCENDING)
     async for item in cursor:
         problems = misfiling_problems(item, departments, themes)

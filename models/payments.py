@@ -40,6 +40,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from models import applications, catalogue, channels, outbox
+from models.access import OperatorScope
 from models.core.timezone import (
     VendorTimeError,
     local,
@@ -434,6 +435,8 @@ async def create_payment(ctx, citizen_id: str, application_no: str, channel_name
     order = {
         "_id": _new_number("PAY", now), "application_no": application_no, "citizen_id": citizen_id,
         "service_code": application["service_code"],
+        # Whose order it is, for operators' scope: the application's department and region.
+        "department": application.get("department", ""), "region_code": application.get("region_code", ""),
         "description": f"{_localized(application.get('service_name')) or application['service_code']} 办件 {application_no}"[:120],
         "channel": channel_name, "channel_id": channel.id, "app_id": channel.app_id, "payer_id": payer,
         "amount_fen": amount_fen, "status": "pending", "active_for": application_no, "placed": False,
@@ -881,7 +884,16 @@ async def handle_alipay_notification(ctx, channel_id: str, params: Mapping[str, 
 
 # ---- refunds --------------------------------------------------------------------------------------
 
-async def request_refund(ctx, order_no: str, amount_fen: Any, reason: Any, operator_id: str) -> tuple[int, dict[str, Any]]:  # noqa: ANN001
+async def _require_in_scope(ctx, scope: OperatorScope, order: dict[str, Any]) -> None:  # noqa: ANN001
+    """403 unless the order's application lies within the operator's scope."""
+    if "department" not in order:  # an order placed before orders carried their scope
+        application = await ctx.db.applications.find_one({"_id": order["application_no"]}) or {}
+        order = {"department": application.get("department"), "region_code": application.get("region_code")}
+    scope.require(order.get("department"), order.get("region_code"))
+
+
+async def request_refund(ctx, scope: OperatorScope, order_no: str, amount_fen: Any, reason: Any,  # noqa: ANN001
+                         operator_id: str) -> tuple[int, dict[str, Any]]:
     """Refund part (`amount_fen`) or all (None: what is left) of a paid order; never more than was paid."""
     from integrations import alipay_trade, wechatpay
 
@@ -894,6 +906,7 @@ async def request_refund(ctx, order_no: str, amount_fen: Any, reason: Any, opera
     order = await ctx.db.payment_orders.find_one({"_id": order_no})
     if order is None:
         raise NotFound("payment_not_found", "未找到该缴费订单", "Fee order not found")
+    await _require_in_scope(ctx, scope, order)
     if order["status"] != "paid":
         raise Conflict("order_not_paid", "订单未支付，不能退款", "Only a paid order can be refunded",
                        extra={"status": order["status"]})
@@ -1071,9 +1084,9 @@ async def reconcile_due(ctx, limit: int = 100) -> int:  # noqa: ANN001 - AppCont
 
 # ---- operators' reads ----------------------------------------------------------------------------
 
-async def list_orders(ctx, *, status: str | None, application_no: str | None, channel: str | None,  # noqa: ANN001
-                      page: int, page_size: int) -> dict[str, Any]:
-    query: dict[str, Any] = {}
+async def list_orders(ctx, scope: OperatorScope, *, status: str | None, application_no: str | None,  # noqa: ANN001
+                      channel: str | None, page: int, page_size: int) -> dict[str, Any]:
+    query: dict[str, Any] = scope.filter()
     if status:
         if status not in ("pending", "paid", "closed"):
             raise BadRequest("invalid_status", "status 应为 pending、paid 或 closed", "status must be pending, paid or closed")
@@ -1090,11 +1103,12 @@ async def list_orders(ctx, *, status: str | None, application_no: str | None, ch
             "page_size": page_size}
 
 
-async def operator_detail(ctx, order_no: str) -> dict[str, Any]:  # noqa: ANN001
+async def operator_detail(ctx, scope: OperatorScope, order_no: str) -> dict[str, Any]:  # noqa: ANN001
     """One order with its refunds and every callback attempt (for reconciliation by hand)."""
     order = await ctx.db.payment_orders.find_one({"_id": order_no})
     if order is None:
         raise NotFound("payment_not_found", "未找到该缴费订单", "Fee order not found")
+    await _require_in_scope(ctx, scope, order)
     refunds = await ctx.db.payment_refunds.find({"order_no": order_no}).sort([("created_at", ASCENDING)]).to_list(None)
     attempts = await ctx.db.payment_notifications.find({"order_no": order_no}).sort([("received_at", ASCENDING)]).to_list(None)
     return {**order_view(order, operator=True), "refunds": [refund_view(r) for r in refunds],

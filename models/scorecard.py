@@ -27,7 +27,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from models import appointments, catalogue, consultations, ratings, search, workdays
+from models import access, appointments, catalogue, consultations, ratings, search, workdays
 from models.access import OperatorScope
 from models.applications import RUNNING
 from models.errors import FieldError, Forbidden, ValidationFailed
@@ -155,8 +155,13 @@ async def scorecard(ctx: Any, operator: OperatorScope, *, department: str | None
                     region: str | None = None) -> dict[str, Any]:
     """The five dimensions for the operator's scope (their department, or the one asked for)."""
     department, prefix = parse_filters(department, region)
-    if department and not operator.allows(department):
+    if department and operator.department and department != operator.department:
         raise Forbidden("department_forbidden", "无权查看其他部门的数据", "You may not see another department's data")
+    if operator.region_code:  # a regional operator sees their region, or a part of it
+        own = access.region_prefix(operator.region_code)
+        if prefix and not prefix.startswith(own):
+            raise Forbidden("region_forbidden", "无权查看其他地区的数据", "You may not see another region's data")
+        prefix = prefix or own
     department = department or operator.department or None
     now = ctx.clock()
     query: dict[str, Any] = {"status": "published"}
@@ -196,7 +201,7 @@ async def _findable(ctx: Any, items: list[dict[str, Any]], department: str | Non
     recent = [m for m in misses["items"] if m.get("last_at") and _aware(m["last_at"]) >= since]
 
     codes = {i["code"] for i in items}
-    misfiled = [m for m in await catalogue.misfiled_items(ctx.db) if m["code"] in codes]
+    misfiled = [m for m in await catalogue.misfiled_items(ctx.db, OperatorScope("scorecard")) if m["code"] in codes]
     return dimension("findable", [
         indicator("departments_with_items", "有已发布事项的部门占比", "Departments with published items",
                   value={"with_items": len(departments) - len(empty_departments), "total": len(departments)},

@@ -44,6 +44,8 @@ import jieba
 import opencc
 from pypinyin import Style, lazy_pinyin
 
+from models import access
+
 log = logging.getLogger("citygate.search")
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
@@ -253,11 +255,7 @@ def region_scope(region: str) -> tuple[str, frozenset[str]]:
     """
     region = region.strip()
     if len(region) == 6 and region.isascii() and region.isdigit():
-        if region.endswith("0000"):
-            return region[:2], frozenset()
-        if region.endswith("00"):
-            return region[:4], frozenset({region[:2] + "0000"})
-        return region, frozenset({region[:4] + "00", region[:2] + "0000"})
+        return access.region_prefix(region), frozenset({region[:2] + "0000", region[:4] + "00"} - {region})
     prefix = region
     above = set()
     if len(prefix) >= 4:
