@@ -28,6 +28,7 @@ HANDLER_MODULES = [
     "handlers.consultations",      # issue 8: consultations, ratings, feedback
     "handlers.admin_consultations",  # issue 8
     "handlers.admin_console",      # console: scorecard, channels, audit
+    "handlers.admin_operators",    # issue 15: operator accounts, sessions, TOTP
 ]
 
 # Sandbox channels, mounted under /sandbox in development only.

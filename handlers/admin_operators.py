@@ -1,0 +1,188 @@
+"""Operator accounts: managed within the caller's scope (`/admin/v1/operators`), and one's own (`/admin/v1/me`).
+
+Permissions (models.access): operators.read to see accounts and their sessions, operators.manage to
+create, change, disable them, end their sessions, reset their second factor or lift a lockout.
+Every operator manages their own password, sessions and TOTP (`@own_account`).
+"""
+
+from __future__ import annotations
+
+from handlers.base import BaseHandler, own_account, requires
+from models import access
+from models.operators import accounts, sessions, totp
+
+
+class OperatorsHandler(BaseHandler):
+    """List the accounts within your scope, or create one {username, password, name, roles, region_code, department}."""
+
+    @requires(access.OPERATORS_READ)
+    async def get(self) -> None:
+        """Accounts within your region and department, oldest first (never a password hash or TOTP secret)."""
+        page, size = self.page_args()
+        self.write_json(await accounts.list_operators(self.ctx, self.scope, page=page, page_size=size))
+
+    @requires(access.OPERATORS_MANAGE)
+    async def post(self) -> None:
+        """Create an account inside your scope with roles you may grant; the password must meet the policy."""
+        self.write_json(await accounts.create_operator(self.ctx, self.scope, self.principal.roles, self.json_body()), 201)
+
+
+class OperatorHandler(BaseHandler):
+    """One account: read, change {name, password, roles, region_code, department, active}, or disable (DELETE)."""
+
+    path_params = ("id",)
+
+    @requires(access.OPERATORS_READ)
+    async def get(self, operator_id: str) -> None:
+        """The account."""
+        self.write_json(await accounts.get_operator(self.ctx, self.scope, operator_id))
+
+    @requires(access.OPERATORS_MANAGE)
+    async def patch(self, operator_id: str) -> None:
+        """Change some fields; a change of roles, scope, status or password ends the account's sessions."""
+        self.write_json(await accounts.update_operator(self.ctx, self.scope, self.principal.roles, operator_id,
+                                                       self.json_body()))
+
+    @requires(access.OPERATORS_MANAGE)
+    async def delete(self, operator_id: str) -> None:
+        """Disable the account (it is kept for the audit log) and end its sessions."""
+        self.write_json(await accounts.disable_operator(self.ctx, self.scope, self.principal.roles, operator_id))
+
+
+class OperatorSessionsHandler(BaseHandler):
+    """An account's live sessions: when each began, from which address and client."""
+
+    path_params = ("id",)
+
+    @requires(access.OPERATORS_READ)
+    async def get(self, operator_id: str) -> None:
+        """Live sessions, newest first."""
+        self.write_json(await accounts.operator_sessions(self.ctx, self.scope, operator_id))
+
+
+class OperatorSessionHandler(BaseHandler):
+    """End one session of an account."""
+
+    path_params = ("id", "session_id")
+
+    @requires(access.OPERATORS_MANAGE)
+    async def delete(self, operator_id: str, session_id: str) -> None:
+        """Revoke the session: its token stops working at once."""
+        await accounts.revoke_operator_session(self.ctx, self.scope, self.principal.roles, operator_id, session_id)
+        self.set_status(204)
+        self.finish()
+
+
+class OperatorTotpHandler(BaseHandler):
+    """Remove an account's TOTP second factor (a lost phone without recovery codes)."""
+
+    path_params = ("id",)
+
+    @requires(access.OPERATORS_MANAGE)
+    async def delete(self, operator_id: str) -> None:
+        """Remove TOTP and recovery codes; the account's sessions end."""
+        self.write_json(await accounts.reset_second_factor(self.ctx, self.scope, self.principal.roles, operator_id))
+
+
+class OperatorLockHandler(BaseHandler):
+    """Lift an account's login lockout before it ends."""
+
+    path_params = ("id",)
+
+    @requires(access.OPERATORS_MANAGE)
+    async def delete(self, operator_id: str) -> None:
+        """Unlock."""
+        await accounts.unlock(self.ctx, self.scope, self.principal.roles, operator_id)
+        self.set_status(204)
+        self.finish()
+
+
+class MeHandler(BaseHandler):
+    """Your own account."""
+
+    @own_account
+    async def get(self) -> None:
+        """Your account, with the session you are calling from."""
+        doc = await accounts.own_account(self.ctx, self.principal.subject_id)
+        self.write_json({**accounts.view(doc), "session_id": self.principal.family_id})
+
+
+class MyPasswordHandler(BaseHandler):
+    """Change your password {current_password, new_password}; your other sessions end."""
+
+    @own_account
+    async def post(self) -> None:
+        """Change the password (the policy applies)."""
+        body = self.json_body()
+        await accounts.change_own_password(self.ctx, self.principal.subject_id, self.principal.family_id,
+                                           body.get("current_password"), body.get("new_password"))
+        self.set_status(204)
+        self.finish()
+
+
+class MySessionsHandler(BaseHandler):
+    """Your live sessions (`current` marks the one you are calling from)."""
+
+    @own_account
+    async def get(self) -> None:
+        """Live sessions, newest first."""
+        items = await sessions.live(self.ctx, self.principal.subject_id, self.principal.family_id)
+        self.write_json({"items": items, "total": len(items)})
+
+
+class MySessionHandler(BaseHandler):
+    """End one of your sessions (the current one logs you out)."""
+
+    path_params = ("session_id",)
+
+    @own_account
+    async def delete(self, session_id: str) -> None:
+        """Revoke the session."""
+        await sessions.revoke(self.ctx, self.principal.subject_id, session_id, "revoked_by_owner")
+        self.set_status(204)
+        self.finish()
+
+
+class MyTotpHandler(BaseHandler):
+    """Your TOTP second factor: start enrolment (POST: the secret and otpauth URI, shown once) or turn it off (DELETE {code})."""
+
+    @own_account
+    async def post(self) -> None:
+        """Start enrolment: add the secret to an authenticator app, then confirm with a code."""
+        doc = await accounts.own_account(self.ctx, self.principal.subject_id)
+        self.write_json(await totp.enrol(self.ctx, doc), 201)
+
+    @own_account
+    async def delete(self) -> None:
+        """Turn TOTP off, proven by a current code {code} or a recovery code {recovery_code}."""
+        body = self.json_body()
+        doc = await accounts.own_account(self.ctx, self.principal.subject_id)
+        await totp.disable(self.ctx, doc, body.get("code"), body.get("recovery_code"))
+        self.set_status(204)
+        self.finish()
+
+
+class MyTotpConfirmHandler(BaseHandler):
+    """Confirm TOTP enrolment with a code {code}: TOTP is on, and ten recovery codes are shown once."""
+
+    @own_account
+    async def post(self) -> None:
+        """Confirm; the answer holds the recovery codes (store them: they are not shown again)."""
+        doc = await accounts.own_account(self.ctx, self.principal.subject_id)
+        self.write_json(await totp.confirm(self.ctx, doc, self.json_body().get("code")))
+
+
+routes = [
+    (r"/admin/v1/operators", OperatorsHandler),
+    (r"/admin/v1/operators/([^/]+)", OperatorHandler),
+    (r"/admin/v1/operators/([^/]+)/sessions", OperatorSessionsHandler),
+    (r"/admin/v1/operators/([^/]+)/sessions/([^/]+)", OperatorSessionHandler),
+    (r"/admin/v1/operators/([^/]+)/totp", OperatorTotpHandler),
+    (r"/admin/v1/operators/([^/]+)/lock", OperatorLockHandler),
+    (r"/admin/v1/me", MeHandler),
+    (r"/admin/v1/me/password", MyPasswordHandler),
+    (r"/admin/v1/me/sessions", MySessionsHandler),
+    (r"/admin/v1/me/sessions/([^/]+)", MySessionHandler),
+    (r"/admin/v1/me/totp", MyTotpHandler),
+    (r"/admin/v1/me/totp/confirm", MyTotpConfirmHandler),
+]

@@ -1,0 +1,68 @@
+"""Lockout with back-off: repeated wrong logins lock a username for a while, longer each time.
+
+Per username (known or not, so the answer reveals nothing about which exist), in Redis so every
+worker sees it. The 5th consecutive failure locks the username for 1 minute; every failure after a
+lock ends locks it again for twice as long (2, 4, 8 ... minutes, at most an hour); a successful
+login forgets it all. Times come from `ctx.clock()` (the key's own expiry only clears old entries).
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import math
+
+from models.core.timezone import local_iso
+from models.errors import RateLimited
+
+THRESHOLD = 5
+FIRST_LOCK_SECONDS = 60
+MAX_LOCK_SECONDS = 3600
+FORGET_AFTER_SECONDS = 24 * 3600  # a day without failures starts over
+_PREFIX = "cg:op-lock:"
+
+
+def _key(username: str) -> str:
+    return _PREFIX + hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
+
+
+def _locked(ctx, until: float) -> RateLimited:  # noqa: ANN001 - AppContext
+    now = ctx.clock().timestamp()
+    seconds = max(1, math.ceil(until - now))
+    moment = datetime.datetime.fromtimestamp(until, datetime.UTC)
+    return RateLimited("operator_locked", f"登录失败次数过多，账号已临时锁定，请在 {seconds} 秒后再试",
+                       f"Too many failed logins; this account is locked for {seconds} more seconds",
+                       retry_after=seconds, extra={"retry_after_seconds": seconds, "locked_until": local_iso(moment)})
+
+
+async def check(ctx, username: str) -> None:  # noqa: ANN001 - AppContext
+    """Raise 429 operator_locked (with Retry-After) while `username` is locked."""
+    until = await ctx.redis.hget(_key(username), "until")
+    if until is not None and float(until) > ctx.clock().timestamp():
+        raise _locked(ctx, float(until))
+
+
+async def failed(ctx, username: str) -> None:  # noqa: ANN001 - AppContext
+    """Count a failed login; raise 429 operator_locked when this failure locks the username."""
+    key = _key(username)
+    async with ctx.redis.pipeline(transaction=True) as pipe:
+        pipe.hincrby(key, "failures", 1)
+        pipe.expire(key, FORGET_AFTER_SECONDS)
+        failures, _ = await pipe.execute()
+    if failures < THRESHOLD:
+        return
+    level = await ctx.redis.hincrby(key, "level", 1)
+    seconds = min(MAX_LOCK_SECONDS, FIRST_LOCK_SECONDS * 2 ** (level - 1))
+    until = ctx.clock().timestamp() + seconds
+    await ctx.redis.hset(key, "until", repr(until))
+    raise _locked(ctx, until)
+
+
+async def succeeded(ctx, username: str) -> None:  # noqa: ANN001 - AppContext
+    """A correct login: forget the failures and the back-off."""
+    await ctx.redis.delete(_key(username))
+
+
+async def release(ctx, username: str) -> None:  # noqa: ANN001 - AppContext
+    """Unlock at once (an operator manager's decision)."""
+    await ctx.redis.delete(_key(username))
