@@ -13,11 +13,6 @@ ROLE = "applications"
 class OperatorHandler(BaseHandler):
     """Shared by the operator application routes."""
 
-    @property
-    def department(self) -> str:
-        """The operator's own department, else the `?department=` asked for ("" = all)."""
-        return self.principal.department or self.get_query_argument("department", "")
-
     def flag(self, name: str) -> bool | None:
         raw = self.get_query_argument(name, "").lower()
         if raw in ("", "any"):
@@ -34,7 +29,7 @@ class AdminApplicationsHandler(OperatorHandler):
     async def get(self) -> None:
         page, size = self.page_args()
         self.write_json(await applications.list_for_operators(
-            self.ctx, self.department, status=self.get_query_argument("status", None),
+            self.ctx, self.scope, self.get_query_argument("department", None) or None, status=self.get_query_argument("status", None),
             service_code=self.get_query_argument("service_code", None), overdue=self.flag("overdue"),
             page=page, page_size=size, locale=self.locale_code))
 
@@ -46,7 +41,7 @@ class AdminApplicationHandler(OperatorHandler):
 
     @requires(access.APPLICATIONS_READ)
     async def get(self, no: str) -> None:
-        self.write_json(await applications.operator_detail(self.ctx, no, self.department, self.locale_code))
+        self.write_json(await applications.operator_detail(self.ctx, no, self.scope, self.locale_code))
 
 
 class AdminApplicationActionHandler(OperatorHandler):
@@ -60,8 +55,8 @@ class AdminApplicationActionHandler(OperatorHandler):
         scope = f"operator:{self.principal.subject_id}:applications.action:{no}"
         status, payload = await idempotency.run_once(
             self.ctx, scope, self.request.headers.get("Idempotency-Key"), body,
-            lambda: applications.operator_action(self.ctx, self.principal.subject_id, self.principal.department,
-                                                 no, body, self.locale_code))
+            lambda: applications.operator_action(self.ctx, self.principal.subject_id, self.scope, no, body,
+                                                 self.locale_code))
         self.write_json(payload, status)
 
 
@@ -72,7 +67,7 @@ class AdminApplicationFileHandler(OperatorHandler):
 
     @requires(access.APPLICATIONS_READ)
     async def get(self, no: str, file_id: str) -> None:
-        application = await applications.get_for_operator(self.ctx.db, no, self.principal.department)
+        application = await applications.get_for_operator(self.ctx.db, no, self.scope)
         owner = application["citizen_id"]
         if not applications.has_file(application, file_id):
             raise NotFound(*files.FILE_NOT_FOUND)

@@ -16,12 +16,14 @@ class HallsHandler(BaseHandler):
     async def get(self) -> None:
         """All halls."""
         page, page_size = self.page_args()
-        self.write_json(await appointments.list_halls(self.ctx, page, page_size))
+        self.write_json(await appointments.list_halls(self.ctx, self.scope, page, page_size))
 
     @requires(access.HALLS_MANAGE)
     async def post(self) -> None:
         """Create a hall."""
-        self.write_json(await appointments.create_hall(self.ctx, self.json_body()), 201)
+        body = self.json_body()
+        appointments.require_hall_placement(self.scope, body)
+        self.write_json(await appointments.create_hall(self.ctx, body), 201)
 
 
 class HallHandler(BaseHandler):
@@ -32,16 +34,19 @@ class HallHandler(BaseHandler):
     @requires(access.HALLS_READ)
     async def get(self, hall_id: str) -> None:
         """One hall."""
-        self.write_json(await appointments.get_hall(self.ctx, hall_id))
+        self.write_json(appointments.hall_view(await appointments.hall_for_operator(self.ctx, self.scope, hall_id)))
 
     @requires(access.HALLS_MANAGE)
     async def patch(self, hall_id: str) -> None:
         """Change some of a hall's fields."""
-        self.write_json(await appointments.update_hall(self.ctx, hall_id, self.json_body()))
+        body = self.json_body()
+        appointments.require_hall_placement(self.scope, body, await appointments.hall_for_operator(self.ctx, self.scope, hall_id))
+        self.write_json(await appointments.update_hall(self.ctx, hall_id, body))
 
     @requires(access.HALLS_MANAGE)
     async def delete(self, hall_id: str) -> None:
         """Delete a hall without upcoming bookings."""
+        await appointments.hall_for_operator(self.ctx, self.scope, hall_id)
         await appointments.delete_hall(self.ctx, hall_id)
         self.set_status(204)
         self.finish()
@@ -55,11 +60,13 @@ class HallScheduleHandler(BaseHandler):
     @requires(access.HALLS_READ)
     async def get(self, hall_id: str) -> None:
         """The hall's schedule."""
+        await appointments.hall_for_operator(self.ctx, self.scope, hall_id)
         self.write_json(await appointments.get_schedule(self.ctx, hall_id))
 
     @requires(access.HALLS_MANAGE)
     async def put(self, hall_id: str) -> None:
         """Replace the weekly quotas `{default: [slots], weekdays: {"1".."7": [slots]}}`."""
+        await appointments.hall_for_operator(self.ctx, self.scope, hall_id)
         self.write_json(await appointments.set_schedule(self.ctx, hall_id, self.json_body()))
 
 
@@ -71,11 +78,13 @@ class HallScheduleExceptionHandler(BaseHandler):
     @requires(access.HALLS_MANAGE)
     async def put(self, hall_id: str, date: str) -> None:
         """Set the single-day exception."""
+        await appointments.hall_for_operator(self.ctx, self.scope, hall_id)
         self.write_json(await appointments.set_exception(self.ctx, hall_id, date, self.json_body()))
 
     @requires(access.HALLS_MANAGE)
     async def delete(self, hall_id: str, date: str) -> None:
         """Remove the exception: the weekly schedule applies again."""
+        await appointments.hall_for_operator(self.ctx, self.scope, hall_id)
         self.write_json(await appointments.delete_exception(self.ctx, hall_id, date))
 
 
@@ -87,6 +96,7 @@ class HallAppointmentsHandler(BaseHandler):
     @requires(access.HALLS_QUEUE)
     async def get(self, hall_id: str) -> None:
         page, page_size = self.page_args(default_size=100)
+        await appointments.hall_for_operator(self.ctx, self.scope, hall_id)
         self.write_json(await appointments.hall_appointments(
             self.ctx, hall_id, self.get_query_argument("date", None), self.get_query_argument("status", None),
             page, page_size, self.locale_code))
@@ -99,6 +109,7 @@ class CallNextHandler(BaseHandler):
 
     @requires(access.HALLS_QUEUE)
     async def post(self, hall_id: str, window: str) -> None:
+        await appointments.hall_for_operator(self.ctx, self.scope, hall_id)
         self.write_json(await appointments.call_next(
             self.ctx, hall_id, window, self.principal.subject_id, self.locale_code))
 
@@ -111,7 +122,7 @@ class NoShowHandler(BaseHandler):
     @requires(access.HALLS_QUEUE)
     async def post(self, appointment_id: str) -> None:
         self.write_json(await appointments.mark_no_show(
-            self.ctx, appointment_id, self.principal.subject_id, self.locale_code))
+            self.ctx, self.scope, appointment_id, self.principal.subject_id, self.locale_code))
 
 
 routes = [

@@ -34,12 +34,14 @@ AUDIT_READ = "audit.read"
 OPERATORS_READ = "operators.read"
 OPERATORS_MANAGE = "operators.manage"
 CITIZENS_MANAGE = "citizens.manage"
+# Every logged-in operator, whatever their roles: their own password, sessions, second factor, logout.
+OWN_ACCOUNT = "own_account"
 
 PERMISSIONS = frozenset({
     CATALOGUE_READ, CATALOGUE_WRITE, APPLICATIONS_READ, APPLICATIONS_WORK, CONSULTATIONS_READ,
     CONSULTATIONS_WORK, PAYMENTS_READ, PAYMENTS_REFUND, HALLS_READ, HALLS_MANAGE, HALLS_QUEUE,
     CHANNELS_READ, CHANNELS_MANAGE, SCORECARD_READ, AUDIT_READ, OPERATORS_READ, OPERATORS_MANAGE,
-    CITIZENS_MANAGE,
+    CITIZENS_MANAGE, OWN_ACCOUNT,
 })
 READ_PERMISSIONS = frozenset(p for p in PERMISSIONS if p.endswith(".read"))
 
@@ -69,8 +71,8 @@ PLATFORM_ROLES = frozenset({PLATFORM_ADMIN, CHANNEL_MANAGER})
 
 
 def permits(roles: tuple[str, ...] | list[str], permission: str) -> bool:
-    """Whether any of `roles` grants `permission`."""
-    return any(permission in ROLES.get(role, ()) for role in roles)
+    """Whether any of `roles` grants `permission` (OWN_ACCOUNT: every operator)."""
+    return permission == OWN_ACCOUNT or any(permission in ROLES.get(role, ()) for role in roles)
 
 
 def unknown_roles(roles: list[str]) -> list[str]:
@@ -113,6 +115,11 @@ class OperatorScope:
         if self.department and self.department != department:
             return False
         return region_covers(self.region_code, region_code)
+
+    def require_region(self, region_code: str | None) -> None:
+        """403 unless `region_code` lies within this scope's region (for objects of no one department: halls)."""
+        if not region_covers(self.region_code, region_code):
+            raise Forbidden(*_OUT_OF_SCOPE)
 
     def require(self, department: str | None, region_code: str | None = None) -> None:
         """Raise 403 out_of_scope unless the object is within this scope."""

@@ -28,6 +28,7 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 from redis.exceptions import RedisError
 
 from models import deadlines, files, outbox, workdays
+from models.access import OperatorScope
 from models.core.timezone import SHANGHAI, local, local_iso, local_minute
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 from models.localcache import LocalCache
@@ -790,7 +791,7 @@ async def withdraw(ctx, citizen_id: str, no: str, body: dict[str, Any], locale: 
     return 200, citizen_view(updated, events, ctx.clock(), locale)
 
 
-async def operator_action(ctx, operator_id: str, department: str, no: str, body: dict[str, Any],  # noqa: ANN001
+async def operator_action(ctx, operator_id: str, scope: OperatorScope, no: str, body: dict[str, Any],  # noqa: ANN001
                           locale: str = "zh-CN") -> tuple[int, dict[str, Any]]:
     """One operator step: accept, request_supplement, approve, reject or complete."""
     action = body.get("action")
@@ -800,7 +801,7 @@ async def operator_action(ctx, operator_id: str, department: str, no: str, body:
     expected = body.get("expected_version")
     if expected is not None and (not isinstance(expected, int) or isinstance(expected, bool)):
         raise ValidationFailed(errors=[FieldError("expected_version", "type", "应为整数", "must be a whole number")])
-    application = await get_for_operator(ctx.db, no, department)
+    application = await get_for_operator(ctx.db, no, scope)
     note = _note(body)
     changes: dict[str, Any] = {}
     data: dict[str, Any] = {}
@@ -1090,29 +1091,36 @@ def _statuses(raw: str) -> list[str]:
     return wanted
 
 
-async def get_for_operator(db: AsyncDatabase, no: str, department: str) -> dict[str, Any]:
-    """An application the operator's department handles (every department for operators without one)."""
+def _handled_by(application: dict[str, Any] | None, scope: OperatorScope) -> bool:
+    """A submitted application within the operator's department and region (a draft is the citizen's own)."""
+    return (application is not None and application["status"] != "draft"
+            and scope.allows(application.get("department"), application.get("region_code")))
+
+
+async def get_for_operator(db: AsyncDatabase, no: str, scope: OperatorScope) -> dict[str, Any]:
+    """An application within the operator's scope; 404 otherwise (its existence is not theirs to know)."""
     application = await db.applications.find_one({"_id": no})
-    if application is None or application["status"] == "draft" or (department and application.get("department") != department):
+    if not _handled_by(application, scope):
         raise NotFound("application_not_found", "未找到该办件", "Application not found")
     return application
 
 
-async def operator_detail(ctx, no: str, department: str, locale: str) -> dict[str, Any]:  # noqa: ANN001
+async def operator_detail(ctx, no: str, scope: OperatorScope, locale: str) -> dict[str, Any]:  # noqa: ANN001
     found = await read_model(ctx, no)
-    if found is None or found[0]["status"] == "draft" or (department and found[0].get("department") != department):
+    if found is None or not _handled_by(found[0], scope):
         raise NotFound("application_not_found", "未找到该办件", "Application not found")
     return operator_view(*found, ctx.clock(), locale)
 
 
-async def list_for_operators(ctx, department: str, *, status: str | None = None, service_code: str | None = None,  # noqa: ANN001
+async def list_for_operators(ctx, scope: OperatorScope, department: str | None = None, *,  # noqa: ANN001
+                             status: str | None = None, service_code: str | None = None,
                              overdue: bool | None = None, page: int = 1, page_size: int = 20,
                              locale: str = "zh-CN") -> dict[str, Any]:
-    """Applications to handle, newest first; `overdue` selects those past their promised date."""
+    """Applications within the operator's scope (or the department asked for), newest first; `overdue`
+    selects those past their promised date."""
     # Drafts are the citizen's own until submitted: never listed to operators.
     query: dict[str, Any] = {"status": {"$in": [s for s in _statuses(status) if s != "draft"]} if status else {"$ne": "draft"}}
-    if department:
-        query["department"] = department
+    query.update(scope.filter(department))
     if service_code:
         query["service_code"] = service_code
     now = ctx.clock()

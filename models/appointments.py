@@ -30,6 +30,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from models import outbox
+from models.access import OperatorScope
 from models.core.timezone import SHANGHAI, local
 from models.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from models.workdays import is_workday
@@ -371,15 +372,25 @@ async def create_hall(ctx, body: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN
     return hall_view(hall)
 
 
-async def list_halls(ctx, page: int, page_size: int) -> dict[str, Any]:  # noqa: ANN001
-    total = await ctx.db.halls.count_documents({})
-    cursor = ctx.db.halls.find({}).sort("created_at", ASCENDING).skip((page - 1) * page_size).limit(page_size)
+async def hall_for_operator(ctx, scope: OperatorScope, hall_id: str) -> dict[str, Any]:  # noqa: ANN001
+    """A hall in the operator's region (halls serve every department); 403 out_of_scope otherwise."""
+    hall = await _hall(ctx, hall_id)
+    scope.require_region(hall.get("region_code"))
+    return hall
+
+
+def require_hall_placement(scope: OperatorScope, body: Any, hall: dict[str, Any] | None = None) -> None:
+    """403 unless the hall, with the region `body` gives it, stays in the operator's region."""
+    if isinstance(body, dict) and ("region_code" in body or hall is None):
+        scope.require_region(body.get("region_code"))
+
+
+async def list_halls(ctx, scope: OperatorScope, page: int, page_size: int) -> dict[str, Any]:  # noqa: ANN001
+    query = scope.filter(department_field=None)
+    total = await ctx.db.halls.count_documents(query)
+    cursor = ctx.db.halls.find(query).sort("created_at", ASCENDING).skip((page - 1) * page_size).limit(page_size)
     return {"items": [hall_view(h) for h in await cursor.to_list()], "total": total, "page": page,
             "page_size": page_size}
-
-
-async def get_hall(ctx, hall_id: str) -> dict[str, Any]:  # noqa: ANN001
-    return hall_view(await _hall(ctx, hall_id))
 
 
 async def update_hall(ctx, hall_id: str, body: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
@@ -850,11 +861,15 @@ async def hall_appointments(ctx, hall_id: str, date: str | None, status: str | N
 
 # ---- no-shows ---------------------------------------------------------------------------------------
 
-async def mark_no_show(ctx, appointment_id: str, operator_id: str, locale: str) -> dict[str, Any]:  # noqa: ANN001
+async def mark_no_show(ctx, scope: OperatorScope, appointment_id: str, operator_id: str,  # noqa: ANN001
+                       locale: str) -> dict[str, Any]:
     """An operator records that a booked citizen never checked in (after the check-in window)."""
     now = ctx.clock()
     grace = datetime.timedelta(minutes=ctx.settings.appointment_checkin_grace_minutes)
     oid = _object_id(appointment_id)
+    booked = await ctx.db.appointments.find_one({"_id": oid})
+    if booked is not None:
+        await hall_for_operator(ctx, scope, booked["hall_id"])
     doc = await ctx.db.appointments.find_one_and_update(
         {"_id": oid, "status": "booked", "ends_at": {"$lt": now - grace}},
         {"$set": {"status": "no_show", "no_show_at": now, "no_show_by": operator_id, "updated_at": now}},

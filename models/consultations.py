@@ -114,7 +114,7 @@ async def create(ctx: Any, citizen_id: str, body: dict[str, Any]) -> dict[str, A
     doc = {
         "_id": ObjectId(), "kind": kind, "citizen_id": citizen_id, "service_code": service_code,
         "service_name": item.get("name", {}), "department": item.get("department", ""),
-        "application_no": application_no, "subject": subject, "content": content, "attachments": attachments,
+        "region_code": item.get("region_code", ""), "application_no": application_no, "subject": subject, "content": content, "attachments": attachments,
         "status": "open", "turns": 1, "created_at": now, "updated_at": now,
         "pending_since": now, "due_at": answer_deadline(kind, now, ctx.settings), "rated": False,
         # first_answered_at, first_answer_hours, answered_late, closed_at: set when they happen (never
@@ -227,7 +227,7 @@ async def list_for_operator(ctx: Any, operator: OperatorScope, *, department: st
                                  "status must be open, answered or closed"))
     if errors:
         raise ValidationFailed(errors=errors)
-    query = operator.department_filter(department)
+    query = operator.filter(department)
     if kind:
         query["kind"] = kind
     if status:
@@ -246,7 +246,7 @@ async def list_for_operator(ctx: Any, operator: OperatorScope, *, department: st
 async def _for_operator(db: AsyncDatabase, operator: OperatorScope, consultation_id: str) -> dict[str, Any]:
     doc = await db.consultations.find_one({"_id": parse_id(consultation_id)})
     # Another department's consultation is "not found": its existence is not theirs to know.
-    if doc is None or not operator.allows(doc["department"]):
+    if doc is None or not operator.allows(doc["department"], doc.get("region_code")):
         raise NotFound("consultation_not_found", "未找到该咨询", "Consultation not found")
     return doc
 
@@ -327,7 +327,7 @@ async def answer_time_stats(ctx: Any, operator: OperatorScope, *, department: st
                             until: datetime.datetime | None = None) -> dict[str, Any]:
     """Per department: first-answer time in working hours (median, 90th percentile), waiting, overdue."""
     now = ctx.clock()
-    query = operator.department_filter(department)
+    query = operator.filter(department)
     if since or until:
         query["created_at"] = {**({"$gte": since} if since else {}), **({"$lt": until} if until else {})}
     answered: dict[str, list[float]] = {}

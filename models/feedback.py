@@ -88,7 +88,7 @@ async def report(ctx: Any, body: dict[str, Any], citizen_id: str | None = None) 
     now = ctx.clock()
     doc = {
         "_id": ObjectId(), "service_code": service_code, "service_name": item.get("name", {}),
-        "department": item.get("department", ""), "element": element, "description": description,
+        "department": item.get("department", ""), "region_code": item.get("region_code", ""), "element": element, "description": description,
         "suggestion": suggestion, "query_code_hash": _hash(query_code),
         "status": "pending", "created_at": now, "updated_at": now,
     }
@@ -116,7 +116,7 @@ async def list_for_operator(ctx: Any, operator: OperatorScope, *, department: st
     if status and status not in STATUSES:
         raise ValidationFailed(errors=[FieldError("status", "invalid_status", "status 取值无效",
                                                   "status must be pending, confirmed, fixed or explained")])
-    query = operator.department_filter(department)
+    query = operator.filter(department)
     if status:
         query["status"] = status
     if service_code:
@@ -129,7 +129,7 @@ async def list_for_operator(ctx: Any, operator: OperatorScope, *, department: st
 
 async def _for_operator(db: AsyncDatabase, operator: OperatorScope, feedback_id: str) -> dict[str, Any]:
     doc = await db.feedback.find_one({"_id": _id(feedback_id)})
-    if doc is None or not operator.allows(doc["department"]):
+    if doc is None or not operator.allows(doc["department"], doc.get("region_code")):
         raise NotFound("feedback_not_found", "未找到该纠错报告", "Error report not found")
     return doc
 

@@ -82,17 +82,19 @@ async def rate_application(ctx: Any, citizen_id: str, application_no: str, body:
     if application.get("status") != "completed":
         raise Conflict("application_not_completed", "办件办结后才能评价", "An application can be rated once it is completed")
     service_code = application.get("service_code", "")
-    department = application.get("department") or await _department_of(ctx.db, service_code)
-    return await _record(ctx, "application", application_no, citizen_id, department, service_code,
-                         grade, comment, tags)
+    department, region_code = application.get("department"), application.get("region_code")
+    if not department:
+        department, region_code = await _placement_of(ctx.db, service_code)
+    return await _record(ctx, "application", application_no, citizen_id, (department, region_code or ""),
+                         service_code, grade, comment, tags)
 
 
 async def rate_consultation(ctx: Any, citizen_id: str, consultation_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Rate the citizen's own consultation, once, after it is closed."""
     grade, comment, tags = parse_rating(body)
     doc = await consultations.get_closed_for_rating(ctx.db, citizen_id, consultation_id)
-    view = await _record(ctx, "consultation", str(doc["_id"]), citizen_id, doc["department"], doc["service_code"],
-                         grade, comment, tags)
+    view = await _record(ctx, "consultation", str(doc["_id"]), citizen_id,
+                         (doc["department"], doc.get("region_code", "")), doc["service_code"], grade, comment, tags)
     await consultations.mark_rated(ctx.db, doc["_id"])
     return view
 
@@ -104,17 +106,20 @@ async def get_own_rating(ctx: Any, citizen_id: str, target_type: str, target_id:
     return rating_view(rating)
 
 
-async def _department_of(db: AsyncDatabase, service_code: str) -> str:
-    item = await catalogue.find_item(db, service_code) if service_code else None
-    return (item or {}).get("department", "")
+async def _placement_of(db: AsyncDatabase, service_code: str) -> tuple[str, str]:
+    """(department, region code) of the item: whose ratings these are, for operators' scope."""
+    item = (await catalogue.find_item(db, service_code) if service_code else None) or {}
+    return item.get("department", ""), item.get("region_code", "")
 
 
-async def _record(ctx: Any, target_type: str, target_id: str, citizen_id: str, department: str,
+async def _record(ctx: Any, target_type: str, target_id: str, citizen_id: str, placement: tuple[str, str],
                   service_code: str, grade: int, comment: str, tags: list[str]) -> dict[str, Any]:
     now = ctx.clock()
+    department, region_code = placement
     rating = {
         "_id": ObjectId(), "target_type": target_type, "target_id": target_id, "citizen_id": citizen_id,
-        "department": department, "service_code": service_code, "grade": grade, "grade_label": GRADES[grade][0],
+        "department": department, "region_code": region_code, "service_code": service_code, "grade": grade,
+        "grade_label": GRADES[grade][0],
         "comment": comment, "tags": tags, "created_at": now,
     }
     if grade in BAD_GRADES:
@@ -127,7 +132,8 @@ async def _record(ctx: Any, target_type: str, target_id: str, citizen_id: str, d
         # Ids in other fields are strings: nx-27017 does not match ObjectId values outside `_id`.
         await ctx.db.rectification_cases.insert_one({
             "_id": ObjectId(rating["rectification_id"]), "rating_id": str(rating["_id"]), "target_type": target_type,
-            "target_id": target_id, "citizen_id": citizen_id, "department": department, "service_code": service_code,
+            "target_id": target_id, "citizen_id": citizen_id, "department": department, "region_code": region_code,
+            "service_code": service_code,
             "grade": grade, "comment": comment, "tags": tags, "status": "open", "created_at": now,
             "due_at": workdays.deadline(now, RECTIFICATION_WORKDAYS),
             "follow_up_question": FOLLOW_UP_QUESTION,
@@ -160,7 +166,7 @@ async def list_cases(ctx: Any, operator: OperatorScope, *, department: str | Non
         raise ValidationFailed(errors=[FieldError("status", "invalid_status", "status 应为 open、responded 或 closed",
                                                   "status must be open, responded or closed")])
     now = ctx.clock()
-    query = operator.department_filter(department)
+    query = operator.filter(department)
     if status:
         query["status"] = status
     if overdue:
@@ -174,7 +180,7 @@ async def list_cases(ctx: Any, operator: OperatorScope, *, department: str | Non
 
 async def get_case_for_operator(ctx: Any, operator: OperatorScope, case_id: str) -> dict[str, Any]:
     doc = await ctx.db.rectification_cases.find_one({"_id": _case_id(case_id)})
-    if doc is None or not operator.allows(doc["department"]):
+    if doc is None or not operator.allows(doc["department"], doc.get("region_code")):
         raise NotFound("rectification_not_found", "未找到该整改事项", "Rectification case not found")
     return case_view(doc, ctx.clock(), for_operator=True)
 
@@ -277,7 +283,7 @@ async def rating_stats(ctx: Any, operator: OperatorScope, *, department: str | N
                      until: datetime.datetime | None = None) -> dict[str, Any]:
     """Rating counts per grade, average and satisfaction rate per department and per service."""
     now = ctx.clock()
-    query = operator.department_filter(department)
+    query = operator.filter(department)
     if service_code:
         query["service_code"] = service_code
     if since or until:
