@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from handlers.base import BaseHandler, citizen_required
-from models import applications, idempotency, ratelimit
+from models import applications, exposure, idempotency, ratelimit
 
 SUBMISSIONS_PER_HOUR = 60
 PROGRESS_PER_IP_PER_MINUTE = 30
@@ -42,6 +42,9 @@ class ApplicationsHandler(CitizenHandler):
     async def post(self) -> None:
         """Submit an application {service_code, form, materials, delivery?, draft?}; honours Idempotency-Key."""
         body = self.json_body()
+        # Only what the channel the citizen logged in through exposes (models.exposure).
+        exposure.require_applicable(await exposure.for_request(self.ctx, self.principal, self.header(exposure.CHANNEL_HEADER)),
+                                    body.get("service_code"))
         await ratelimit.enforce(self.ctx.redis, f"apply:{self.citizen_id}", SUBMISSIONS_PER_HOUR, 3600,
                                 "submission_rate_limited", "提交过于频繁，请稍后再试", "Too many submissions, retry later")
         await self.write_once("applications.create", body,
@@ -108,6 +111,8 @@ class ServiceFormHandler(CitizenHandler):
 
     @citizen_required
     async def get(self, code: str) -> None:
+        exposure.require_visible(await exposure.for_request(self.ctx, self.principal, self.header(exposure.CHANNEL_HEADER)),
+                                 code)
         self.write_json(await applications.prefilled_form(self.ctx, self.citizen_id, code, self.locale_code))
 
 

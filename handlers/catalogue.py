@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from handlers.base import BaseHandler
-from models import catalogue
+from models import catalogue, exposure
 
 
 class ServicesHandler(BaseHandler):
@@ -14,6 +14,12 @@ class ServicesHandler(BaseHandler):
         page, page_size = self.page_args()
         args = {name: self.get_query_argument(name, "").strip() or None
                 for name in ("q", "department", "theme", "audience", "region")}
+        # Through a channel with a list of exposed services: only those, in its order (models.exposure).
+        exposed = await exposure.for_request(self.ctx, self.principal, self.header(exposure.CHANNEL_HEADER))
+        if exposed is not None and not exposed.everything:
+            self.write_json(await exposure.search(self.ctx, exposed, **args, page=page, page_size=page_size,
+                                                  locale=self.locale_code))
+            return
         self.write_json(await catalogue.search_catalogue(self.ctx, **args, page=page, page_size=page_size,
                                                          locale=self.locale_code))
 
@@ -24,6 +30,8 @@ class ServiceHandler(BaseHandler):
     path_params = ("code",)
 
     async def get(self, code: str) -> None:
+        exposure.require_visible(await exposure.for_request(self.ctx, self.principal, self.header(exposure.CHANNEL_HEADER)),
+                                 code)
         item = await catalogue.get_published_item(self.ctx.db, code)
         self.write_json(catalogue.public_item(item, self.locale_code))
 

@@ -268,11 +268,27 @@ def problem_for(exc: Exception, *, code_invalid: str = "alipay_code_invalid") ->
     raise exc
 
 
-async def oauth_token(channel: Channel, auth_code: str, http: AsyncHTTPClient | None = None) -> AlipayIdentity:
-    """alipay.system.oauth.token: exchange a mini-program auth code for the user's ids."""
-    client = AlipayClient(channel, http)
+async def oauth_token(channel: Channel, auth_code: str, http: AsyncHTTPClient | None = None,
+                      now: datetime.datetime | None = None) -> AlipayIdentity:
+    """alipay.system.oauth.token: exchange a mini-program auth code for the user's ids.
+
+    While a rotated-out app private key is in its overlap window (models.channels.rotate_secret) and
+    the gateway refuses our signature with the current one (its new public key is not uploaded yet),
+    the call is signed once more with the previous key, so no login fails mid-rotation.
+    """
     try:
-        node = await client.call("alipay.system.oauth.token", grant_type="authorization_code", code=auth_code)
+        try:
+            node = await AlipayClient(channel, http).call(
+                "alipay.system.oauth.token", grant_type="authorization_code", code=auth_code)
+        except AlipayError as exc:
+            previous = channel.with_previous("app_private_key", now or datetime.datetime.now(datetime.UTC)) \
+                if exc.sub_code == "isv.invalid-signature" else None
+            if previous is None:
+                raise
+            log.info("alipay app %s: our signature was refused; signing with the previous key (overlap window)",
+                     channel.app_id)
+            node = await AlipayClient(previous, http).call(
+                "alipay.system.oauth.token", grant_type="authorization_code", code=auth_code)
     except (AlipayError, AlipayTransportError, AlipayResponseUnverified) as exc:
         log.warning("alipay oauth.token failed for app %s: %s", channel.app_id, exc)
         raise problem_for(exc) from None

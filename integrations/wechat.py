@@ -103,9 +103,29 @@ class WeChatMiniProgram:
         self.ctx = ctx
         self.channel = channel
         self.base = channel.api_base_url.rstrip("/") + "/"
-        self._client = _PreparingClient(channel.app_id, channel.secret("app_secret"), auto_retry=False)
-        self._client.API_BASE_URL = self.base + "cgi-bin/"
-        self._client.wxa.API_BASE_URL = self.base  # wechatpy's mini-program calls use their own base
+        self._client = self._client_for(channel.secret("app_secret"))
+
+    def _client_for(self, secret: str) -> _PreparingClient:
+        client = _PreparingClient(self.channel.app_id, secret, auto_retry=False)
+        client.API_BASE_URL = self.base + "cgi-bin/"
+        client.wxa.API_BASE_URL = self.base  # wechatpy's mini-program calls use their own base
+        return client
+
+    async def _send_with_secret(self, build: Any, previous_ok: bool = True) -> dict[str, Any]:
+        """Send a call that carries the app secret. While a rotated-out secret is in its overlap window
+        (models.channels.rotate_secret) and WeChat refuses the current one (40125: the new secret is
+        not live there yet), send it once more with the previous one, so no login fails mid-rotation."""
+        try:
+            return await self._send(build(self._client))
+        except WeChatClientException as exc:
+            if exc.errcode != 40125 or not previous_ok:
+                raise
+            previous = self.channel.previous_values("app_secret", self.ctx.clock())
+            if not previous:
+                raise
+        log.info("wechat app %s: the current app secret was refused; using the previous one (overlap window)",
+                 self.channel.app_id)
+        return await self._send(build(self._client_for(previous[0])))
 
     # ---- transport -------------------------------------------------------------------------
     async def _send(self, call: PreparedCall, access_token: str | None = None) -> dict[str, Any]:
@@ -147,7 +167,7 @@ class WeChatMiniProgram:
         return await self._send(call, await self.access_token(force_refresh=True))
 
     # ---- access_token ------------------------------------------------------------------------
-    async def access_token(self, force_refresh: bool = False) -> str:
+    async def access_token(self, force_refresh: bool = False, previous_ok: bool = True) -> str:
         """The app's access_token, cached in Redis for every worker; fetched by one worker at a time."""
         redis = self.ctx.redis
         key = TOKEN_CACHE_PREFIX + self.channel.app_id
@@ -166,9 +186,9 @@ class WeChatMiniProgram:
                 if cached:
                     return self.ctx.cipher.decrypt(cached, context)
         try:
-            result = await self._send(self._client.get("token", params={
-                "grant_type": "client_credential", "appid": self.channel.app_id,
-                "secret": self.channel.secret("app_secret")}))
+            result = await self._send_with_secret(lambda client: client.get("token", params={
+                "grant_type": "client_credential", "appid": self.channel.app_id, "secret": client.secret}),
+                previous_ok=previous_ok)
             token = str(result["access_token"])
             expires_in = int(result.get("expires_in", 7200))
             # Refresh five minutes early so no request goes out with a token about to lapse.
@@ -184,7 +204,7 @@ class WeChatMiniProgram:
     async def code_to_session(self, code: str) -> WeChatSession:
         """code2Session (sns/jscode2session): a wx.login code → openid, unionid, session_key."""
         try:
-            result = await self._send(self._client.wxa.code_to_session(code))
+            result = await self._send_with_secret(lambda client: client.wxa.code_to_session(code))
         except (WeChatClientException, WeChatTransportError) as exc:
             log.warning("wechat code2Session failed for app %s: %s", self.channel.app_id, _describe(exc))
             raise login_problem(exc) from None

@@ -65,6 +65,8 @@ class MerchantConfig:
     apiv3_key: str                      # 32 characters, set in the merchant platform
     platform_keys: Mapping[str, str]    # Wechatpay-Serial -> public key or certificate PEM
     api_base: str                       # e.g. https://api.mch.weixin.qq.com
+    # A rotated-out APIv3 key still in its overlap window: notifications encrypted with it decrypt too.
+    previous_apiv3_keys: tuple[str, ...] = dataclasses.field(default=(), repr=False)
 
     def private_key(self) -> rsa.RSAPrivateKey:
         return load_private_key(self.private_key_pem)
@@ -258,8 +260,7 @@ def verify_notification(config: MerchantConfig, headers: Mapping[str, str], body
         resource = envelope["resource"]
         if resource.get("algorithm") != "AEAD_AES_256_GCM":
             raise NotificationRejected("algorithm_unsupported", "resource algorithm is not AEAD_AES_256_GCM", 400)
-        plaintext = decrypt_resource(config.apiv3_key, resource["nonce"], resource.get("associated_data", ""),
-                                     resource["ciphertext"])
+        plaintext = _decrypt_with_any(config, resource)
         decrypted = json.loads(plaintext)
         if not isinstance(decrypted, dict):
             raise ValueError("resource is not an object")
@@ -272,6 +273,18 @@ def verify_notification(config: MerchantConfig, headers: Mapping[str, str], body
     return Notification(id=str(envelope.get("id", "")), event_type=str(envelope.get("event_type", "")),
                         original_type=str(resource.get("original_type", "")), resource=decrypted,
                         serial=serial, timestamp=timestamp, nonce=nonce)
+
+
+def _decrypt_with_any(config: MerchantConfig, resource: dict[str, Any]) -> bytes:
+    """The resource decrypted with the current APIv3 key, else with a rotated-out one still valid."""
+    keys = (config.apiv3_key, *config.previous_apiv3_keys)
+    for n, key in enumerate(keys):
+        try:
+            return decrypt_resource(key, resource["nonce"], resource.get("associated_data", ""), resource["ciphertext"])
+        except InvalidTag:
+            if n == len(keys) - 1:
+                raise
+    raise InvalidTag  # unreachable: there is always a current key
 
 
 # ---- the client ---------------------------------------------------------------------------------

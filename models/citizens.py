@@ -269,7 +269,7 @@ async def _wechat_identity(ctx, app_id: Any, code: Any) -> ChannelIdentity:  # n
 async def _alipay_identity(ctx, app_id: Any, auth_code: Any) -> ChannelIdentity:  # noqa: ANN001
     auth_code = _required_text(auth_code, "auth_code")
     channel = await channels.get_enabled(ctx, app_id, channels.ALIPAY_MINIPROGRAM)
-    found = await alipay_api.oauth_token(channel, auth_code, ctx.http)
+    found = await alipay_api.oauth_token(channel, auth_code, ctx.http, now=ctx.clock())
     keys: list[tuple[str, dict[str, Any]]] = []
     if found.open_id:
         keys.append((alipay_open_id_key(channel.app_id, found.open_id),
@@ -281,8 +281,9 @@ async def _alipay_identity(ctx, app_id: Any, auth_code: Any) -> ChannelIdentity:
     return ChannelIdentity("alipay", channel.app_id, tuple(keys), last)
 
 
-async def _session_payload(ctx, citizen: dict[str, Any], created: bool) -> dict[str, Any]:  # noqa: ANN001
-    pair = await tokens.start_session(ctx, Principal("citizen", str(citizen["_id"])))
+async def _session_payload(ctx, citizen: dict[str, Any], created: bool, channel: str = "") -> dict[str, Any]:  # noqa: ANN001
+    # The session remembers the channel it was opened through: what that channel exposes limits it.
+    pair = await tokens.start_session(ctx, Principal("citizen", str(citizen["_id"]), channel=channel))
     return {**pair.to_json(), "new_citizen": created, "citizen": public_view(citizen)}
 
 
@@ -293,7 +294,7 @@ async def login_wechat(ctx, app_id: Any, code: Any, client_ip: str) -> dict[str,
     identity = await _wechat_identity(ctx, app_id, code)
     await _limit_identity(ctx, identity)
     citizen, created = await _attach(ctx, identity)
-    return await _session_payload(ctx, citizen, created)
+    return await _session_payload(ctx, citizen, created, identity.app_id)
 
 
 async def login_alipay(ctx, app_id: Any, auth_code: Any, client_ip: str) -> dict[str, Any]:  # noqa: ANN001
@@ -303,7 +304,7 @@ async def login_alipay(ctx, app_id: Any, auth_code: Any, client_ip: str) -> dict
     identity = await _alipay_identity(ctx, app_id, auth_code)
     await _limit_identity(ctx, identity)
     citizen, created = await _attach(ctx, identity)
-    return await _session_payload(ctx, citizen, created)
+    return await _session_payload(ctx, citizen, created, identity.app_id)
 
 
 # ---- profile --------------------------------------------------------------------------------------

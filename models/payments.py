@@ -176,8 +176,9 @@ def notify_url(ctx, channel: channels.Channel) -> str:  # noqa: ANN001
     return f"{ctx.settings.base_url.rstrip('/')}/notify/{vendor}/{channel.id}"
 
 
-def wechatpay_config(channel: channels.Channel):  # noqa: ANN201 - integrations.wechatpay.MerchantConfig
-    """The channel's WeChat Pay merchant config; 409 when payments are not set up for it."""
+def wechatpay_config(channel: channels.Channel, now: datetime.datetime | None = None):  # noqa: ANN201 - integrations.wechatpay.MerchantConfig
+    """The channel's WeChat Pay merchant config; 409 when payments are not set up for it. Given `now`,
+    it also holds a rotated-out APIv3 key still in its overlap window (for notifications)."""
     from integrations.wechatpay import MerchantConfig
 
     public = channel.public
@@ -191,7 +192,8 @@ def wechatpay_config(channel: channels.Channel):  # noqa: ANN201 - integrations.
     return MerchantConfig(app_id=channel.app_id, mch_id=public["wechatpay_mch_id"],
                           serial_no=public["wechatpay_serial_no"], private_key_pem=channel.secrets["wechatpay_private_key"],
                           apiv3_key=channel.secrets["wechatpay_apiv3_key"], platform_keys=platform_keys,
-                          api_base=public["wechatpay_api_base"])
+                          api_base=public["wechatpay_api_base"],
+                          previous_apiv3_keys=tuple(channel.previous_values("wechatpay_apiv3_key", now)) if now else ())
 
 
 def _alipay_ready(channel: channels.Channel) -> bool:
@@ -751,7 +753,7 @@ async def handle_wechatpay_notification(ctx, channel_id: str, headers: Mapping[s
             result, extra = _refused(404, "channel_unknown", "unknown channel")
             return await _record_attempt(ctx, attempt, result, **extra)
         try:
-            config = wechatpay_config(channel)
+            config = wechatpay_config(channel, ctx.clock())
             notification = wechatpay.verify_notification(config, headers, body, now=ctx.clock().timestamp())
             break
         except Conflict:
@@ -827,6 +829,26 @@ async def _wechat_refund_notification(ctx, attempt: dict[str, Any], config: Any,
     return await _record_attempt(ctx, attempt, NotifyResult(True, 204, "applied" if won else "duplicate"))
 
 
+def _verify_alipay_notification(ctx, channel: channels.Channel, params: Mapping[str, str]) -> None:  # noqa: ANN001
+    """Alipay's signature with its current public key, else with a rotated-out one still in its
+    overlap window (models.channels.rotate_secret); raises the current key's NotificationRejected."""
+    from integrations import alipay_trade
+
+    try:
+        alipay_trade.verify_notification(channel.public["alipay_public_key"], channel.app_id,
+                                         channel.public["alipay_seller_id"], params)
+    except alipay_trade.NotificationRejected as exc:
+        if exc.reason != "signature_invalid":
+            raise
+        for key in channel.previous_values("alipay_public_key", ctx.clock()):
+            try:
+                alipay_trade.verify_notification(key, channel.app_id, channel.public["alipay_seller_id"], params)
+                return
+            except alipay_trade.NotificationRejected:
+                pass
+        raise
+
+
 async def handle_alipay_notification(ctx, channel_id: str, params: Mapping[str, str]) -> NotifyResult:  # noqa: ANN001
     """Verify and apply one Alipay asynchronous notification; record the attempt."""
     from integrations import alipay_trade
@@ -842,8 +864,7 @@ async def handle_alipay_notification(ctx, channel_id: str, params: Mapping[str, 
             result, extra = _refused(404, "channel_unknown", "unknown channel")
             return await _record_attempt(ctx, attempt, result, **extra)
         try:
-            alipay_trade.verify_notification(channel.public["alipay_public_key"], channel.app_id,
-                                             channel.public["alipay_seller_id"], params)
+            _verify_alipay_notification(ctx, channel, params)
             break
         except alipay_trade.NotificationRejected as exc:
             if not fresh and exc.reason in ("signature_invalid", "seller_mismatch"):

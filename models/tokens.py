@@ -53,6 +53,7 @@ class Principal:
     family_id: str = ""  # refresh-token family this access token came from
     department: str = ""  # operators: the department they act for ("" = all)
     region_code: str = ""  # operators: the region they act in, with everything under it ("" = all)
+    channel: str = ""  # citizens: app id of the channel they logged in through (models.exposure)
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self))
@@ -173,7 +174,7 @@ async def _issue_in_family(ctx, family: dict[str, Any], now: datetime.datetime, 
     refresh = await _store_refresh_token(ctx.db, family["_id"], now, family["expires_at"])
     principal = Principal(family["subject_kind"], family["subject_id"], tuple(family.get("roles", ())),
                           family_id=family["_id"], department=family.get("department", ""),
-                          region_code=family.get("region_code", ""))
+                          region_code=family.get("region_code", ""), channel=family.get("channel", ""))
     access_ttl = ctx.settings.access_token_ttl_seconds
     access = await issue_access_token(ctx.redis, principal, access_ttl)
     # A revocation that ran between our family check and the access token's creation would have
@@ -193,7 +194,7 @@ async def start_session(ctx, principal: Principal) -> TokenPair:  # noqa: ANN001
     family = {
         "_id": "fam_" + secrets.token_urlsafe(12), "subject_kind": principal.kind,
         "subject_id": principal.subject_id, "roles": list(principal.roles), "department": principal.department,
-        "region_code": principal.region_code,
+        "region_code": principal.region_code, "channel": principal.channel,
         "created_at": now, "expires_at": expires_at, "revoked_at": None, "rotations": 0,
         "purge_after": expires_at + datetime.timedelta(days=7),
     }

@@ -27,7 +27,8 @@ HANDLER_MODULES = [
     "handlers.admin_halls",        # issue 7
     "handlers.consultations",      # issue 8: consultations, ratings, feedback
     "handlers.admin_consultations",  # issue 8
-    "handlers.admin_console",      # console: scorecard, channels, audit
+    "handlers.admin_console",      # console: scorecard, audit
+    "handlers.admin_channels",     # issue 15: channels (CRUD, check, rotations, exposure)
     "handlers.admin_operators",    # issue 15: operator accounts, sessions, TOTP
 ]
 

@@ -16,6 +16,7 @@ from models import audit, channels
 WECHAT = {"kind": "wechat_miniprogram", "app_id": "wx1234567890abcdef", "name": "市民通（微信）",
           "api_base_url": "https://api.weixin.qq.com", "secrets": {"app_secret": "s3cr3t-app-secret-0001"},
           "templates": {"application_status": "tmpl-123"}, "exposed_services": ["GA-0001", "GA-0002"]}
+EXPOSED = [{"code": "GA-0001", "order": 0, "regions": []}, {"code": "GA-0002", "order": 1, "regions": []}]
 
 
 def _private_pem() -> str:
@@ -48,7 +49,9 @@ async def test_demo_channels_listed_without_secrets(demo_app, fetch, channel_adm
     demo = await channels.find_channel(demo_app.ctx, channels.DEMO_WECHAT_APP_ID)
     wechat = next(c for c in listed["items"] if c["app_id"] == channels.DEMO_WECHAT_APP_ID)
     assert wechat["secret_set"] is True and wechat["demo"] is True
-    assert wechat["secrets"]["app_secret"] == {"set": True, "fingerprint": channels.fingerprint(demo.secret("app_secret"))}
+    assert wechat["secrets"]["app_secret"] == {"set": True, "fingerprint": channels.fingerprint(demo.secret("app_secret")),
+                                               "rotated_at": wechat["secrets"]["app_secret"]["rotated_at"]}
+    assert wechat["secrets"]["app_secret"]["rotated_at"]  # when it was last set
     # No secret value anywhere in the answer, payment keys included.
     for value in demo.secrets.values():
         assert value not in response.text
@@ -63,8 +66,9 @@ async def test_create_read_update_rotate_disable_delete(demo_app, fetch, channel
     created = await fetch("POST", "/admin/v1/channels", json=WECHAT, token=channel_admin)
     assert created.status == 201, created.text
     body = created.json()
-    assert (body["kind"], body["app_id"], body["enabled"], body["secret_set"]) == (WECHAT["kind"], WECHAT["app_id"], True, True)
-    assert body["exposed_services"] == ["GA-0001", "GA-0002"] and body["templates"] == WECHAT["templates"]
+    # Disabled until asked for (enabling checks the config by calling the channel: test_channels_lifecycle.py).
+    assert (body["kind"], body["app_id"], body["enabled"], body["secret_set"]) == (WECHAT["kind"], WECHAT["app_id"], False, True)
+    assert body["exposed_services"] == EXPOSED and body["templates"] == WECHAT["templates"]
     assert "s3cr3t-app-secret-0001" not in created.text
     # Encrypted at rest, bound to the channel; the domain reads it back.
     stored = await ctx.db.channels.find_one({"app_id": WECHAT["app_id"]})
@@ -82,7 +86,7 @@ async def test_create_read_update_rotate_disable_delete(demo_app, fetch, channel
     assert rotated.status == 200, rotated.text
     assert rotated.json()["secrets"]["app_secret"]["fingerprint"] != old_print
     assert (rotated.json()["enabled"], rotated.json()["name"]) == (False, "市民通")
-    assert rotated.json()["exposed_services"] == ["GA-0001", "GA-0002"]  # untouched fields kept
+    assert rotated.json()["exposed_services"] == EXPOSED  # untouched fields kept
     assert (await channels.find_channel(ctx, WECHAT["app_id"])).secret("app_secret") == "rotated-secret-0002"
     # Disabled: logins through it are refused.
     login = await fetch("POST", "/api/v1/auth/wechat/login", json={"code": "x", "app_id": WECHAT["app_id"]})
@@ -115,7 +119,8 @@ async def test_alipay_channel_derives_its_public_key(demo_app, fetch, channel_ad
     ({"api_base_url": "ftp://x"}, "api_base_url"),
     ({"secrets": {}}, "secrets"),
     ({"secrets": {"app_secret": "x", "wechatpay_apiv3_key": "y"}}, "secrets.wechatpay_apiv3_key"),
-    ({"exposed_services": ["not a code"]}, "exposed_services"),
+    ({"exposed_services": ["not a code"]}, "exposed_services[0].code"),
+    ({"exposed_services": "GA-0001"}, "exposed_services"),
     ({"enabled": "yes"}, "enabled"),
 ])
 async def test_create_is_validated(demo_app, fetch, channel_admin, changes, field) -> None:
