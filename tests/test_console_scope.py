@@ -62,3 +62,34 @@ async def test_operator_of_another_department_cannot_change_a_published_item(dem
     assert (await fetch("GET", f"/admin/v1/services/{code}", token=insider)).status == 200
     assert code in {item["code"] for item in
                     (await fetch("GET", "/admin/v1/services?page_size=100", token=insider)).json()["items"]}
+
+
+async def test_halls_are_seen_and_run_only_within_the_operators_region(demo_app, fetch, make_operator) -> None:
+    city = await make_operator("city-admin", ["region_admin"], "", "330100")
+    elsewhere = await make_operator("other-admin", ["region_admin"], "", "330200")
+    halls = (await fetch("GET", "/admin/v1/halls", token=city)).json()["items"]
+    assert halls and all(hall["region_code"].startswith("3301") for hall in halls)
+    assert (await fetch("GET", "/admin/v1/halls", token=elsewhere)).json()["total"] == 0
+    hall_id = halls[0]["id"]
+    assert (await fetch("GET", f"/admin/v1/halls/{hall_id}", token=elsewhere)).status == 403
+    assert (await fetch("PUT", f"/admin/v1/halls/{hall_id}/schedules", token=elsewhere,
+                        json={"default": []})).status == 403
+    assert (await fetch("POST", f"/admin/v1/halls/{hall_id}/windows/1/call-next", token=elsewhere)).status == 403
+    moved = await fetch("PATCH", f"/admin/v1/halls/{hall_id}", token=city, json={"region_code": "330200"})
+    assert moved.status == 403  # nor may a city admin hand its hall to another region
+
+
+async def test_applications_are_seen_only_within_department_and_region(demo_app, fetch, make_operator) -> None:
+    from tests.payments_support import fee_application, wechat_payer
+
+    citizen_id, _ = await wechat_payer(fetch)
+    no = await fee_application(demo_app.ctx, citizen_id)  # gongan, 330100
+    same = await make_operator("ga-330100", ["department_operator"], "gongan", "330100")
+    other_region = await make_operator("ga-330200", ["department_operator"], "gongan", "330200")
+    other_department = await make_operator("mz-330100", ["department_operator"], "minzheng", "330100")
+    assert (await fetch("GET", f"/admin/v1/applications/{no}", token=same)).status == 200
+    for token in (other_region, other_department):
+        assert (await fetch("GET", f"/admin/v1/applications/{no}", token=token)).status == 404
+        assert (await fetch("GET", "/admin/v1/applications", token=token)).json()["total"] == 0
+        acted = await fetch("POST", f"/admin/v1/applications/{no}/actions", token=token, json={"action": "accept"})
+        assert acted.status == 404
