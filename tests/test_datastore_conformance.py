@@ -361,6 +361,8 @@ FILTERS = [
     {"_id": O("p1"), "s": "pending", "d": {"$lt": D2}}, {"_id": O("p2"), "s": "pending", "d": {"$lt": D2}},
     {"_id": O("p3"), "s": "paid", "d": {"$gt": D2}}, {"_id": O("p5"), "s": "paid", "d": {"$gt": D2}},
     {"_id": O("p3"), "n": 3, "t": "a"}, {"_id": O("p3"), "n": 3, "t": "b"},
+    {"_id": O("p3"), "n": 3}, {"_id": O("p3"), "n": 2},
+    {"_id": O("p3"), "n": {"$lt": 4}}, {"_id": O("p3"), "n": {"$lt": 3}}, {"_id": O("p4"), "n": {"$lt": 1}},
     # An $or (or $and) beside other conditions: its branches must not match other documents.
     {"_id": "p3", "$or": [{"sub.z": {"$exists": False}}, {"sub.z": {"$ne": "k"}}]},
     {"_id": "p1", "$or": [{"sub.z": {"$exists": False}}, {"sub.z": {"$ne": "k"}}]},
