@@ -57,7 +57,8 @@ def _path(pattern: str) -> str:
 async def test_each_role_passes_exactly_the_guards_its_permissions_open(app, fetch, make_operator, role) -> None:
     token = await make_operator(f"walk-{role}", [role])
     refused, wrongly = [], []
-    for pattern, method, function in operator_methods():
+    # Their own account last: logging out or changing the password there ends the walk's session.
+    for pattern, method, function in sorted(operator_methods(), key=lambda m: m[2].permission == access.OWN_ACCOUNT):
         body = b"{}" if method in ("POST", "PUT", "PATCH") else None
         headers = {"Content-Type": "application/json"}
         response = await fetch(method, _path(pattern), token=token, body=body, headers=headers)
