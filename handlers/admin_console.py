@@ -6,30 +6,124 @@ limited to the operator's scope.
 
 from __future__ import annotations
 
+import datetime
+import json
+from typing import Any
+
 from handlers.base import BaseHandler, requires
 from models import access, audit, scorecard
+from models.core import csvfile
+from models.core.timezone import local
+from models.errors import FieldError, ValidationFailed
 
 
 class ScorecardHandler(BaseHandler):
-    """The inspection scorecard: five dimensions with indicators, 0–100 scores and worst offenders (?department=&region=)."""
+    """The inspection scorecard: five dimensions with indicators, 0–100 scores and worst offenders (?department=&region=&format=csv)."""
 
     @requires(access.SCORECARD_READ)
     async def get(self) -> None:
-        self.write_json(await scorecard.scorecard(
+        """JSON, or with `format=csv` one row per dimension and indicator; both limited to the caller's scope."""
+        csv_wanted = _csv_wanted(self)
+        card = await scorecard.scorecard(
             self.ctx, self.scope, department=self.get_query_argument("department", None) or None,
-            region=self.get_query_argument("region", None) or None))
+            region=self.get_query_argument("region", None) or None)
+        if not csv_wanted:
+            self.write_json(card)
+            return
+        _write_csv(self, f"scorecard-{_stamp(card['generated_at'])}.csv",
+                   csvfile.encode(scorecard_csv_header(self.locale_code), scorecard_csv_rows(card, self.locale_code)))
 
 
 class AuditHandler(BaseHandler):
-    """Who changed what: operators' write requests, newest first (?operator=&since=&until=&route=&page=&page_size=)."""
+    """Who changed what: operators' writes, newest first (?operator=&object=&action=&from=&to=&page=&page_size=&format=csv).
+
+    `operator` is an operator id or username, `object` an id named by the write (service code,
+    application or order number, app_id...), `action` a request (`POST /admin/v1/services/{code}/publish`)
+    or a short action name (`services.publish`), `from`/`to` a date (Shanghai) or ISO time (`to` of a
+    date includes that day). `format=csv` exports the same entries (at most 10,000: `X-Export-Truncated`
+    says when more matched). Only entries of operators within the caller's region and department.
+    """
 
     @requires(access.AUDIT_READ)
     async def get(self) -> None:
-        page, size = self.page_args()
+        """A page of entries, or with `format=csv` all of them (up to the export limit)."""
+        csv_wanted = _csv_wanted(self)
         arg = self.get_query_argument
-        self.write_json(await audit.search(
-            self.ctx, operator=arg("operator", None) or None, since=arg("since", None) or None,
-            until=arg("until", None) or None, route=arg("route", None) or None, page=page, page_size=size))
+        since_field = "from" if arg("from", None) else "since"
+        until_field = "to" if arg("to", None) else "until"
+        found = audit.query(
+            operator=arg("operator", None) or None, object_id=arg("object", None) or None,
+            action=arg("action", None) or None, route=arg("route", None) or None,
+            since=arg(since_field, None) or None, until=arg(until_field, None) or None,
+            since_field=since_field, until_field=until_field, scope_filter=self.scope.filter())
+        if not csv_wanted:
+            page, size = self.page_args()
+            self.write_json(await audit.search(self.ctx, found, page=page, page_size=size))
+            return
+        total = await self.ctx.db.audit_log.count_documents(found)
+        rows = [audit.csv_row(doc) async for doc in audit.export_rows(self.ctx, found)]
+        truncated = total > len(rows)
+        trailer = None
+        if truncated:
+            trailer = ([f"# 仅导出最新的 {len(rows)} 条，共 {total} 条；请缩小时间范围"] if self.locale_code != "en" else
+                       [f"# truncated: the newest {len(rows)} of {total} entries; narrow the time range"])
+        self.set_header("X-Export-Total", str(total))
+        self.set_header("X-Export-Rows", str(len(rows)))
+        self.set_header("X-Export-Truncated", "true" if truncated else "false")
+        _write_csv(self, f"audit-{_stamp(self.ctx.clock())}.csv",
+                   csvfile.encode(audit.csv_header(self.locale_code), rows, trailer))
+
+
+# ---- CSV exports ---------------------------------------------------------------------------------------
+def _csv_wanted(handler: BaseHandler) -> bool:
+    wanted = handler.get_query_argument("format", None) or "json"
+    if wanted not in ("json", "csv"):
+        raise ValidationFailed(errors=[FieldError("format", "invalid", "format 应为 json 或 csv",
+                                                  "format must be json or csv")])
+    return wanted == "csv"
+
+
+def _stamp(moment: datetime.datetime) -> str:
+    return local(moment).strftime("%Y%m%d-%H%M%S")
+
+
+def _write_csv(handler: BaseHandler, filename: str, body: bytes) -> None:
+    handler.set_header("Content-Type", csvfile.MEDIA_TYPE)
+    handler.set_header("Content-Disposition", f'attachment; filename="{filename}"')
+    handler.finish(body)
+
+
+SCORECARD_CSV_COLUMNS = (
+    ("维度", "Dimension"), ("维度得分", "Dimension score"), ("指标", "Indicator"), ("指标代码", "Indicator key"),
+    ("数值", "Value"), ("得分", "Score"), ("权重", "Weight"), ("最差对象", "Worst offenders"),
+)
+
+
+def scorecard_csv_header(locale: str) -> list[str]:
+    return [en if locale == "en" else zh for zh, en in SCORECARD_CSV_COLUMNS]
+
+
+def scorecard_csv_rows(card: dict[str, Any], locale: str) -> list[list[Any]]:
+    """The overall score, then per dimension one row of its own and one per indicator."""
+    def name(value: Any) -> str:
+        return (value.get(locale) or value.get("zh-CN") or "") if isinstance(value, dict) else str(value or "")
+
+    def offenders(worst: list[dict[str, Any]]) -> str:
+        return "; ".join(" ".join(str(part) for part in (w.get("code"), name(w.get("name"))) if part) for w in worst)
+
+    def shown(value: Any) -> Any:
+        if value is None or isinstance(value, str | int | float):
+            return value
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+    rows: list[list[Any]] = [["总分" if locale != "en" else "Overall", card.get("score"), "", "", "", card.get("score"),
+                              "", ""]]
+    for dim in card.get("dimensions", []):
+        rows.append([name(dim["name"]), dim.get("score"), "", "", "", dim.get("score"), "", offenders(dim.get("worst", []))])
+        for ind in dim.get("indicators", []):
+            rows.append([name(dim["name"]), dim.get("score"), name(ind.get("name")), ind.get("key"), shown(ind.get("value")),
+                         ind.get("score"), ind.get("weight"), offenders(ind.get("worst", []))])
+    return rows
 
 
 routes = [

@@ -277,13 +277,32 @@ class BaseHandler(tornado.web.RequestHandler):
         names = getattr(type(self), "path_params", ())
         values = [*self.path_args, *self.path_kwargs.values()]
         params = {names[i] if i < len(names) else f"param{i + 1}": value for i, value in enumerate(values)}
+        principal = self.principal
         task = asyncio.ensure_future(audit.record(
-            self.ctx, operator_id=self.principal.subject_id, operator_name=self.principal.subject_id,
+            self.ctx, operator_id=principal.subject_id,
+            operator_username=getattr(principal, "username", None) or None,  # else looked up by id
+            department=principal.department, region_code=principal.region_code,
+            client_ip=self.request.remote_ip or "",  # X-Real-IP only when CITYGATE_TRUST_PROXY_HEADERS
             method=self.request.method or "", route=self.route, path_params=params, status=self.get_status(),
-            request_id=self.request_id))
+            request_id=self.request_id, **self._audited_body()))
         in_flight = self.application.settings["in_flight"]
         in_flight.add(task)
         task.add_done_callback(self._audit_done)
+
+    def _audited_body(self) -> dict[str, list[str]]:
+        """What the audit keeps of a JSON request body: the names (never the values) of its fields,
+        and the identifiers of the object it creates (`code`, `app_id`...); nothing of other bodies."""
+        raw = self.request.body
+        if not raw or self.max_body_bytes is not None or len(raw) > self.ctx.settings.max_body_bytes:
+            return {}  # streamed uploads keep no body; an oversized one was refused unread
+        content_type = self.header("Content-Type").split(";")[0].strip().lower()
+        if content_type and not content_type.endswith("json"):
+            return {}
+        try:
+            body = jsonbody.parse(raw)
+        except Exception:  # noqa: BLE001 - a body the handler refused has no names worth keeping
+            return {}
+        return {"fields": audit.field_names(body), "objects": audit.object_ids(body)}
 
     def _audit_done(self, task: asyncio.Future) -> None:
         self.application.settings["in_flight"].discard(task)

@@ -383,6 +383,16 @@ FILTERS = [
               {"$nor": [{"s": {"$in": ["pending"]}, "sub.x": {"$lt": "h"}}, {"sub.y": True}]}]},
 ]
 
+# Searches of the audit log (models.audit.query) and other scoped lists: any combination of an `$or`
+# of two equalities (operator id or username), an equality or array membership (object, action,
+# department), a time range, and a region-prefix `$regex` (OperatorScope.filter).
+FILTERS += [query for query in (
+    {**({"$or": [{"t": "b"}, {"s": "paid"}]} if with_or else {}), **({"tags": "GA-2"} if with_member else {}),
+     **({"d": time} if time else {}), **({"ds": {"$regex": "^2026-11"}} if with_prefix else {})}
+    for with_or in (False, True) for with_member in (False, True) for with_prefix in (False, True)
+    for time in (None, {"$gte": D2}, {"$lt": D2}, {"$gte": D1, "$lt": D3})) if query and query not in FILTERS]
+FILTERS += [{"t": "a", "tags": "GA-2", "d": {"$gte": D1}, "ds": {"$regex": "^2026-1"}}]
+
 
 def _pool_for(query: dict) -> list[dict]:
     """The pool with string ids, or with ObjectId ids when the case names documents by ObjectId."""
