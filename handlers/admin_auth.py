@@ -1,11 +1,10 @@
-"""Operator login and logout."""
+"""Operator login (logging out is ending one's session: handlers/admin_operators.py)."""
 
 from __future__ import annotations
 
-from handlers.base import BaseHandler, own_account
-from models import operators, ratelimit, tokens
+from handlers.base import BaseHandler
+from models import operators, ratelimit
 from models.errors import FieldError, ValidationFailed
-from models.operators import sessions
 
 
 class OperatorLoginHandler(BaseHandler):
@@ -26,18 +25,4 @@ class OperatorLoginHandler(BaseHandler):
             ip=self.request.remote_ip or "", user_agent=self.header("User-Agent")))
 
 
-class OperatorLogoutHandler(BaseHandler):
-    """End the session you are calling from."""
-
-    @own_account
-    async def post(self) -> None:
-        """Log out: this session's token stops working."""
-        if self.principal.family_id:
-            await sessions.revoke(self.ctx, self.principal.subject_id, self.principal.family_id, "logout")
-        else:  # a token issued without a session (scripts, tests)
-            await tokens.revoke_access_token(self.ctx, self.access_token)
-        self.set_status(204)
-        self.finish()
-
-
-routes = [(r"/admin/v1/auth/login", OperatorLoginHandler), (r"/admin/v1/auth/logout", OperatorLogoutHandler)]
+routes = [(r"/admin/v1/auth/login", OperatorLoginHandler)]

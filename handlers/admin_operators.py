@@ -2,12 +2,13 @@
 
 Permissions (models.access): operators.read to see accounts and their sessions, operators.manage to
 create, change, disable them, end their sessions, reset their second factor or lift a lockout.
-Every operator manages their own password, sessions and TOTP (`@own_account`).
+Every operator manages their own password, sessions and TOTP (`access.OWN_ACCOUNT`); logging out is
+ending one's own session (`DELETE /admin/v1/me/sessions/{session_id}`, the id the login returned).
 """
 
 from __future__ import annotations
 
-from handlers.base import BaseHandler, own_account, requires
+from handlers.base import BaseHandler, requires
 from models import access
 from models.operators import accounts, sessions, totp
 
@@ -100,7 +101,7 @@ class OperatorLockHandler(BaseHandler):
 class MeHandler(BaseHandler):
     """Your own account."""
 
-    @own_account
+    @requires(access.OWN_ACCOUNT)
     async def get(self) -> None:
         """Your account, with the session you are calling from."""
         doc = await accounts.own_account(self.ctx, self.principal.subject_id)
@@ -110,7 +111,7 @@ class MeHandler(BaseHandler):
 class MyPasswordHandler(BaseHandler):
     """Change your password {current_password, new_password}; your other sessions end."""
 
-    @own_account
+    @requires(access.OWN_ACCOUNT)
     async def post(self) -> None:
         """Change the password (the policy applies)."""
         body = self.json_body()
@@ -123,7 +124,7 @@ class MyPasswordHandler(BaseHandler):
 class MySessionsHandler(BaseHandler):
     """Your live sessions (`current` marks the one you are calling from)."""
 
-    @own_account
+    @requires(access.OWN_ACCOUNT)
     async def get(self) -> None:
         """Live sessions, newest first."""
         items = await sessions.live(self.ctx, self.principal.subject_id, self.principal.family_id)
@@ -131,11 +132,11 @@ class MySessionsHandler(BaseHandler):
 
 
 class MySessionHandler(BaseHandler):
-    """End one of your sessions (the current one logs you out)."""
+    """End one of your sessions; ending the one you call from (the login's `session_id`) is logging out."""
 
     path_params = ("session_id",)
 
-    @own_account
+    @requires(access.OWN_ACCOUNT)
     async def delete(self, session_id: str) -> None:
         """Revoke the session."""
         await sessions.revoke(self.ctx, self.principal.subject_id, session_id, "revoked_by_owner")
@@ -146,13 +147,13 @@ class MySessionHandler(BaseHandler):
 class MyTotpHandler(BaseHandler):
     """Your TOTP second factor: start enrolment (POST: the secret and otpauth URI, shown once) or turn it off (DELETE {code})."""
 
-    @own_account
+    @requires(access.OWN_ACCOUNT)
     async def post(self) -> None:
         """Start enrolment: add the secret to an authenticator app, then confirm with a code."""
         doc = await accounts.own_account(self.ctx, self.principal.subject_id)
         self.write_json(await totp.enrol(self.ctx, doc), 201)
 
-    @own_account
+    @requires(access.OWN_ACCOUNT)
     async def delete(self) -> None:
         """Turn TOTP off, proven by a current code {code} or a recovery code {recovery_code}."""
         body = self.json_body()
@@ -165,7 +166,7 @@ class MyTotpHandler(BaseHandler):
 class MyTotpConfirmHandler(BaseHandler):
     """Confirm TOTP enrolment with a code {code}: TOTP is on, and ten recovery codes are shown once."""
 
-    @own_account
+    @requires(access.OWN_ACCOUNT)
     async def post(self) -> None:
         """Confirm; the answer holds the recovery codes (store them: they are not shown again)."""
         doc = await accounts.own_account(self.ctx, self.principal.subject_id)

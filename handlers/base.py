@@ -368,24 +368,6 @@ def requires(permission: str) -> Callable[[F], F]:
     return decorate
 
 
-OWN_ACCOUNT = "own_account"
-
-
-def own_account(method: F) -> F:
-    """Any logged-in operator, acting on their own account only (`/admin/v1/me/...`, logout): seeing
-    and ending one's own sessions, one's password, one's second factor need no permission.
-
-    The route-table walk reads `.permission == OWN_ACCOUNT` as this declaration.
-    """
-    @functools.wraps(method)
-    def wrapper(self: BaseHandler, *args: Any, **kwargs: Any) -> Awaitable[Any]:
-        if self.principal is None or self.principal.kind != "operator":
-            raise Unauthorized("operator_unauthorized", "请先以工作人员身份登录", "Operator login required")
-        return method(self, *args, **kwargs)
-    wrapper.permission = OWN_ACCOUNT  # type: ignore[attr-defined]
-    return wrapper  # type: ignore[return-value]
-
-
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime.datetime):
         return local_iso(value)
