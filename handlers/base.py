@@ -25,6 +25,7 @@ from models.core.timezone import local_iso
 from models.errors import BadRequest, DomainError, Forbidden, PayloadTooLarge, Unauthorized
 from models.tokens import Principal
 from server.context import AppContext
+from server.openapi import openapi_path
 
 access_log = logging.getLogger("citygate.access")
 app_log = logging.getLogger("citygate.app")
@@ -274,12 +275,12 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def _audit_in_background(self) -> None:
         """Record who changed what; the shutdown waits for it like for a request in flight."""
-        names = getattr(type(self), "path_params", ())
+        template, names = openapi_path(self.route, type(self))
         values = [*self.path_args, *self.path_kwargs.values()]
         params = {names[i] if i < len(names) else f"param{i + 1}": value for i, value in enumerate(values)}
         principal = self.principal
         task = asyncio.ensure_future(audit.record(
-            self.ctx, operator_id=principal.subject_id,
+            self.ctx, operator_id=principal.subject_id, template=template,
             operator_username=getattr(principal, "username", None) or None,  # else looked up by id
             department=principal.department, region_code=principal.region_code,
             client_ip=self.request.remote_ip or "",  # X-Real-IP only when CITYGATE_TRUST_PROXY_HEADERS

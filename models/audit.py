@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping
 from typing import Any
 
 from bson import ObjectId
@@ -95,32 +95,6 @@ def object_ids(body: Any) -> list[str]:
     return [body[k] for k in OBJECT_ID_FIELDS if isinstance(body.get(k), str) and _OBJECT_ID.match(body[k])]
 
 
-def route_template(route: str, names: Sequence[str]) -> str:
-    """A route pattern with each capturing group replaced by its parameter's name:
-    `/admin/v1/services/([^/]+)/publish` → `/admin/v1/services/{code}/publish`."""
-    out: list[str] = []
-    depth = group = 0
-    i = 0
-    while i < len(route):
-        char = route[i]
-        if char == "\\" and i + 1 < len(route):
-            if depth == 0:
-                out.append(route[i + 1])
-            i += 2
-            continue
-        if char == "(":
-            if depth == 0:
-                out.append("{" + (names[group] if group < len(names) else f"param{group + 1}") + "}")
-                group += 1
-            depth += 1
-        elif char == ")":
-            depth = max(0, depth - 1)
-        elif depth == 0 and char not in "^$":
-            out.append(char)
-        i += 1
-    return "".join(out)
-
-
 def action_name(method: str, template: str) -> str:
     """A short name for what a write does: `services.create`, `services.update`, `services.delete`,
     `services.publish` (POST to a named step), `halls.windows.call-next`."""
@@ -140,12 +114,15 @@ def action_name(method: str, template: str) -> str:
 
 
 def entry(*, at: datetime.datetime, operator_id: str, operator_username: str, method: str, route: str,
-          path_params: Mapping[str, Any] | None, status: int, request_id: str, department: str = "",
-          region_code: str = "", client_ip: str = "", fields: Iterable[str] = (),
+          path_params: Mapping[str, Any] | None, status: int, request_id: str, template: str | None = None,
+          department: str = "", region_code: str = "", client_ip: str = "", fields: Iterable[str] = (),
           objects: Iterable[str] = (), summary: str | None = None) -> dict[str, Any]:
-    """The stored document of one audited request (field names, never values; values clipped)."""
+    """The stored document of one audited request (field names, never values; values clipped).
+
+    `template` is the route as the API documents it (`/admin/v1/services/{code}/publish`, from
+    server.openapi); without one, the route pattern stands in."""
     params = {str(k): _clip(v, PARAM_MAX) for k, v in (path_params or {}).items()}
-    template = route_template(route, list(params))
+    template = template or route
     method = method.upper()
     object_ids = list(dict.fromkeys([*params.values(), *(_clip(o, PARAM_MAX) for o in objects if o)]))
     return {
@@ -170,15 +147,16 @@ async def username_of(ctx: Any, operator_id: str) -> str:
 
 
 async def record(ctx: Any, *, operator_id: str, method: str, route: str, path_params: Mapping[str, Any] | None,
-                 status: int, request_id: str, operator_username: str | None = None, department: str = "",
-                 region_code: str = "", client_ip: str = "", fields: Iterable[str] = (),
+                 status: int, request_id: str, template: str | None = None, operator_username: str | None = None,
+                 department: str = "", region_code: str = "", client_ip: str = "", fields: Iterable[str] = (),
                  objects: Iterable[str] = (), summary: str | None = None) -> None:
     """Append one entry to the audit log (the username is looked up when the caller has none)."""
     if operator_username is None:
         operator_username = await username_of(ctx, operator_id)
     await ctx.db.audit_log.insert_one(entry(
         at=ctx.clock(), operator_id=operator_id, operator_username=operator_username, method=method,
-        route=route, path_params=path_params, status=status, request_id=request_id, department=department,
+        route=route, template=template, path_params=path_params, status=status, request_id=request_id,
+        department=department,
         region_code=region_code, client_ip=client_ip, fields=fields, objects=objects, summary=summary))
 
 
