@@ -45,12 +45,12 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
 
 
 async def upsert_operator(db: AsyncDatabase, username: str, password: str, roles: list[str],
-                          department: str = "", name: str = "", region_code: str = "") -> None:
+                          department: str = "", name: str = "", region_code: str = "", *, demo: bool = False) -> None:
     """Create or reset an account as given (demo data, tests, scripts: no policy, no scope checks)."""
     await db.operators.update_one(
         {"username": username},
         {"$set": {"password_hash": await passwords.hash_password(password), "roles": roles, "department": department,
-                  "region_code": region_code, "name": name or username, "active": True},
+                  "region_code": region_code, "name": name or username, "active": True, "demo": demo},
          "$inc": {"version": 1}},
         upsert=True,
     )
@@ -58,7 +58,8 @@ async def upsert_operator(db: AsyncDatabase, username: str, password: str, roles
 
 async def load_demo(ctx) -> None:  # noqa: ANN001 - AppContext
     """The sandbox admin, with the password from CITYGATE_ADMIN_PASSWORD."""
-    await upsert_operator(ctx.db, DEMO_USERNAME, ctx.settings.admin_password, [access.PLATFORM_ADMIN], name="系统管理员")
+    await upsert_operator(ctx.db, DEMO_USERNAME, ctx.settings.admin_password, [access.PLATFORM_ADMIN], name="系统管理员",
+                          demo=True)
 
 
 def view(doc: dict[str, Any]) -> dict[str, Any]:
@@ -68,7 +69,7 @@ def view(doc: dict[str, Any]) -> dict[str, Any]:
         "roles": list(doc.get("roles", ())), "region_code": doc.get("region_code", ""),
         "department": doc.get("department", ""), "active": bool(doc.get("active", False)),
         "totp_enabled": bool(doc.get("totp_secret")), "recovery_codes_left": totp.recovery_codes_left(doc),
-        "demo": doc["username"] == DEMO_USERNAME,
+        "demo": bool(doc.get("demo")),
         "created_at": doc.get("created_at"), "updated_at": doc.get("updated_at"),
         "password_changed_at": doc.get("password_changed_at"), "last_login_at": doc.get("last_login_at"),
     }
@@ -245,7 +246,7 @@ async def update_operator(ctx, scope: access.OperatorScope, caller_roles: tuple[
     if str(doc["_id"]) == scope.operator_id and (changed or "password" in fields):
         raise Conflict("operator_self_change", "不能修改自己的角色、范围或状态；修改密码请使用 /admin/v1/me/password",
                        "You may not change your own roles, scope or status; change your password at /admin/v1/me/password")
-    if doc["username"] == DEMO_USERNAME and changed:
+    if doc.get("demo") and changed:
         raise Conflict("operator_demo", "演示管理员账号保留给沙箱使用，不能停用或修改权限",
                        "The demo admin stays for the sandbox; its roles, scope and status cannot change")
     scope.require(fields.get("department", doc.get("department", "")), fields.get("region_code", doc.get("region_code", "")))
