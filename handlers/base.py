@@ -303,7 +303,8 @@ class BaseHandler(tornado.web.RequestHandler):
             body = jsonbody.parse(raw)
         except Exception:  # noqa: BLE001 - a body the handler refused has no names worth keeping
             return {}
-        return {"fields": audit.field_names(body), "objects": audit.object_ids(body)}
+        return {"fields": audit.field_names(body),
+                "objects": audit.object_ids(self.request.method or "", self.route, body)}
 
     def _audit_done(self, task: asyncio.Future) -> None:
         self.application.settings["in_flight"].discard(task)

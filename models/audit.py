@@ -82,17 +82,23 @@ def field_names(body: Any) -> list[str]:
     return names
 
 
-# Top-level body fields that name the object a write creates (searchable as `object=`): identifiers,
-# not personal data. Only short plain codes are kept.
-OBJECT_ID_FIELDS = ("code", "service_code", "app_id", "application_no", "order_no", "hall_id", "username")
+# The body field that names the object each create makes (searchable as `object=`), by route: an
+# explicit list, because the same name means a secret elsewhere (`code` of a TOTP confirmation).
+CREATED_ID_FIELDS = {
+    "/admin/v1/services": "code",
+    "/admin/v1/channels": "app_id",
+    "/admin/v1/operators": "username",
+}
 _OBJECT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z", re.ASCII)
 
 
-def object_ids(body: Any) -> list[str]:
-    """The identifiers a JSON body names at its top level (`{"code": "GA-9", ...}` → ["GA-9"])."""
-    if not isinstance(body, Mapping):
+def object_ids(method: str, route: str, body: Any) -> list[str]:
+    """The id a create names in its body (`POST /admin/v1/services {"code": "GA-9", ...}` → ["GA-9"])."""
+    field = CREATED_ID_FIELDS.get(route) if method.upper() == "POST" else None
+    if not field or not isinstance(body, Mapping):
         return []
-    return [body[k] for k in OBJECT_ID_FIELDS if isinstance(body.get(k), str) and _OBJECT_ID.match(body[k])]
+    value = body.get(field)
+    return [value] if isinstance(value, str) and _OBJECT_ID.match(value) else []
 
 
 def action_name(method: str, template: str) -> str:
@@ -124,7 +130,7 @@ def entry(*, at: datetime.datetime, operator_id: str, operator_username: str, me
     params = {str(k): _clip(v, PARAM_MAX) for k, v in (path_params or {}).items()}
     template = template or route
     method = method.upper()
-    object_ids = list(dict.fromkeys([*params.values(), *(_clip(o, PARAM_MAX) for o in objects if o)]))
+    named = list(dict.fromkeys([*params.values(), *(_clip(o, PARAM_MAX) for o in objects if o)]))
     return {
         "_id": ObjectId(), "at": at, "operator_id": str(operator_id),
         "operator_username": _clip(operator_username or "", 64),
@@ -132,7 +138,7 @@ def entry(*, at: datetime.datetime, operator_id: str, operator_username: str, me
         "client_ip": _clip(client_ip or "", 64),
         "method": method, "route": _clip(route, 200), "action": _clip(f"{method} {template}", 240),
         "action_name": _clip(action_name(method, template), 120),
-        "path_params": params, "objects": object_ids,
+        "path_params": params, "objects": named,
         "fields": [_clip(f, FIELD_NAME_MAX) for f in list(fields)[:FIELDS_MAX]],
         "status": int(status), "outcome": "succeeded" if int(status) < 400 else "refused",
         "request_id": _clip(request_id, 128), "summary": _clip(summary, SUMMARY_MAX) if summary else None,

@@ -61,6 +61,14 @@ def test_field_names_are_names_only() -> None:
     assert audit.field_names([1, 2]) == [] and audit.field_names("text") == []
 
 
+def test_only_a_create_names_its_object_from_the_body() -> None:
+    assert audit.object_ids("POST", "/admin/v1/services", {"code": "GA-9001", "name": "x"}) == ["GA-9001"]
+    assert audit.object_ids("POST", "/admin/v1/channels", {"app_id": "wx1", "code": "GA-1"}) == ["wx1"]
+    assert audit.object_ids("POST", "/admin/v1/services", {"code": "13800138000 张三"}) == []
+    assert audit.object_ids("POST", "/admin/v1/me/totp/confirm", {"code": "123456"}) == []  # a one-time code
+    assert audit.object_ids("PATCH", "/admin/v1/services", {"code": "GA-1"}) == []
+
+
 def test_action_names() -> None:
     cases = [("POST", "/admin/v1/services", "services.create"), ("PATCH", "/admin/v1/services/{code}", "services.update"),
              ("DELETE", "/admin/v1/services/{code}", "services.delete"),
@@ -126,6 +134,14 @@ async def test_refused_writes_are_audited_too_with_their_scope(demo_app, fetch, 
     assert doc["outcome"] == "refused" and doc["status"] == refused.status
     assert doc["fields"] == ["guide", "guide.fee", "guide.fee.amount_fen", "guide.legal_basis", "guide.legal_basis.zh-CN"]
     assert "有关规定" not in repr(doc) and 99 not in doc.values()
+
+
+async def test_a_one_time_code_is_neither_a_field_value_nor_an_object(demo_app, fetch, make_operator) -> None:
+    admin = await make_operator("totp-admin", ["platform_admin"])
+    await fetch("POST", "/admin/v1/me/totp/confirm", json={"code": "918273"}, token=admin)
+    (entry,) = await entries(fetch, admin, "?operator=totp-admin")
+    assert entry["fields"] == ["code"] and entry["objects"] == []
+    assert "918273" not in repr(await demo_app.ctx.db.audit_log.find({}).to_list(None))
 
 
 @pytest.mark.settings(trust_proxy_headers=True)
