@@ -542,7 +542,7 @@ async def check_config(ctx, channel: Channel) -> dict[str, Any]:  # noqa: ANN001
         return result
     result["call"] = "alipay.system.oauth.token"
     try:
-        await alipay_client.AlipayClient(channel, ctx.http).call(
+        await alipay_client.AlipayClient(channel, ctx.http, previous_ok=False).call(
             "alipay.system.oauth.token", grant_type="authorization_code", code="citygate-config-check")
         result["ok"] = True  # the gateway took a code that cannot exist; it also verified our signature
     except alipay_client.AlipayError as exc:

@@ -156,10 +156,17 @@ async def test_alipay_callbacks_on_alipays_old_and_new_key_during_the_window(dem
     on_old = await post_alipay(fetch, await alipay_params(ctx, order["order_no"]))
     on_new = await post_alipay(fetch, await alipay_params(ctx, order["order_no"], signing_key=new_gateway_private))
     assert (on_old.status, on_old.text, on_new.status, on_new.text) == (200, "success", 200, "success")
+    # The gateway still signs its answers with the old key: logins go on; the check (current config only) says so.
+    assert (await alipay_login(fetch, "2088000000000201"))["access_token"]
+    check = (await fetch("POST", f"/admin/v1/channels/{ALIPAY_APP}/check", token=manager)).json()
+    assert check["ok"] is False and check["error"].startswith("response_unverified")
 
     clock.advance(seconds=301)
     late_old = await post_alipay(fetch, await alipay_params(ctx, order["order_no"]))
     assert (late_old.status, late_old.text) == (401, "failure")
+    code = await alipay_code(fetch, "2088000000000202")
+    late_login = await fetch("POST", "/api/v1/auth/alipay/login", json={"auth_code": code, "app_id": ALIPAY_APP})
+    assert late_login.status == 502 and late_login.json()["code"] == "channel_response_unverified"
     late_new = await post_alipay(fetch, await alipay_params(ctx, order["order_no"], signing_key=new_gateway_private))
     assert (late_new.status, late_new.text) == (200, "success")
 
