@@ -6,10 +6,13 @@ code is the same, only this URL differs), non-secret key material in `public`, a
 `rotate_channel_secrets` can re-encrypt them under a new key while old values still decrypt.
 
 Operators manage channels through `/admin/v1/channels` (functions at the end of this module):
-secrets are write-only (answers show `secret_set` and a `sha256:` fingerprint per secret, never a
-value); sending a new secret in a PATCH rotates it; `kind` and `app_id` never change. Payment
-merchant keys are set through `/admin/v1/channels/{app_id}/merchant` (models.payments) instead.
-`exposed_services` lists the item codes a channel offers (empty: every item). A channel is deleted
+secrets are write-only (answers show `secret_set`, a `sha256:` fingerprint and `rotated_at` per
+secret, never a value); sending a new secret in a PATCH replaces it at once, `rotate_secret` keeps
+the old one valid for an overlap window (`previous.<name>`, see `Channel.previous_values`);
+`kind` and `app_id` never change. A channel is enabled only with a config that passes
+`check_config` (calling the channel). Payment merchant keys are set through
+`/admin/v1/channels/{app_id}/merchant` (models.payments) instead. `exposed_services` lists what a
+channel offers, in which order and regions (models.exposure; empty: every item). A channel is deleted
 only when nothing depends on it: the demo channels (recreated at every start) and channels through
 which citizens logged in or fee orders were placed are refused with 409 — disable them instead, so
 their identities and refunds keep working history. Changing an Alipay app's private key here does

@@ -276,3 +276,19 @@ async def test_a_channel_exposes_its_services_in_its_order_and_regions(demo_app,
     assert (await fetch("PATCH", f"/admin/v1/channels/{WECHAT_APP}", token=manager, json={"exposed_services": []})).status == 200
     assert (await fetch("GET", "/api/v1/services", token=token)).json()["total"] == everything["total"]
     assert (await fetch("GET", "/api/v1/services/GA-0003", token=token)).status == 200
+
+
+async def test_a_wechatpay_merchant_key_rotates_with_its_certificate_serial(demo_app, fetch, manager) -> None:
+    path = f"/admin/v1/channels/{WECHAT_APP}/rotations"
+    new_key = alipay_client.generate_private_key_pem()  # any RSA private key in PEM
+    missing = await fetch("POST", path, token=manager, json={"secret": "private_key", "value": new_key})
+    assert missing.status == 422 and missing.json()["errors"][0]["field"] == "serial_no"
+    rotated = await fetch("POST", path, token=manager,
+                          json={"secret": "private_key", "value": new_key, "serial_no": "5157F09EFDC096DE15EBE81A47057A72"})
+    assert rotated.status == 201, rotated.text
+    channel = rotated.json()["channel"]
+    assert channel["public"]["wechatpay_serial_no"] == "5157F09EFDC096DE15EBE81A47057A72"
+    assert channel["secrets"]["wechatpay_private_key"]["fingerprint"] == channels.fingerprint(new_key)
+    assert new_key not in rotated.text
+    same = await fetch("POST", path, token=manager, json={"secret": "private_key", "value": new_key, "serial_no": "AAAA1111"})
+    assert same.status == 422 and same.json()["errors"][0]["code"] == "unchanged"
