@@ -377,6 +377,9 @@ FILTERS = [
     {"t": "a", "ds": {"$gte": "2026-11-01"}, "s": {"$in": ["paid", "pending"]}},
     {"s": "pending", "sub.x": "gongan"}, {"sub.x": "gongan"},
     {"d": {"$gte": D1, "$lt": D3}},
+    # Operators' scope: a department and a region-code prefix, beside the list's own conditions.
+    {"s": "pending", "t": {"$ne": "a"}, "ds": {"$regex": "^2026-11"}},
+    {"s": "paid", "ds": {"$regex": "^2026-11"}}, {"s": {"$ne": "draft"}},
     {"$and": [{"s": {"$ne": "draft"}, "t": "a"},
               {"$or": [{"s": {"$in": ["pending"]}, "sub.x": {"$lt": "h"}}, {"sub.y": True}]}]},
     {"$and": [{"s": {"$ne": "draft"}, "t": "a"},
