@@ -3,6 +3,7 @@ with back-off, TOTP with recovery codes, sessions, and forced logout when what a
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 
@@ -182,6 +183,17 @@ async def test_lockout_backs_off_and_releases_after_the_time(fetch, make_operato
 
 
 @pytest.mark.clock(2026, 3, 2, 9, 0)
+async def test_concurrent_failures_lock_once(fetch, make_operator, clock) -> None:
+    await make_operator("desk-8", ["hall_staff"], "", "330100")
+    for _ in range(4):
+        assert (await _login(fetch, "desk-8", "not-the-password")).status == 401
+    answers = await asyncio.gather(*(_login(fetch, "desk-8", "not-the-password") for _ in range(4)))
+    assert {a.status for a in answers} == {429} and {a.headers["Retry-After"] for a in answers} <= {"60", "59"}
+    clock.advance(seconds=61)
+    assert (await _login(fetch, "desk-8", "pw-desk-8")).status == 200
+
+
+@pytest.mark.clock(2026, 3, 2, 9, 0)
 async def test_unknown_usernames_lock_like_real_ones(fetch, clock) -> None:
     answers = [(await _login(fetch, "nobody-here", "whatever-1")).status for _ in range(5)]
     assert answers == [401, 401, 401, 401, 429]
@@ -323,3 +335,45 @@ async def test_scrypt_hashes_still_verify_and_are_upgraded_and_rehashed_when_par
     rehashed = (await app.ctx.db.operators.find_one({"username": "veteran"}))["password_hash"]
     assert rehashed != stored and f"t={stronger.time_cost}," in rehashed
     assert (await _login(fetch, "veteran", "Old-Scrypt-Pass1")).status == 200
+
+
+# ---- the pure rules, without a server ------------------------------------------------------------
+
+def test_grantable_roles_stay_within_the_granters_own_permissions() -> None:
+    from models import access
+    from models.operators.accounts import grantable_roles
+
+    assert grantable_roles(["platform_admin"]) == frozenset(access.ROLES)
+    region = grantable_roles(["region_admin"])
+    assert not region & access.PLATFORM_ROLES
+    assert region == {"region_admin", "department_operator", "finance", "hall_staff", "auditor"}
+    assert grantable_roles(["finance"]) == {"finance"}
+    assert grantable_roles(["auditor"]) == {"auditor"}  # every read; but without operators.manage it grants nothing
+    assert grantable_roles([]) == frozenset()
+
+
+def test_password_policy_rules() -> None:
+    ok = passwords.policy_errors
+    assert ok("Correct-Horse-7", "clerk") == []
+    assert ok("正确马电池订书钉Ab1", "clerk") == []  # Chinese characters count as symbols
+    assert [e.code for e in ok("Aa1!", "x")] == ["password_too_short"]
+    assert [e.code for e in ok("a" * 129 + "A1!", "x")] == ["password_too_long"]
+    assert [e.code for e in ok("ABCDEFGH1234", "x")] == ["password_too_weak"]
+    assert [e.code for e in ok("My-CLERK-pass1", "clerk")] == ["password_contains_username"]
+    assert [e.code for e in ok(None, "x")] == ["required"]
+    assert [e.code for e in ok("１２３４５６７８９０Aa", "x")] == []  # fullwidth digits are symbols here: still 3 classes
+
+
+def test_totp_codes_match_this_step_or_one_either_side() -> None:
+    from models.operators import totp
+
+    secret = pyotp.random_base32()
+    now = 1_772_413_200.0
+    app = pyotp.TOTP(secret)
+    step = int(now // 30)
+    assert totp.matching_step(secret, app.at(now), now) == step
+    assert totp.matching_step(secret, app.at(now - 30), now) == step - 1
+    assert totp.matching_step(secret, app.at(now + 30), now) == step + 1
+    assert totp.matching_step(secret, app.at(now - 90), now) is None
+    assert totp.matching_step(secret, "１２３４５６", now) is None
+    assert totp.matching_step(secret, {"$ne": None}, now) is None

@@ -42,20 +42,28 @@ async def check(ctx, username: str) -> None:  # noqa: ANN001 - AppContext
         raise _locked(ctx, float(until))
 
 
+# One step, so that concurrent failures lock once: a failure arriving while a lock holds (it passed
+# `check` just before another failure set the lock) neither raises the level nor extends the lock.
+_FAIL = """
+local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[1]))
+if failures < tonumber(ARGV[2]) then return '' end
+local now = tonumber(ARGV[3])
+local current = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
+if current > now then return tostring(current) end
+local level = redis.call('HINCRBY', KEYS[1], 'level', 1)
+local seconds = math.min(tonumber(ARGV[5]), tonumber(ARGV[4]) * 2 ^ (level - 1))
+redis.call('HSET', KEYS[1], 'until', tostring(now + seconds))
+return tostring(now + seconds)
+"""
+
+
 async def failed(ctx, username: str) -> None:  # noqa: ANN001 - AppContext
-    """Count a failed login; raise 429 operator_locked when this failure locks the username."""
-    key = _key(username)
-    async with ctx.redis.pipeline(transaction=True) as pipe:
-        pipe.hincrby(key, "failures", 1)
-        pipe.expire(key, FORGET_AFTER_SECONDS)
-        failures, _ = await pipe.execute()
-    if failures < THRESHOLD:
-        return
-    level = await ctx.redis.hincrby(key, "level", 1)
-    seconds = min(MAX_LOCK_SECONDS, FIRST_LOCK_SECONDS * 2 ** (level - 1))
-    until = ctx.clock().timestamp() + seconds
-    await ctx.redis.hset(key, "until", repr(until))
-    raise _locked(ctx, until)
+    """Count a failed login; raise 429 operator_locked when the username is now locked."""
+    until = await ctx.redis.eval(_FAIL, 1, _key(username), FORGET_AFTER_SECONDS, THRESHOLD,
+                                 repr(ctx.clock().timestamp()), FIRST_LOCK_SECONDS, MAX_LOCK_SECONDS)
+    if until:
+        raise _locked(ctx, float(until))
 
 
 async def succeeded(ctx, username: str) -> None:  # noqa: ANN001 - AppContext
