@@ -53,7 +53,7 @@ async def seed(mongodb_url: str, redis_url: str) -> tuple[str, str, list[str]]:
     """A hall with one hot slot on the next working day, and CITIZENS citizens with tokens."""
     ctx = AppContext.connect(Settings(mongodb_db=DB_NAME), mongodb_url, redis_url)
     try:
-        await operators.upsert_operator(ctx.db, "bench", "bench-password", ["admin"])
+        await operators.upsert_operator(ctx.db, "bench", "bench-password", ["platform_admin"])
         day = next_workday(datetime.datetime.now(datetime.UTC).astimezone(SHANGHAI).date())
         hall = await appointments.create_hall(ctx, {
             "name": "压测大厅", "address": "压测路 1 号", "windows": [{"number": "1", "service_codes": ["GA-0001"]}]})
