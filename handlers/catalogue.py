@@ -41,6 +41,7 @@ class DepartmentsHandler(BaseHandler):
 
     async def get(self) -> None:
         rows = await catalogue.list_departments(self.ctx.db)
+        rows = await _exposed_columns(self, rows, "department")
         self.write_json({"items": [catalogue.public_entry(d, self.locale_code) for d in rows]})
 
 
@@ -49,7 +50,17 @@ class ThemesHandler(BaseHandler):
 
     async def get(self) -> None:
         rows = await catalogue.list_themes(self.ctx.db)
+        rows = await _exposed_columns(self, rows, "themes")
         self.write_json({"items": [catalogue.public_entry(t, self.locale_code) for t in rows]})
+
+
+async def _exposed_columns(handler: BaseHandler, rows: list[dict], field: str) -> list[dict]:
+    """Through a channel with a list of exposed services, only the columns holding one (models.exposure)."""
+    exposed = await exposure.for_request(handler.ctx, handler.principal, handler.header(exposure.CHANNEL_HEADER))
+    if exposed is None or exposed.everything:
+        return rows
+    keep = await exposure.navigation_codes(handler.ctx, exposed, field)
+    return [row for row in rows if row.get("code") in keep]
 
 
 class RegionsHandler(BaseHandler):

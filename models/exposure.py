@@ -13,6 +13,7 @@ Through a channel with a list:
 - an entry with `regions` is listed only when the request's `?region=` lies inside one of them or
   contains one of them (a request that names no region sees it: the channel does not know where the
   citizen is); one item's guide and applications are not limited by region;
+- `GET /api/v1/departments` and `/themes` leave out those with no exposed item (no empty columns);
 - `GET /api/v1/services/{code}` and the item's form answer 404 `service_not_found` for an item the
   channel does not expose (as if it did not exist there), and `POST /api/v1/applications` answers
   403 `service_not_exposed`.
@@ -202,3 +203,18 @@ async def search(ctx, exposure: Exposure, *, q: str | None, department: str | No
     start = (page - 1) * page_size
     return {"items": items[start:start + page_size], "total": len(items), "page": page, "page_size": page_size,
             "total_exact": everything.get("total_exact", True)}
+
+
+async def navigation_codes(ctx, exposure: Exposure, field: str) -> set[str]:  # noqa: ANN001
+    """Departments (`field` "department") or themes ("themes") that hold an item the channel
+    exposes: through a channel, the navigation shows no column it would leave empty."""
+    from models import search
+
+    index = await search.index_for(ctx)
+    codes: set[str] = set()
+    for item in index.items:
+        if exposure.allows(item.get("code")):
+            value = item.get(field)
+            codes.update(value if isinstance(value, list | tuple) else [value] if value else [])
+    return codes
+

@@ -259,6 +259,14 @@ async def test_a_channel_exposes_its_services_in_its_order_and_regions(demo_app,
                           json={"service_code": "GA-0002", "form": {}, "materials": {}, "draft": True})
     assert allowed.status == 201, allowed.text
 
+    # Navigation through the channel: no column without an exposed item.
+    departments = [d["code"] for d in (await fetch("GET", "/api/v1/departments", token=token)).json()["items"]]
+    assert sorted(departments) == ["gongan", "jiaojing", "minzheng"]
+    all_departments = (await fetch("GET", "/api/v1/departments")).json()["items"]
+    assert len(all_departments) > 3
+    themes = {t["code"] for t in (await fetch("GET", "/api/v1/themes", token=token)).json()["items"]}
+    assert themes and themes < {t["code"] for t in (await fetch("GET", "/api/v1/themes")).json()["items"]}
+
     # Without a token the app names its channel in a header; no channel, no limit.
     header = {"X-CityGate-Channel": WECHAT_APP}
     assert _codes(await fetch("GET", "/api/v1/services", headers=header)) == ["JJ-0001", "GA-0002", "GA-0001", "MZ-0104"]
