@@ -192,13 +192,18 @@ async def rotate_channel_secrets(ctx) -> int:  # noqa: ANN001
     only if it is still the ciphertext we read (a concurrent update wins over the rotation).
     """
     rotated = 0
-    async for doc in ctx.db.channels.find({}, {"secrets": 1}):
-        for name, value in (doc.get("secrets") or {}).items():
+    async for doc in ctx.db.channels.find({}, {"secrets": 1, "previous": 1}):
+        stored = [(f"secrets.{name}", value, _secret_context(doc["_id"], name))
+                  for name, value in (doc.get("secrets") or {}).items()]
+        # Rotated-out secrets still in (or past) their overlap window are ciphertexts too.
+        stored += [(f"previous.{name}.value", entry["value"], _previous_context(doc["_id"], name))
+                   for name, entry in (doc.get("previous") or {}).items()
+                   if isinstance(entry, dict) and entry.get("secret") and isinstance(entry.get("value"), str)]
+        for field, value, context in stored:
             if not ctx.cipher.needs_rotation(value):
                 continue
-            fresh = ctx.cipher.rotate(value, _secret_context(doc["_id"], name))
-            result = await ctx.db.channels.update_one(
-                {"_id": doc["_id"], f"secrets.{name}": value}, {"$set": {f"secrets.{name}": fresh}})
+            fresh = ctx.cipher.rotate(value, context)
+            result = await ctx.db.channels.update_one({"_id": doc["_id"], field: value}, {"$set": {field: fresh}})
             rotated += result.modified_count
     if rotated:
         log.info("re-encrypted %d channel secrets under key %s", rotated, ctx.cipher.current_kid)

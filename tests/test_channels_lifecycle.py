@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from config.settings import parse_encryption_keys
 from integrations import alipay as alipay_client
 from integrations.sandbox import alipay as alipay_sandbox
 from integrations.sandbox import wechat as wechat_sandbox
 from models import channels
+from models.crypto import FieldCipher
 from tests.identity_support import ALIPAY_APP, WECHAT_APP, alipay_code, alipay_login, wechat_code, wechat_login
 from tests.payments_support import (
     alipay_params,
@@ -233,8 +235,14 @@ async def test_a_channel_exposes_its_services_in_its_order_and_regions(demo_app,
     assert changed.status == 200, changed.text
     assert [e["code"] for e in changed.json()["exposed_services"]] == ["JJ-0001", "GA-0002", "GA-0001", "MZ-0104"]
 
-    token = (await wechat_login(fetch, "o-exposed-1"))["access_token"]
+    session = await wechat_login(fetch, "o-exposed-1")
+    token = session["access_token"]
     # Browse: only exposed items, in the channel's order ("MZ-0104" listed fourth has order 3 too: code order).
+    assert _codes(await fetch("GET", "/api/v1/services", token=token)) == ["JJ-0001", "GA-0002", "GA-0001", "MZ-0104"]
+    # The session keeps its channel when the token is refreshed.
+    refreshed = await fetch("POST", "/api/v1/auth/refresh", json={"refresh_token": session["refresh_token"]})
+    assert refreshed.status == 200, refreshed.text
+    token = refreshed.json()["access_token"]
     assert _codes(await fetch("GET", "/api/v1/services", token=token)) == ["JJ-0001", "GA-0002", "GA-0001", "MZ-0104"]
     listed = (await fetch("GET", "/api/v1/services?page_size=2&page=2", token=token)).json()
     assert [i["code"] for i in listed["items"]] == ["GA-0001", "MZ-0104"] and listed["total"] == 4
@@ -300,3 +308,19 @@ async def test_a_wechatpay_merchant_key_rotates_with_its_certificate_serial(demo
     assert new_key not in rotated.text
     same = await fetch("POST", path, token=manager, json={"secret": "private_key", "value": new_key, "serial_no": "AAAA1111"})
     assert same.status == 422 and same.json()["errors"][0]["code"] == "unchanged"
+
+
+async def test_a_secret_in_its_overlap_window_is_re_encrypted_with_the_others(demo_app, fetch, manager) -> None:
+    ctx = demo_app.ctx
+    old_secret = (await channels.find_channel(ctx, WECHAT_APP)).secret("app_secret")
+    rotated = await fetch("POST", f"/admin/v1/channels/{WECHAT_APP}/rotations", token=manager,
+                          json={"secret": "app_secret", "value": "the-next-app-secret-01"})
+    assert rotated.status == 201
+    # A new encryption key is listed first (the old ones still decrypt); everything moves under it.
+    ctx.cipher = FieldCipher([("k9", b"k" * 32), *parse_encryption_keys(ctx.settings.encryption_keys)])
+    assert await channels.rotate_channel_secrets(ctx) >= 3  # the demo channels' secrets and the previous one
+    doc = await ctx.db.channels.find_one({"app_id": WECHAT_APP})
+    assert doc["previous"]["app_secret"]["value"].startswith("k9.")
+    channel = await channels.find_channel(ctx, WECHAT_APP)
+    assert channel.previous_values("app_secret", ctx.clock()) == [old_secret]
+    assert channel.secret("app_secret") == "the-next-app-secret-01"
