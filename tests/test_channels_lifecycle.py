@@ -4,6 +4,7 @@ a channel's exposed services limit what citizens coming through it see and apply
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any
 
@@ -135,6 +136,15 @@ async def test_wechatpay_callbacks_on_the_old_and_the_new_apiv3_key_during_the_w
     on_new = await post_wechat(fetch, *await wechat_notification(ctx, resource, apiv3_key=new_key))
     assert (on_old.status, on_new.status) == (204, 204), (on_old.text, on_new.text)
     assert [a["outcome"] for a in await attempts(ctx, order["order_no"])] == ["applied", "duplicate"]
+
+    # The audit names the rotation's fields, never the key.
+    for _ in range(50):
+        entry = next((d for d in await ctx.db.audit_log.find({}).to_list(None) if "rotations" in d.get("route", "")), None)
+        if entry is not None:
+            break
+        await asyncio.sleep(0.05)
+    assert entry is not None and "value" in entry["fields"]
+    assert new_key not in repr(entry) and old_key not in repr(entry)
 
     clock.advance(seconds=301)  # the window has closed: only the new key
     late_old = await post_wechat(fetch, *await wechat_notification(ctx, resource, apiv3_key=old_key))
