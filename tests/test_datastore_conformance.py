@@ -355,6 +355,7 @@ FILTERS = [
     {"_id": "p1", "b": True, "s": "pending"}, {"_id": "p2", "b": True, "s": "pending"},
     {"_id": "p2", "b": True}, {"_id": "p1", "b": True},
     {"_id": O("p1"), "deep.a.b": "k"}, {"_id": O("p4"), "deep.a.b": "k"},
+    {"_id": "p1", "deep.a.b": "k"}, {"_id": "p4", "deep.a.b": "k"},  # a channel's rotated-out secret (re-encryption guard)
     {"_id": O("p1"), "sub.x": "gongan"}, {"_id": O("p2"), "sub.x": "gongan"},
     {"_id": O("p2"), "s": {"$in": ["pending", "paid"]}},
     {"_id": O("p2"), "z": {"$exists": False}}, {"_id": O("p1"), "z": {"$exists": False}},
