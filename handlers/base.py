@@ -19,13 +19,14 @@ from typing import Any, TypeVar
 import tornado.web
 from bson import ObjectId
 
-from handlers import jsonbody
+from handlers import contract, jsonbody
+from handlers.contract import Contract
+from handlers.openapi import openapi_path
 from models import access, audit, tokens
 from models.core.timezone import local_iso
 from models.errors import BadRequest, DomainError, Forbidden, PayloadTooLarge, Unauthorized
 from models.tokens import Principal
 from server.context import AppContext
-from server.openapi import openapi_path
 
 access_log = logging.getLogger("citygate.access")
 app_log = logging.getLogger("citygate.app")
@@ -75,6 +76,12 @@ class BaseHandler(tornado.web.RequestHandler):
     # request id in its constructor, before `initialize` runs).
     _request_id: str | None = None
     _locale_code: str | None = None
+    # Set by `handlers.contract.declare` before the method runs: the route's contract, and its input
+    # decoded and validated as the declared types.
+    contract: Contract | None = None
+    body: Any = None
+    query: Any = None
+    _json_body: dict[str, Any] | None = None
 
     def initialize(self, route: str = "") -> None:
         self.route = route or self.request.path
@@ -171,14 +178,14 @@ class BaseHandler(tornado.web.RequestHandler):
             self.send_error(error.status, exc_info=(type(error), error, error.__traceback__))
 
     def json_body(self) -> dict[str, Any]:
-        """The request body as a JSON object (parsed by `handlers.jsonbody`); 400 otherwise."""
-        raw = self.request.body
-        if not raw:
-            return {}
-        data = jsonbody.parse(raw)
-        if not isinstance(data, dict):
-            raise BadRequest("json_object_expected", "请求体应为 JSON 对象", "Body must be a JSON object")
-        return data
+        """The request body as a JSON object (parsed by `handlers.jsonbody`, once); 400 otherwise."""
+        if self._json_body is None:
+            raw = self.request.body
+            data = jsonbody.parse(raw) if raw else {}
+            if not isinstance(data, dict):
+                raise BadRequest("json_object_expected", "请求体应为 JSON 对象", "Body must be a JSON object")
+            self._json_body = data
+        return self._json_body
 
     def page_args(self, default_size: int = 20) -> tuple[int, int]:
         """Validated `page` (from 1) and `page_size` (1..100) query arguments."""
@@ -193,9 +200,7 @@ class BaseHandler(tornado.web.RequestHandler):
 
     # ---- output ------------------------------------------------------------------------------
     def write_json(self, payload: Any, status: int = 200) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.finish(json.dumps(payload, ensure_ascii=False, default=_json_default))
+        self.write_json_body(json.dumps(payload, ensure_ascii=False, default=_json_default).encode(), status)
 
     @staticmethod
     def encode_json(payload: Any) -> bytes:
@@ -204,9 +209,18 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def write_json_body(self, body: bytes, status: int = 200) -> None:
         """Send a body made by `encode_json`."""
+        if self.contract is not None and self.application.settings.get("check_answers"):
+            self._check_answer(status, body)
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(body)
+
+    def _check_answer(self, status: int, body: bytes) -> None:
+        """Record an answer that does not fit its declared type (the test suite turns these into failures)."""
+        violation = contract.answer_violation(self.contract, status, body)
+        if violation is not None:
+            self.application.settings["answer_violations"].append(
+                f"{self.request.method} {self.route} -> {status}: {violation}")
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
@@ -344,6 +358,7 @@ def citizen_required(method: F) -> F:
         if self.principal is None or self.principal.kind != "citizen":
             raise Unauthorized("unauthorized", "请先登录", "Please log in first")
         return method(self, *args, **kwargs)
+    wrapper.guard = "citizen"  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
 
 
@@ -366,6 +381,7 @@ def requires(permission: str) -> Callable[[F], F]:
                 raise Forbidden("operator_forbidden", "当前账号无此权限", "This operator lacks the required role")
             return method(self, *args, **kwargs)
         wrapper.permission = permission  # type: ignore[attr-defined]
+        wrapper.guard = "operator"  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
     return decorate
 

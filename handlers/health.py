@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import mimetypes
+import pathlib
 
+import swagger_ui
+
+from handlers import openapi
 from handlers.base import BaseHandler
-from server import openapi
+from models.errors import NotFound
 
 
 class HealthHandler(BaseHandler):
@@ -50,15 +56,69 @@ class OpenAPIHandler(BaseHandler):
     """The OpenAPI 3.1 description of every route."""
 
     async def get(self) -> None:
-        self.write_json(openapi.build_spec(self.application.settings["route_table"]))
+        settings = self.application.settings  # built once per app: its routes do not change while it runs
+        if "openapi_body" not in settings:
+            settings["openapi_body"] = self.encode_json(openapi.build_spec(settings["route_table"]))
+        self.write_json_body(settings["openapi_body"])
+
+
+# Swagger UI from the pinned swagger-ui-py package, served by the service itself: government
+# networks are often closed, so the page must load nothing from outside.
+SWAGGER_UI_DIR = pathlib.Path(swagger_ui.__file__).parent / "static"
+DOCS_ASSETS = ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png")
+
+DOCS_PAGE = """<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>CityGate API</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" type="image/png" href="/docs/assets/favicon-32x32.png">
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css"></head>
+<body><div id="swagger-ui" data-spec="/openapi.json"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/assets/init.js"></script></body></html>
+"""
+
+# validatorUrl null: Swagger UI would otherwise send the spec to validator.swagger.io for a badge.
+DOCS_INIT = """window.ui = SwaggerUIBundle({
+  url: document.getElementById('swagger-ui').dataset.spec, dom_id: '#swagger-ui',
+  deepLinking: true, validatorUrl: null, persistAuthorization: true, tryItOutEnabled: true,
+  displayRequestDuration: true, presets: [SwaggerUIBundle.presets.apis], layout: 'BaseLayout'
+});
+"""
 
 
 class DocsHandler(BaseHandler):
-    """A browsable page of the API description."""
+    """Interactive API documentation (Swagger UI) of /openapi.json; every asset served locally."""
 
     async def get(self) -> None:
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(openapi.DOCS_PAGE)
+        self.finish(DOCS_PAGE)
+
+
+class DocsAssetHandler(BaseHandler):
+    """A file of the documentation page (script, style sheet, icon)."""
+
+    path_params = ("name",)
+    _cache: dict[str, tuple[bytes, str, str]] = {}
+
+    async def get(self, name: str) -> None:
+        if name not in self._cache:
+            if name == "init.js":
+                content = DOCS_INIT.encode()
+            elif name in DOCS_ASSETS:
+                content = (SWAGGER_UI_DIR / name).read_bytes()
+            else:
+                raise NotFound("asset_not_found", "未找到该文件", "No such file")
+            media = mimetypes.guess_type(name)[0] or "application/octet-stream"
+            self._cache[name] = (content, media, '"' + hashlib.sha256(content).hexdigest()[:32] + '"')
+        content, media, etag = self._cache[name]
+        self.set_header("Content-Type", media + ("; charset=utf-8" if media.startswith(("text/", "application/javascript")) else ""))
+        self.set_header("Cache-Control", "public, max-age=86400")
+        self.set_header("ETag", etag)
+        if self.header("If-None-Match") == etag:
+            self.set_status(304)
+            self.finish()
+            return
+        self.finish(content)
 
 
 routes = [
@@ -67,4 +127,5 @@ routes = [
     (r"/metrics", MetricsHandler),
     (r"/openapi.json", OpenAPIHandler),
     (r"/docs", DocsHandler),
+    (r"/docs/assets/([A-Za-z0-9._-]+)", DocsAssetHandler),
 ]

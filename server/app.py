@@ -27,7 +27,9 @@ def route_table(sandbox: bool) -> list[tuple[str, type]]:
     return collect_routes(HANDLER_MODULES + (SANDBOX_MODULES if sandbox else []))
 
 
-def make_app(ctx: AppContext, metrics: Metrics | None = None) -> tornado.web.Application:
+def make_app(ctx: AppContext, metrics: Metrics | None = None, *, check_answers: bool = False) -> tornado.web.Application:
+    """The application for `ctx`. With `check_answers` (the test suite), every JSON answer a route
+    sends is checked against its declared type and each misfit recorded in `answer_violations`."""
     table = route_table(ctx.settings.sandbox_enabled)
     patterns = [p for p, _ in table]
     duplicates = {p for p in patterns if patterns.count(p) > 1}
@@ -42,6 +44,8 @@ def make_app(ctx: AppContext, metrics: Metrics | None = None) -> tornado.web.App
         metrics=metrics or Metrics(),
         route_table=table,
         in_flight=set(),
+        check_answers=check_answers,
+        answer_violations=[],
         compress_response=False,
         log_function=lambda handler: None,  # BaseHandler.on_finish writes the one access-log line
     )

@@ -149,7 +149,7 @@ async def start_app(settings: Settings, mongodb_url: str, redis_url: str, demo: 
     await ensure_indexes(ctx)
     if demo:
         await load_demo_data(ctx)
-    app = make_app(ctx)
+    app = make_app(ctx, check_answers=True)
     server = make_http_server(app, settings)
     server.add_sockets([sock])
     app.settings["http_server"] = server
@@ -188,6 +188,9 @@ async def app(settings: Settings, backing_urls: Any, clock: FakeClock,
         yield running
     finally:
         await stop_app(running)
+    # Every answer the test received fits the type its route declares (handlers.contract).
+    violations = running.app.settings["answer_violations"]
+    assert not violations, "answers that do not fit their declared type:\n" + "\n".join(violations)
 
 
 @pytest.fixture

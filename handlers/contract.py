@@ -1,0 +1,233 @@
+"""One declaration per route: what it takes and what it answers, as msgspec types.
+
+`@declare(body=..., query=..., answer=...)` on a handler method is the route's contract. The same
+declaration
+
+- validates and coerces the input before the method runs (`self.body`, `self.query`), turning what
+  msgspec refuses into the service's problem+json field errors, in Chinese and English;
+- describes the route in `/openapi.json` (request and answer schemas, error answers, examples);
+- in the test suite (`check_answers`), checks every JSON answer the method sends against its type,
+  so the whole suite keeps the documented answers honest.
+
+msgspec was chosen over pydantic v2 by measuring (bench/bench_contract.py): it decodes and
+validates in C and emits JSON Schema 2020-12, which OpenAPI 3.1 takes as it is.
+
+Put `@declare` below the guards (`@citizen_required`, `@requires`): a caller who may not use the
+route hears 401/403 before anything about their input.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import msgspec
+
+from models.errors import BadRequest, FieldError, ValidationFailed
+
+F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+JSON = "application/json"
+
+
+class Body(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Base of request bodies: fields not declared are ignored (older clients may send more)."""
+
+
+class StrictBody(msgspec.Struct, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
+    """Base of request bodies that refuse fields they do not know (settings an operator mistypes)."""
+
+
+class Query(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Base of query-string types: values arrive as text and are coerced to the declared types."""
+
+
+class Answer(msgspec.Struct, kw_only=True, omit_defaults=True):
+    """Base of answer types: a documented answer may carry fields added later (clients ignore them)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Raw:
+    """A body or answer that is not JSON of ours (an upload, a vendor's notification, a CSV export):
+    documented by its media type and a JSON Schema, not validated here."""
+
+    media_type: str
+    schema: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    description: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Contract:
+    body: Any = None            # a msgspec type, a Raw, or None (no body)
+    query: type | None = None   # a Query subclass
+    answer: Any = None          # a msgspec type, a Raw, or None (no content)
+    status: int = 200
+    errors: Mapping[int, str] = dataclasses.field(default_factory=dict)
+    body_required: bool = True
+    example: Any = None         # an example request body
+    answer_example: Any = None
+
+    @property
+    def checks_body(self) -> bool:
+        return self.body is not None and not isinstance(self.body, Raw)
+
+    @property
+    def checks_answer(self) -> bool:
+        return self.answer is not None and not isinstance(self.answer, Raw)
+
+
+def declare(*, body: Any = None, query: type | None = None, answer: Any = None, status: int = 200,
+            errors: Mapping[int, str] | None = None, body_required: bool = True, example: Any = None,
+            answer_example: Any = None) -> Callable[[F], F]:
+    """Declare a handler method's request and answer (see the module docstring)."""
+    contract = Contract(body=body, query=query, answer=answer, status=status, errors=dict(errors or {}),
+                        body_required=body_required, example=example, answer_example=answer_example)
+    # Build the decoders once, when the module is imported: a route's first request pays nothing more.
+    if contract.checks_answer:
+        msgspec.json.Decoder(contract.answer)
+
+    def decorate(method: F) -> F:
+        @functools.wraps(method)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Awaitable[Any]:
+            self.contract = contract
+            if contract.query is not None:
+                self.query = parse_query(contract.query, self.request.query_arguments)
+            if contract.checks_body:
+                raw = self.json_body()
+                self.body = None if not raw and not contract.body_required else parse_body(contract.body, raw)
+            return method(self, *args, **kwargs)
+        wrapper.contract = contract  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+    return decorate
+
+
+def contract_of(method: Any) -> Contract | None:
+    return getattr(method, "contract", None)
+
+
+# ---- input ---------------------------------------------------------------------------------------
+def parse_body(body_type: Any, data: dict[str, Any]) -> Any:
+    """`data` (a parsed JSON object) as `body_type`; 422 with one field error for what does not fit."""
+    try:
+        return msgspec.convert(data, body_type, strict=True)
+    except msgspec.ValidationError as exc:
+        raise ValidationFailed(errors=[field_error(str(exc))]) from None
+
+
+def parse_query(query_type: type, arguments: Mapping[str, list[bytes]]) -> Any:
+    """The query string as `query_type`: the last value of each argument (list fields take them all),
+    text coerced to the declared types; 400 naming the argument that does not fit."""
+    list_fields = _list_fields(query_type)
+    values: dict[str, Any] = {}
+    for name, raw in arguments.items():
+        try:
+            texts = [value.decode("utf-8") for value in raw]
+        except UnicodeDecodeError:
+            raise _query_error(FieldError(name, "encoding", "应为 UTF-8 文本", "must be UTF-8 text")) from None
+        values[name] = texts if name in list_fields else texts[-1]
+    try:
+        return msgspec.convert(values, query_type, strict=False)
+    except msgspec.ValidationError as exc:
+        raise _query_error(field_error(str(exc))) from None
+
+
+# Query arguments whose refusal keeps the code the service gave it before the contract existed.
+_QUERY_ERROR_CODES = {"page": "invalid_pagination", "page_size": "invalid_pagination"}
+
+
+def _query_error(error: FieldError) -> BadRequest:
+    code = _QUERY_ERROR_CODES.get(error.field, "invalid_query")
+    return BadRequest(code, f"查询参数 {error.field} {error.zh}", f"query argument {error.field} {error.en}",
+                      errors=[error])
+
+
+@functools.cache
+def _list_fields(query_type: type) -> frozenset[str]:
+    info = msgspec.inspect.type_info(query_type)
+    return frozenset(field.encode_name for field in info.fields
+                     if isinstance(_unwrap(field.type), (msgspec.inspect.ListType, msgspec.inspect.SetType)))
+
+
+def _unwrap(info: Any) -> Any:
+    if isinstance(info, msgspec.inspect.Metadata):
+        return _unwrap(info.type)
+    if isinstance(info, msgspec.inspect.UnionType):
+        members = [t for t in info.types if not isinstance(t, msgspec.inspect.NoneType)]
+        return _unwrap(members[0]) if len(members) == 1 else info
+    return info
+
+
+# msgspec says what it refused in one English sentence ("Expected `int` >= 1 - at `$.grade`");
+# the service answers a field path, a stable code and a sentence in the caller's language.
+_AT = re.compile(r" - at `\$(?P<path>[^`]*)`$")
+_TYPE_NAMES = {"int": ("整数", "a whole number"), "str": ("文本", "text"), "bool": ("布尔值", "true or false"),
+               "float": ("数字", "a number"), "array": ("数组", "an array"), "object": ("对象", "an object"),
+               "null": ("空值", "null")}
+_RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], tuple[str, str, str]]]] = [
+    (re.compile(r"^Object missing required field `(?P<name>[^`]+)`"),
+     lambda m: ("required", "为必填项", "is required")),
+    (re.compile(r"^Object contains unknown field `(?P<name>[^`]+)`"),
+     lambda m: ("unknown_field", "不是可接受的字段", "is not an accepted field")),
+    (re.compile(r"^Expected `(?P<type>[a-z]+)` of length <= (?P<n>\d+)"),
+     lambda m: ("too_long", f"长度不能超过 {m['n']}", f"must be at most {m['n']} long")),
+    (re.compile(r"^Expected `(?P<type>[a-z]+)` of length >= (?P<n>\d+)"),
+     lambda m: ("too_short", f"长度不能少于 {m['n']}", f"must be at least {m['n']} long")),
+    (re.compile(r"^Expected `(?P<type>[a-z]+)` (?P<op>[<>]=?) (?P<n>-?[\d.e+]+)"),
+     lambda m: ("out_of_range", f"应{_OPS[m['op']][0]} {m['n']}", f"must be {_OPS[m['op']][1]} {m['n']}")),
+    (re.compile(r"^Expected `str` matching regex"),
+     lambda m: ("pattern", "格式不正确", "is not in the expected format")),
+    (re.compile(r"^Invalid enum value"),
+     lambda m: ("enum", "不是可选的值", "is not one of the accepted values")),
+    (re.compile(r"^Expected `(?P<type>[^`]+)`, got `(?P<got>[^`]+)`"),
+     lambda m: ("type", f"应为{_type_zh(m['type'])}", f"must be {_type_en(m['type'])}")),
+]
+_OPS = {">=": ("不小于", "at least"), "<=": ("不大于", "at most"), ">": ("大于", "more than"), "<": ("小于", "less than")}
+
+
+def _type_zh(names: str) -> str:
+    return "或".join(_TYPE_NAMES.get(n.strip(), (n.strip(), ""))[0] for n in names.split("|"))
+
+
+def _type_en(names: str) -> str:
+    return " or ".join(_TYPE_NAMES.get(n.strip(), ("", n.strip()))[1] for n in names.split("|"))
+
+
+def field_error(message: str) -> FieldError:
+    """A FieldError for one msgspec validation message."""
+    at = _AT.search(message)
+    path = at["path"] if at else ""
+    text = message[:at.start()] if at else message
+    for pattern, describe in _RULES:
+        match = pattern.match(text)
+        if match:
+            code, zh, en = describe(match)
+            if "name" in match.groupdict():
+                path = f"{path}.{match['name']}"
+            return FieldError(_field_path(path), code, zh, en)
+    return FieldError(_field_path(path), "invalid", "取值无效", "is not valid")
+
+
+def _field_path(path: str) -> str:
+    """`$`-relative msgspec paths (".applicant.name", "[0].key") in the service's style
+    (`applicant.name`, `materials[0].key`)."""
+    return path.removeprefix(".") or "(body)"
+
+
+# ---- answers -------------------------------------------------------------------------------------
+@functools.cache
+def answer_decoder(answer_type: Any) -> msgspec.json.Decoder:
+    return msgspec.json.Decoder(answer_type)
+
+
+def answer_violation(contract: Contract, status: int, body: bytes) -> str | None:
+    """Why the JSON `body` sent with `status` does not fit the declared answer, or None when it does."""
+    if not contract.checks_answer or status != contract.status:
+        return None
+    try:
+        answer_decoder(contract.answer).decode(body)
+    except msgspec.ValidationError as exc:
+        return str(exc)
+    return None
