@@ -12,6 +12,10 @@ declaration
 msgspec was chosen over pydantic v2 by measuring (bench/bench_contract.py): it decodes and
 validates in C and emits JSON Schema 2020-12, which OpenAPI 3.1 takes as it is.
 
+Types are msgspec Structs deriving from `Body`, `StrictBody`, `Query` or `Answer` (below). msgspec
+does not inherit `kw_only`: a subclass that adds required fields after optional ones says
+`class NewApplication(ApplicationInput, kw_only=True)`.
+
 Put `@declare` below the guards (`@citizen_required`, `@requires`): a caller who may not use the
 route hears 401/403 before anything about their input.
 """
@@ -22,7 +26,7 @@ import dataclasses
 import functools
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 
@@ -231,3 +235,31 @@ def answer_violation(contract: Contract, status: int, body: bytes) -> str | None
     except msgspec.ValidationError as exc:
         return str(exc)
     return None
+
+
+# ---- shapes many routes share ----------------------------------------------------------------------
+T = TypeVar("T")
+
+
+class Page(Answer, Generic[T]):
+    """One page of a list: `?page=1&page_size=20` (at most 100)."""
+
+    items: list[T]
+    total: int
+    page: int
+    page_size: int
+
+
+PageNumber = Annotated[int, msgspec.Meta(ge=1, le=10_000, description="page number, from 1")]
+PageSize = Annotated[int, msgspec.Meta(ge=1, le=100, description="items per page, at most 100")]
+
+
+class PageQuery(Query):
+    page: PageNumber = 1
+    page_size: PageSize = 20
+
+
+# Times are ISO 8601 with their offset (Asia/Shanghai for display); days are ISO dates.
+Timestamp = Annotated[str, msgspec.Meta(description="ISO 8601 time with offset, e.g. 2026-11-29T09:30:00+08:00")]
+Day = Annotated[str, msgspec.Meta(description="ISO 8601 date, e.g. 2026-11-30")]
+Fen = Annotated[int, msgspec.Meta(ge=0, description="money in fen (分)")]
