@@ -115,12 +115,14 @@ def _query_parameters(query_type: type, components: dict[str, Any]) -> list[dict
 
 
 def _operation(handler: type, method_name: str, path: str, params: list[str],
-               schemas: dict[Any, Any], components: dict[str, Any]) -> dict[str, Any]:
+               schemas: dict[Any, Any], components: dict[str, Any], *, shared: bool) -> dict[str, Any]:
     method = getattr(handler, method_name)
     contract = contract_of(method)
     doc = inspect.getdoc(method) or inspect.getdoc(handler) or handler.__name__
     operation: dict[str, Any] = {
-        "operationId": f"{handler.__name__}.{method_name}",
+        # Ids are unique: qualified by the handler's module, and by its path where a handler serves several.
+        "operationId": f"{handler.__module__.removeprefix('handlers.')}.{handler.__name__}.{method_name}"
+                       + (f"@{path}" if shared else ""),
         "summary": doc.splitlines()[0],
         "tags": [path.split("/")[1] if path.count("/") > 1 else "service"],
     }
@@ -161,10 +163,12 @@ def build_spec(route_table: list[tuple[str, type]]) -> dict[str, Any]:
     types = _schema_types(contracts)
     refs, components = msgspec.json.schema_components(types, ref_template=SCHEMA_REF)
     schemas = dict(zip(types, refs, strict=True))
+    handlers = [handler for _, handler in route_table]
     paths: dict[str, Any] = {}
     for pattern, handler in route_table:
         path, params = openapi_path(pattern, handler)
-        paths[path] = {name: _operation(handler, name, path, params, schemas, components)
+        paths[path] = {name: _operation(handler, name, path, params, schemas, components,
+                                        shared=handlers.count(handler) > 1)
                        for name in implemented_methods(handler)}
     return {
         "openapi": "3.1.0",

@@ -28,3 +28,18 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   [ "${PIPESTATUS[0]}" = 0 ] || { echo "setup: pip install failed" >&2; exit 1; }
   echo "$want" > "$stamp"
 fi
+
+# The TypeScript client check (tests/test_typed_client.py): pinned openapi-typescript and TypeScript.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "setup: installing nodejs and npm from Debian's packages"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+fi
+client_stamp=clients/typescript/node_modules/.lock.sha256
+client_want=$(sha256sum clients/typescript/package-lock.json | cut -d' ' -f1)
+if [ ! -f "$client_stamp" ] || [ "$(cat "$client_stamp")" != "$client_want" ]; then
+  echo "setup: installing the TypeScript client tools (npm ci)"
+  (cd clients/typescript && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  echo "$client_want" > "$client_stamp"
+fi
