@@ -10,17 +10,103 @@ import datetime
 import json
 from typing import Any
 
+import msgspec
+
 from handlers.base import BaseHandler, requires
+from handlers.contract import Answer, Page, PageQuery, Query, Raw, Timestamp, declare
 from models import access, audit, scorecard
 from models.core import csvfile
 from models.core.timezone import local
 from models.errors import FieldError, ValidationFailed
+
+# ---- the contract ---------------------------------------------------------------------------------
+Localized = dict[str, str]  # {"zh-CN": ..., "en": ...}
+CSV_EXPORT = "text/csv"
+
+
+class ExportFormat(Query):
+    format: str = "json"  # json, or csv for a spreadsheet (UTF-8 with BOM)
+
+
+class ScorecardQuery(ExportFormat):
+    department: str | None = None
+    region: str | None = None
+
+
+class Indicator(Answer):
+    key: str
+    name: Localized
+    value: Any
+    score: float | int | None
+    weight: float | int
+    informational: bool
+    worst: list[dict[str, Any]]
+
+
+class Dimension(Answer):
+    key: str
+    name: Localized
+    score: float | int | None
+    grade: str | None
+    indicators: list[Indicator]
+    worst: list[dict[str, Any]]
+
+
+class Scorecard(Answer):
+    """Five dimensions of the national inspection (findable, understandable, accurate, doable, fast)."""
+
+    generated_at: Timestamp
+    department: str | None
+    region: str | None
+    published_items: int
+    score: float | int | None
+    grade: str | None
+    windows: dict[str, int]
+    dimensions: list[Dimension]
+
+
+class AuditQuery(PageQuery):
+    format: str = "json"
+    operator: str | None = None
+    object: str | None = None
+    action: str | None = None
+    route: str | None = None
+    from_: str | None = msgspec.field(default=None, name="from")
+    to: str | None = None
+    since: str | None = None
+    until: str | None = None
+
+
+class AuditEntry(Answer):
+    id: str
+    at: Timestamp
+    operator_id: str
+    operator_username: str
+    department: str
+    region_code: str
+    client_ip: str
+    method: str
+    route: str
+    action: str
+    action_name: str
+    path_params: dict[str, Any]
+    objects: list[str]
+    fields: list[str]
+    status: int
+    outcome: str
+    request_id: str
+    summary: str | None = None
+
+
+def _csv(description: str) -> Raw:
+    return Raw(CSV_EXPORT, {"type": "string"}, description)
 
 
 class ScorecardHandler(BaseHandler):
     """The inspection scorecard: five dimensions with indicators, 0–100 scores and worst offenders (?department=&region=&format=csv)."""
 
     @requires(access.SCORECARD_READ)
+    @declare(query=ScorecardQuery, answer=Scorecard, also=(_csv("with format=csv: a row per dimension and indicator"),))
     async def get(self) -> None:
         """JSON, or with `format=csv` one row per dimension and indicator; both limited to the caller's scope."""
         csv_wanted = _csv_wanted(self)
@@ -45,6 +131,8 @@ class AuditHandler(BaseHandler):
     """
 
     @requires(access.AUDIT_READ)
+    @declare(query=AuditQuery, answer=Page[AuditEntry],
+             also=(_csv("with format=csv: every matching entry, at most 10,000 (see X-Export-Truncated)"),))
     async def get(self) -> None:
         """A page of entries, or with `format=csv` all of them (up to the export limit)."""
         csv_wanted = _csv_wanted(self)

@@ -73,6 +73,7 @@ class Contract:
     body_required: bool = True
     example: Any = None         # an example request body
     answer_example: Any = None
+    also: tuple[Raw, ...] = ()  # other media the same answer may come in (a CSV export of a list)
 
     @property
     def checks_body(self) -> bool:
@@ -85,10 +86,10 @@ class Contract:
 
 def declare(*, body: Any = None, query: type | None = None, answer: Any = None, status: int = 200,
             errors: Mapping[int, str] | None = None, body_required: bool = True, example: Any = None,
-            answer_example: Any = None) -> Callable[[F], F]:
+            answer_example: Any = None, also: tuple[Raw, ...] = ()) -> Callable[[F], F]:
     """Declare a handler method's request and answer (see the module docstring)."""
     contract = Contract(body=body, query=query, answer=answer, status=status, errors=dict(errors or {}),
-                        body_required=body_required, example=example, answer_example=answer_example)
+                        body_required=body_required, example=example, answer_example=answer_example, also=also)
     # Build the decoders once, when the module is imported: a route's first request pays nothing more.
     if contract.checks_answer:
         msgspec.json.Decoder(contract.answer)

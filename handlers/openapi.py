@@ -143,6 +143,8 @@ def _operation(handler: type, method_name: str, path: str, params: list[str],
                                                   else "") or "Success"}
         if contract.answer is not None:
             answer["content"] = _content(contract.answer, schemas, contract.answer_example)
+            for other in contract.also:
+                answer["content"].update(_content(other, schemas))
         responses[str(contract.status)] = answer
     for status, meaning in _error_statuses(method, contract, params).items():
         responses[str(status)] = {"description": meaning, "content": PROBLEM}
