@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+import typing
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -51,6 +52,12 @@ class Query(msgspec.Struct, kw_only=True, omit_defaults=True):
 
 class Answer(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Base of answer types: a documented answer may carry fields added later (clients ignore them)."""
+
+
+# A field the domain checks itself, reporting every problem of a body at once with its own codes
+# (`Annotated[str, BY_DOMAIN]`): documented with its type, but not refused here, where msgspec
+# would stop at the first problem.
+BY_DOMAIN = msgspec.Meta(extra={"checked_by": "domain"})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +100,7 @@ def declare(*, body: Any = None, query: type | None = None, answer: Any = None, 
     # Build the decoders once, when the module is imported: a route's first request pays nothing more.
     if contract.checks_answer:
         msgspec.json.Decoder(contract.answer)
+    validated_body = _as_validated(body) if contract.checks_body else None
 
     def decorate(method: F) -> F:
         @functools.wraps(method)
@@ -102,7 +110,7 @@ def declare(*, body: Any = None, query: type | None = None, answer: Any = None, 
                 self.query = parse_query(contract.query, self.request.query_arguments)
             if contract.checks_body:
                 raw = self.json_body()
-                self.body = None if not raw and not contract.body_required else parse_body(contract.body, raw)
+                self.body = None if not raw and not contract.body_required else parse_body(validated_body, raw)
             return method(self, *args, **kwargs)
         wrapper.contract = contract  # type: ignore[attr-defined]
         return wrapper  # type: ignore[return-value]
@@ -114,6 +122,35 @@ def contract_of(method: Any) -> Contract | None:
 
 
 # ---- input ---------------------------------------------------------------------------------------
+def _as_validated(body_type: Any) -> Any:
+    """`body_type`, or where it has fields marked BY_DOMAIN, a twin in which those fields take
+    anything and may be missing: the domain reports what is wrong with them."""
+    if not (isinstance(body_type, type) and issubclass(body_type, msgspec.Struct)):
+        return body_type
+    hints = typing.get_type_hints(body_type, include_extras=True)
+    by_domain = {name for name, hint in hints.items() if _by_domain(hint)}
+    if not by_domain:
+        return body_type
+    fields: list[tuple[Any, ...]] = []
+    for field in msgspec.structs.fields(body_type):
+        if field.name in by_domain:
+            fields.append((field.name, Any, None))
+        elif field.required:
+            fields.append((field.name, hints[field.name]))
+        elif field.default_factory is not msgspec.NODEFAULT:
+            fields.append((field.name, hints[field.name], msgspec.field(default_factory=field.default_factory)))
+        else:
+            fields.append((field.name, hints[field.name], field.default))
+    return msgspec.defstruct(body_type.__name__, fields, kw_only=True, omit_defaults=True,
+                             forbid_unknown_fields=body_type.__struct_config__.forbid_unknown_fields)
+
+
+def _by_domain(hint: Any) -> bool:
+    if typing.get_origin(hint) is Annotated and BY_DOMAIN in typing.get_args(hint)[1:]:
+        return True
+    return any(_by_domain(arg) for arg in typing.get_args(hint))
+
+
 def parse_body(body_type: Any, data: dict[str, Any]) -> Any:
     """`data` (a parsed JSON object) as `body_type`; 422 with one field error for what does not fit."""
     try:

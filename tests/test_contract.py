@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from typing import Annotated
 
 import msgspec
 import pytest
@@ -131,3 +132,20 @@ def test_vendor_routes_are_only_the_sandbox() -> None:
     assert is_vendor_route("/sandbox/wechat/sns/jscode2session")
     assert not is_vendor_route("/api/v1/applications")
     assert not re.match(r"^/sandbox", "/admin/v1/channels")
+
+
+class Rotation(c.Body):
+    secret: Annotated[str, c.BY_DOMAIN]
+    overlap_seconds: Annotated[int, c.BY_DOMAIN] | None = None
+    note: str | None = None
+
+
+def test_fields_the_domain_checks_are_documented_but_left_to_it() -> None:
+    """The domain names every bad field of a body at once; the contract must not stop at the first."""
+    validated = c._as_validated(Rotation)
+    assert c.parse_body(validated, {"overlap_seconds": "soon"}).overlap_seconds == "soon"
+    with pytest.raises(c.ValidationFailed):  # a field without the mark is still checked here
+        c.parse_body(validated, {"note": 5})
+    schema = msgspec.json.schema(Rotation)["$defs"]["Rotation"]
+    assert schema["required"] == ["secret"]
+    assert schema["properties"]["secret"] == {"type": "string"}
