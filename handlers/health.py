@@ -6,17 +6,32 @@ import asyncio
 import hashlib
 import mimetypes
 import pathlib
+from typing import Any
 
 import swagger_ui
 
 from handlers import openapi
 from handlers.base import BaseHandler
+from handlers.contract import Answer, Raw, declare
 from models.errors import NotFound
+
+
+class Health(Answer):
+    status: str
+
+
+class Readiness(Answer):
+    """`ok`, or `unavailable` naming the backing services that did not answer (`failed`)."""
+
+    status: str
+    checks: dict[str, str]
+    failed: list[str] = []
 
 
 class HealthHandler(BaseHandler):
     """Process is up."""
 
+    @declare(answer=Health)
     async def get(self) -> None:
         self.write_json({"status": "ok"})
 
@@ -24,6 +39,7 @@ class HealthHandler(BaseHandler):
 class ReadyHandler(BaseHandler):
     """MongoDB and Redis are reachable (503 naming the one that is not)."""
 
+    @declare(answer=Readiness, errors={503: "A backing service did not answer (body: Readiness)"})
     async def get(self) -> None:
         async def check(name: str, probe) -> tuple[str, str]:  # noqa: ANN001
             try:
@@ -47,6 +63,7 @@ class ReadyHandler(BaseHandler):
 class MetricsHandler(BaseHandler):
     """Prometheus metrics in text format."""
 
+    @declare(answer=Raw("text/plain", {"type": "string"}, "Prometheus text exposition format 0.0.4"))
     async def get(self) -> None:
         self.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
         self.finish(self.ctx_metrics.render())
@@ -55,6 +72,7 @@ class MetricsHandler(BaseHandler):
 class OpenAPIHandler(BaseHandler):
     """The OpenAPI 3.1 description of every route."""
 
+    @declare(answer=dict[str, Any])
     async def get(self) -> None:
         settings = self.application.settings  # built once per app: its routes do not change while it runs
         if "openapi_body" not in settings:
@@ -89,6 +107,7 @@ DOCS_INIT = """window.ui = SwaggerUIBundle({
 class DocsHandler(BaseHandler):
     """Interactive API documentation (Swagger UI) of /openapi.json; every asset served locally."""
 
+    @declare(answer=Raw("text/html", {"type": "string"}, "The Swagger UI page"))
     async def get(self) -> None:
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish(DOCS_PAGE)
@@ -100,6 +119,8 @@ class DocsAssetHandler(BaseHandler):
     path_params = ("name",)
     _cache: dict[str, tuple[bytes, str, str]] = {}
 
+    @declare(answer=Raw("application/octet-stream", {"type": "string", "format": "binary"},
+                        "The asset (JavaScript, CSS or PNG), cacheable for a day"))
     async def get(self, name: str) -> None:
         if name not in self._cache:
             if name == "init.js":
