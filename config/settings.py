@@ -8,6 +8,8 @@ import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+import dotenv
+
 # Development defaults that production must never run with.
 DEFAULT_TOKEN_SECRET = "dev-token-secret-change-me"
 DEFAULT_ADMIN_PASSWORD = "admin-change-me"
@@ -93,7 +95,7 @@ class Settings:
         values: dict[str, str] = {}
         if env_file and Path(env_file).is_file():
             values.update(_read_env_file(Path(env_file)))
-        values.update({k: v for k, v in (os.environ if environ is None else environ).items()})
+        values.update(os.environ if environ is None else environ)  # the real environment wins over .env
         problems: list[str] = []
         kwargs: dict[str, object] = {}
         for field in dataclasses.fields(cls):
@@ -218,11 +220,7 @@ def _shown(field: str, raw: str) -> str:
 
 
 def _read_env_file(path: Path) -> dict[str, str]:
-    values: dict[str, str] = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, _, value = line.partition("=")
-        values[key.strip().removeprefix("export ").strip()] = value.strip().strip('"').strip("'")
-    return values
+    """The assignments in a .env file, taken literally: `${VAR}` is not expanded, a bare `NAME` is skipped."""
+    # Without interpolation a value means the same whichever environment reads the file, and a
+    # secret holding "${" stays as written.
+    return {name: value for name, value in dotenv.dotenv_values(path, interpolate=False).items() if value is not None}

@@ -1,21 +1,29 @@
-"""An incremental multipart/form-data parser for streamed uploads (RFC 7578 over RFC 2046).
+"""Streamed multipart/form-data uploads (RFC 7578): python-multipart's parser, fed chunk by chunk.
 
-Tornado's own multipart parsing needs the whole body in memory. This parser is fed the body chunk by
-chunk as it arrives and hands the file part's bytes on as they come, holding back at most one
-delimiter's length, so an upload passes through memory once, a chunk at a time.
+Tornado's own multipart parsing needs the whole body in memory. python-multipart is fed the body as
+it arrives and hands the file part's bytes on as they come, so an upload passes through memory once,
+a chunk at a time. Part headers are split here (`header_params`): python-multipart's own
+`parse_options_header` drops the RFC 5987 `filename*` that some clients send for non-ASCII names.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import urllib.parse
 from typing import Any, Protocol
 
+import python_multipart
+from python_multipart.exceptions import MultipartParseError
+
 from models.errors import BadRequest, DomainError
 
-MAX_HEADER_BYTES = 16 * 1024
+MAX_HEADER_BYTES = 16 * 1024  # one part header line
 MAX_FIELD_BYTES = 4 * 1024
-MAX_PREAMBLE_BYTES = 64 * 1024
+
+# python-multipart logs each malformed body at WARNING: the access log already records the 400, and
+# a client sending garbage must not be able to fill the log with it.
+logging.getLogger("python_multipart").setLevel(logging.ERROR)
 
 _PARAM = re.compile(r';\s*([A-Za-z0-9_*.-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)')
 
@@ -60,101 +68,54 @@ def boundary_of(content_type: str | None) -> bytes:
 
 
 class MultipartParser:
-    """Feed body bytes; get back events: ("part", headers), ("data", bytes), ("end", None), ("done", None)."""
+    """Feed body bytes; get back events: ("part", headers), ("data", bytes), ("end", None), ("done", None).
+
+    python-multipart finds the boundaries (its parser keeps no more than a partial delimiter between
+    chunks); its callbacks are collected as events, because what follows them (writing to GridFS) is
+    asynchronous and a callback cannot await.
+    """
 
     def __init__(self, boundary: bytes) -> None:
-        self._first = b"--" + boundary
-        self._delimiter = b"\r\n--" + boundary
-        self._buffer = bytearray()
-        self._state = "preamble"
+        self._events: list[tuple[str, Any]] = []
+        self._headers: dict[str, str] = {}
+        self._header_name = bytearray()
+        self._header_value = bytearray()
+        self._done = False
+        self._parser = python_multipart.MultipartParser(boundary, callbacks={
+            "on_header_field": lambda data, start, end: self._header_name.extend(data[start:end]),
+            "on_header_value": lambda data, start, end: self._header_value.extend(data[start:end]),
+            "on_header_end": self._header_end,
+            "on_headers_finished": self._headers_finished,
+            "on_part_data": lambda data, start, end: self._events.append(("data", data[start:end])),
+            "on_part_end": lambda: self._events.append(("end", None)),
+            "on_end": self._end,
+        }, max_header_size=MAX_HEADER_BYTES)
 
     @property
     def done(self) -> bool:
-        return self._state == "done"
+        return self._done
 
     def feed(self, data: bytes) -> list[tuple[str, Any]]:
-        self._buffer += data
-        events: list[tuple[str, Any]] = []
-        while True:
-            if self._state == "preamble":
-                if not self._preamble():
-                    break
-            elif self._state == "headers":
-                headers = self._headers()
-                if headers is None:
-                    break
-                events.append(("part", headers))
-            elif self._state == "body":
-                if not self._body(events):
-                    break
-            else:  # done: the epilogue is ignored
-                self._buffer.clear()
-                break
+        try:
+            self._parser.write(data)
+        except MultipartParseError:
+            raise _malformed("分隔符或部分头格式错误", "bad boundary or part headers") from None
+        events, self._events = self._events, []
         return events
 
-    def _preamble(self) -> bool:
-        index = self._buffer.find(self._first)
-        if index < 0:
-            if len(self._buffer) > MAX_PREAMBLE_BYTES:
-                raise _malformed("找不到分隔符", "no boundary found")
-            return False
-        after = index + len(self._first)
-        if len(self._buffer) < after + 2:
-            return False
-        tail = bytes(self._buffer[after:after + 2])
-        if tail == b"--":
-            self._state = "done"
-            return True
-        if tail != b"\r\n":
-            raise _malformed("分隔符后缺少换行", "boundary not followed by CRLF")
-        del self._buffer[:after + 2]
-        self._state = "headers"
-        return True
+    def _header_end(self) -> None:
+        name = self._header_name.decode("utf-8", errors="replace").strip().lower()
+        self._headers[name] = self._header_value.decode("utf-8", errors="replace").strip()
+        self._header_name.clear()
+        self._header_value.clear()
 
-    def _headers(self) -> dict[str, str] | None:
-        index = self._buffer.find(b"\r\n\r\n")
-        if index < 0:
-            if len(self._buffer) > MAX_HEADER_BYTES:
-                raise _malformed("部分头过长", "part headers too long")
-            return None
-        headers: dict[str, str] = {}
-        for line in bytes(self._buffer[:index]).decode("utf-8", errors="replace").split("\r\n"):
-            name, sep, value = line.partition(":")
-            if not sep:
-                raise _malformed("部分头格式错误", "bad part header line")
-            headers[name.strip().lower()] = value.strip()
-        del self._buffer[:index + 4]
-        self._state = "body"
-        return headers
+    def _headers_finished(self) -> None:
+        self._events.append(("part", self._headers))
+        self._headers = {}
 
-    def _body(self, events: list[tuple[str, Any]]) -> bool:
-        index = self._buffer.find(self._delimiter)
-        if index < 0:
-            # Everything except a possible partial delimiter at the end is part data.
-            safe = len(self._buffer) - (len(self._delimiter) - 1)
-            if safe > 0:
-                events.append(("data", bytes(self._buffer[:safe])))
-                del self._buffer[:safe]
-            return False
-        if index > 0:
-            events.append(("data", bytes(self._buffer[:index])))
-            del self._buffer[:index]
-        after = len(self._delimiter)
-        if len(self._buffer) < after + 2:
-            return False
-        tail = bytes(self._buffer[after:after + 2])
-        if tail == b"--":
-            events.append(("end", None))
-            events.append(("done", None))
-            self._state = "done"
-            self._buffer.clear()
-            return False
-        if tail != b"\r\n":
-            raise _malformed("分隔符后缺少换行", "boundary not followed by CRLF")
-        events.append(("end", None))
-        del self._buffer[:after + 2]
-        self._state = "headers"
-        return True
+    def _end(self) -> None:
+        self._events.append(("done", None))
+        self._done = True
 
 
 class FileSink(Protocol):

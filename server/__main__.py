@@ -28,6 +28,7 @@ from server.lifecycle import (
     start_backing_servers,
     stop_backing_servers,
 )
+from server.metrics import mark_worker_dead, metrics_dir, start_multiprocess
 from server.workers import BackgroundWorkers
 
 log = logging.getLogger("citygate.server")
@@ -138,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         sockets = tornado.netutil.bind_sockets(settings.port, settings.host)
         if settings.port == 0:
             settings = settings.replace(port=sockets[0].getsockname()[1])
+        start_multiprocess(metrics_dir(settings))  # before the fork: every worker counts where /metrics reads
         if settings.workers == 1:
             run(serve(settings, sockets, mongodb_url, redis_url, announce=True), settings)
             return 0
@@ -182,6 +184,7 @@ def run_workers(settings: Settings, sockets: list[socket.socket], mongodb_url: s
             try:
                 _, code = os.waitpid(child, 0)
                 status = status or os.waitstatus_to_exitcode(code)
+                mark_worker_dead(child)
                 break
             except InterruptedError:
                 continue

@@ -11,7 +11,7 @@ from pathlib import Path
 from config.settings import Settings
 from server.context import AppContext
 from server.embedded import EmbeddedMongo, EmbeddedRedis, EmbeddedServer
-from server.registry import DEMO_MODULES, INDEX_MODULES, load_optional
+from server.registry import DEMO_MODULES, INDEX_MODULES, load
 
 log = logging.getLogger("citygate.lifecycle")
 
@@ -55,18 +55,13 @@ def stop_backing_servers(servers: list[EmbeddedServer]) -> None:
 async def ensure_indexes(ctx: AppContext) -> None:
     """Create every collection's indexes; safe to run at every start (create_index is idempotent)."""
     for name in INDEX_MODULES:
-        module = load_optional(name)
-        if module is not None and hasattr(module, "ensure_indexes"):
-            await module.ensure_indexes(ctx.db)
+        await load(name).ensure_indexes(ctx.db)
 
 
 async def load_demo_data(ctx: AppContext) -> None:
     """Load the demo catalogue, channels and accounts (idempotent upserts)."""
     for name in DEMO_MODULES:
-        module = load_optional(name)
-        if module is None or not hasattr(module, "load_demo"):
-            continue
-        loader = module.load_demo
+        loader = load(name).load_demo
         first = next(iter(inspect.signature(loader).parameters), "ctx")
         await loader(ctx.db if first == "db" else ctx)
         log.info("demo data loaded: %s", name)

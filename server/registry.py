@@ -1,12 +1,15 @@
 """Where features plug in: their handler modules, index builders, demo loaders and workers.
 
-Each feature lists its module here once. A module that is not written yet is skipped (features
-land one by one); any other import error is raised, so a broken module never hides silently.
+Each feature lists its module here once, and every listed module must exist: a name that does not
+import stops the start-up with `MissingModule` naming it, because a route, an index or a worker that
+silently went missing is found only when a citizen meets the gap. A listed module that lacks what
+its list promises (`routes`, `ensure_indexes`, `load_demo`, a task's function) fails as loudly.
 """
 
 from __future__ import annotations
 
 import importlib
+from collections.abc import Awaitable, Callable
 from types import ModuleType
 
 # Handler modules, each ending with `routes = [(pattern, Handler), ...]`.
@@ -79,20 +82,28 @@ PERIODIC_TASKS = [
 ]
 
 
-def load_optional(name: str) -> ModuleType | None:
-    """Import a feature module, or None when that module does not exist (yet)."""
+class MissingModule(ImportError):
+    """A module named in this registry does not exist."""
+
+
+def load(name: str) -> ModuleType:
+    """Import a module this registry lists; raise MissingModule when there is no such module."""
     try:
         return importlib.import_module(name)
     except ModuleNotFoundError as exc:
-        if exc.name == name:
-            return None
-        raise
+        if exc.name != name:
+            raise  # the module exists but imports something missing: that error says more
+        raise MissingModule(f"server/registry.py lists {name!r}, but there is no such module", name=name) from exc
+
+
+def load_task(target: str) -> Callable[..., Awaitable[object]]:
+    """The function a PERIODIC_TASKS entry names as "module:function"."""
+    module_name, _, function = target.partition(":")
+    return getattr(load(module_name), function)
 
 
 def collect_routes(module_names: list[str]) -> list[tuple[str, type]]:
     table: list[tuple[str, type]] = []
     for name in module_names:
-        module = load_optional(name)
-        if module is not None:
-            table.extend(module.routes)
+        table.extend(load(name).routes)
     return table

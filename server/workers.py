@@ -11,7 +11,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from server.context import AppContext
-from server.registry import PERIODIC_TASKS, load_optional
+from server.registry import PERIODIC_TASKS, load_task
 
 log = logging.getLogger("citygate.workers")
 
@@ -19,13 +19,8 @@ Task = Callable[[AppContext], Awaitable[object]]
 
 
 def periodic_tasks() -> list[tuple[str, float, Task]]:
-    found: list[tuple[str, float, Task]] = []
-    for name, interval, target in PERIODIC_TASKS:
-        module_name, _, function = target.partition(":")
-        module = load_optional(module_name)
-        if module is not None and hasattr(module, function):
-            found.append((name, interval, getattr(module, function)))
-    return found
+    """Every task server/registry.py lists, as (name, interval seconds, function)."""
+    return [(name, interval, load_task(target)) for name, interval, target in PERIODIC_TASKS]
 
 
 class BackgroundWorkers:

@@ -9,7 +9,7 @@ import zipfile
 
 import pytest
 
-from handlers.multipart import MultipartParser, header_params
+from handlers.multipart import MAX_HEADER_BYTES, MultipartParser, header_params
 from models import applications, deadlines, files
 from models.core.timezone import SHANGHAI
 from models.errors import BadRequest
@@ -62,6 +62,15 @@ def test_multipart_parser_byte_by_byte() -> None:
 def test_multipart_parser_rejects_garbage_after_boundary() -> None:
     with pytest.raises(BadRequest):
         MultipartParser(b"b").feed(b"--bXX")
+
+
+def test_multipart_parser_refuses_an_endless_part_header() -> None:
+    parser = MultipartParser(b"b")
+    parser.feed(b'--b\r\nContent-Disposition: form-data; name="file"; filename="')
+    with pytest.raises(BadRequest) as raised:
+        for _ in range(MAX_HEADER_BYTES // 1024 + 1):
+            parser.feed(b"a" * 1024)
+    assert raised.value.code == "malformed_multipart"
 
 
 def test_header_params_handle_quotes_and_rfc5987() -> None:

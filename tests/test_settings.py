@@ -82,6 +82,19 @@ def test_env_file_is_read_and_environment_wins(tmp_path: Path) -> None:
     assert (settings.host, settings.port) == ("0.0.0.0", 7002)
 
 
+def test_env_file_values_are_read_as_dotenv_writes_them(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text('CITYGATE_LOG_LEVEL=DEBUG  # a comment after the value\n'
+                        'CITYGATE_ADMIN_PASSWORD="pa ss # kept, inside quotes"\n'
+                        "CITYGATE_TOKEN_SECRET=${HOME}-literal\n"
+                        "CITYGATE_DEMO_DATA\n", encoding="utf-8")
+    settings = Settings.from_env({}, env_file=str(env_file))
+    assert settings.log_level == "DEBUG"
+    assert settings.admin_password == "pa ss # kept, inside quotes"
+    assert settings.token_secret == "${HOME}-literal"  # not expanded: a secret means what it says
+    assert settings.demo_data is True  # a name without a value sets nothing
+
+
 def test_server_refuses_to_start_with_bad_settings() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CITYGATE_")}
     env.update({"CITYGATE_ENV": "production"})
