@@ -21,6 +21,7 @@ from bson import Binary, Int64, ObjectId
 from bson.errors import InvalidId
 from pymongo.asynchronous.database import AsyncDatabase
 
+from models import catalogue
 from models.core.timezone import local_iso
 from models.errors import DomainError, FieldError, NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
@@ -269,12 +270,10 @@ async def open_download(db: AsyncDatabase, document: dict[str, Any]) -> Any:
 
 async def upload_rules(ctx, service_code: str = "", material_key: str = "") -> UploadRules:  # noqa: ANN001
     """The rules for an upload meant for `material_key` of item `service_code` (site defaults without)."""
-    from models.applications import load_item  # late: applications imports this module
-
     ceiling = ctx.settings.max_upload_bytes
     if not service_code and not material_key:
         return UploadRules(KNOWN_TYPES, ceiling)
-    item = await load_item(ctx.db, service_code, published=True)
+    item = await catalogue.get_published_item(ctx.db, service_code)
     for material in (item.get("guide") or {}).get("materials") or []:
         if material.get("key") == material_key:
             return rules_for_material(material, ceiling, service_code)

@@ -13,13 +13,14 @@ from typing import Any
 import pytest
 
 from models import applications, deadlines, workdays
+from models.applications import caches
 from models.core.timezone import SHANGHAI
 from tests.test_applications import act, clerk, item, submit  # noqa: F401 - fixtures
 from tests.test_localcache import eventually, other_worker  # noqa: F401 - fixture
 
 
-def cached(worker: Any, no: str, locale: str = "zh-CN") -> applications.RenderedView | None:
-    return applications._rendered(worker.ctx).get(applications._rendered_key(no, locale))
+def cached(worker: Any, no: str, locale: str = "zh-CN") -> caches.RenderedView | None:
+    return caches._rendered(worker.ctx).get(caches._rendered_key(no, locale))
 
 
 async def shown(worker: Any, no: str, token: str, **headers: str) -> dict[str, Any]:
@@ -31,8 +32,8 @@ async def shown(worker: Any, no: str, token: str, **headers: str) -> dict[str, A
 async def test_a_change_evicts_the_body_here_at_once_and_on_another_worker_through_pubsub(  # noqa: ANN001
         app, other_worker, citizen, item, clerk, monkeypatch) -> None:
     # Lifetimes far beyond the test: only the invalidation can end the cached bodies.
-    monkeypatch.setattr(applications, "RENDERED_SECONDS", 60)
-    monkeypatch.setattr(applications, "LOCAL_CACHE_SECONDS", 60)
+    monkeypatch.setattr(caches, "RENDERED_SECONDS", 60)
+    monkeypatch.setattr(caches, "LOCAL_CACHE_SECONDS", 60)
     _, token = citizen
     no = (await submit(app.fetch, token)).json()["application_no"]
     for worker in (app, other_worker):
@@ -65,8 +66,8 @@ async def test_a_lost_message_leaves_the_body_stale_no_longer_than_the_bound(  #
     monkeypatch.setattr(other_worker.ctx.caches, "_apply", lambda raw: None)  # deaf to invalidations
     # A read-model lifetime shorter than in production, to keep the test short, and a body lifetime
     # far beyond it: a body dies with the read model it was rendered from, so the bound is the latter.
-    monkeypatch.setattr(applications, "RENDERED_SECONDS", 60)
-    monkeypatch.setattr(applications, "LOCAL_CACHE_SECONDS", 0.5)
+    monkeypatch.setattr(caches, "RENDERED_SECONDS", 60)
+    monkeypatch.setattr(caches, "LOCAL_CACHE_SECONDS", 0.5)
     _, token = citizen
     no = (await submit(app.fetch, token)).json()["application_no"]
     assert (await shown(other_worker, no, token))["status"] == "submitted"
@@ -76,25 +77,25 @@ async def test_a_lost_message_leaves_the_body_stale_no_longer_than_the_bound(  #
     async def accepted_elsewhere() -> bool:
         return (await shown(other_worker, no, token))["status"] == "accepted"
 
-    bound = applications.LOCAL_CACHE_SECONDS
+    bound = caches.LOCAL_CACHE_SECONDS
     await eventually(accepted_elsewhere, within=bound + 0.5)
     assert time.monotonic() - changed_at < bound + 0.3
 
 
 async def test_a_read_model_found_unchanged_when_its_lifetime_runs_out_keeps_its_body(  # noqa: ANN001
         app, citizen, item, clerk, monkeypatch) -> None:
-    monkeypatch.setattr(applications, "LOCAL_CACHE_SECONDS", 0.2)
+    monkeypatch.setattr(caches, "LOCAL_CACHE_SECONDS", 0.2)
     _, token = citizen
     no = (await submit(app.fetch, token)).json()["application_no"]
     assert (await act(app.fetch, clerk, no, "accept")).status == 200
     await shown(app, no, token)  # from the datastore
     await asyncio.sleep(0.3)
     first = await shown(app, no, token)  # from the Redis text, kept with the copy
-    body, copy = cached(app, no), applications._local(app.ctx).get(no)
+    body, copy = cached(app, no), caches._local(app.ctx).get(no)
     await asyncio.sleep(0.3)
-    assert applications._local(app.ctx).get(no) is None  # the lifetime ran out...
+    assert caches._local(app.ctx).get(no) is None  # the lifetime ran out...
     assert await shown(app, no, token) == first
-    assert applications._local(app.ctx).get(no) is copy  # ...and Redis held the same text: kept
+    assert caches._local(app.ctx).get(no) is copy  # ...and Redis held the same text: kept
     assert cached(app, no) is body  # not rendered again
 
     # The Redis text changes behind this worker's back (a message lost): read again at the next check.
@@ -107,7 +108,7 @@ async def test_a_read_model_found_unchanged_when_its_lifetime_runs_out_keeps_its
 
 
 async def test_hot_read_models_are_renewed_ahead_so_reads_never_wait(app, citizen, item, clerk, monkeypatch) -> None:  # noqa: ANN001
-    monkeypatch.setattr(applications, "LOCAL_CACHE_SECONDS", 2.0)
+    monkeypatch.setattr(caches, "LOCAL_CACHE_SECONDS", 2.0)
     _, token = citizen
     hot, changed, cold = [(await submit(app.fetch, token)).json()["application_no"] for _ in range(3)]
     for no in (hot, changed, cold):
@@ -115,7 +116,7 @@ async def test_hot_read_models_are_renewed_ahead_so_reads_never_wait(app, citize
     await asyncio.sleep(2.1)
     for no in (hot, changed, cold):
         await shown(app, no, token)  # from the Redis text
-    local = applications._local(app.ctx)
+    local = caches._local(app.ctx)
     copies = {no: local.get(no) for no in (hot, changed)}
     await shown(app, hot, token), await shown(app, changed, token)  # read since stored; `cold` is not
     assert await applications.renew_read_models(app.ctx) == 0  # a whole lifetime ahead: nothing due yet
@@ -135,7 +136,7 @@ def test_renewal_runs_before_half_a_read_model_lifetime_passes() -> None:
     from server.registry import PERIODIC_TASKS
 
     interval = next(seconds for name, seconds, _ in PERIODIC_TASKS if name == "application_read_models")
-    assert interval < applications.LOCAL_CACHE_SECONDS / 2
+    assert interval < caches.LOCAL_CACHE_SECONDS / 2
 
 
 async def _deaf_invalidate(name: str, keys: Any) -> None:
@@ -178,7 +179,7 @@ async def test_time_dependent_fields_are_never_stale_past_the_bound(app, citizen
     record = (await app.ctx.db.applications.find_one({"_id": no}))["deadline"]
     due = datetime.date.fromisoformat(record["due_date"])
 
-    async def deadline_at(instant: datetime.datetime) -> tuple[dict[str, Any], applications.RenderedView]:
+    async def deadline_at(instant: datetime.datetime) -> tuple[dict[str, Any], caches.RenderedView]:
         clock.set(instant)
         view = (await shown(app, no, token))["deadline"]
         expected = deadlines.view(record, clock.now)
@@ -191,7 +192,7 @@ async def test_time_dependent_fields_are_never_stale_past_the_bound(app, citizen
     _, again = await deadline_at(noon + datetime.timedelta(seconds=1))
     assert again is first
     # Past the lifetime (by the injected clock): rendered again.
-    _, later = await deadline_at(noon + datetime.timedelta(seconds=applications.RENDERED_SECONDS + 0.1))
+    _, later = await deadline_at(noon + datetime.timedelta(seconds=caches.RENDERED_SECONDS + 0.1))
     assert later is not first
     # Across the Shanghai midnight, a moment apart: days_left is the new day's.
     midnight = datetime.datetime.combine(due, datetime.time(), tzinfo=SHANGHAI)

@@ -631,20 +631,21 @@ async def test_notifications_delivered_once_after_a_worker_restart(fetch, demo_a
 
 async def test_cached_read_model_only_moves_forward(fetch, citizen, item, clerk, app) -> None:
     from models import applications
+    from models.applications import caches
 
     _, token = citizen
     no = (await submit(fetch, token)).json()["application_no"]
     assert (await fetch("GET", f"/api/v1/applications/{no}", token=token)).json()["status"] == "submitted"
     before = await app.ctx.db.applications.find_one({"_id": no})
     await act(fetch, clerk, no, "accept")
-    await applications._remember(app.ctx, before, [], "")  # a slow reader trying to put version 1 back
+    await caches.remember(app.ctx, before, [], "")  # a slow reader trying to put version 1 back
     shown = (await fetch("GET", f"/api/v1/applications/{no}", token=token)).json()
     assert (shown["status"], [e["action"] for e in shown["timeline"]]) == ("accepted", ["submit", "accept"])
     # A change made elsewhere (payments) without a new version: forget() refuses fills read before it.
-    generation = await applications._generation(app.ctx, no)
+    generation = await caches.cache_generation(app.ctx, no)
     stale = await app.ctx.db.applications.find_one({"_id": no})
     await app.ctx.db.applications.update_one({"_id": no}, {"$set": {"payment": {"status": "paid", "amount_fen": 2000}}})
     await applications.forget(app.ctx, no)
-    await applications._remember(app.ctx, stale, [], generation)
+    await caches.remember(app.ctx, stale, [], generation)
     shown = (await fetch("GET", f"/api/v1/applications/{no}", token=token)).json()
     assert shown["payment"] == {"status": "paid", "amount_fen": 2000}

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from models import applications, localcache, tokens
+from models.applications import caches
 from models.localcache import LocalCache
 from server.context import AppContext
 from server.embedded import EmbeddedRedis
@@ -281,14 +282,14 @@ async def passport(app) -> dict[str, Any]:  # noqa: ANN001
 
 async def test_an_operator_action_on_one_worker_reaches_the_citizen_on_another(  # noqa: ANN001
         app, other_worker, citizen, passport, make_operator, monkeypatch) -> None:
-    monkeypatch.setattr(applications, "LOCAL_CACHE_SECONDS", 60)  # only the message can refresh it
+    monkeypatch.setattr(caches, "LOCAL_CACHE_SECONDS", 60)  # only the message can refresh it
     _, token = citizen
     clerk = await make_operator("clerk-gongan", ["department_operator"], "gongan")
     no = (await submit(app.fetch, token)).json()["application_no"]
     path = f"/api/v1/applications/{no}"
     for worker in (app, other_worker):  # both workers now hold it in memory
         assert (await worker.fetch("GET", path, token=token)).json()["status"] == "submitted"
-        assert applications._local(worker.ctx).get(no) is not None
+        assert caches._local(worker.ctx).get(no) is not None
 
     assert (await act(app.fetch, clerk, no, "accept")).status == 200
     assert (await app.fetch("GET", path, token=token)).json()["status"] == "accepted"  # at once where it happened
@@ -304,7 +305,7 @@ async def test_an_operator_action_on_one_worker_reaches_the_citizen_on_another( 
 
 async def test_forget_reaches_every_worker(app, other_worker, citizen, passport, monkeypatch) -> None:  # noqa: ANN001
     """A change made outside models/applications.py (payments) is announced by forget()."""
-    monkeypatch.setattr(applications, "LOCAL_CACHE_SECONDS", 60)
+    monkeypatch.setattr(caches, "LOCAL_CACHE_SECONDS", 60)
     _, token = citizen
     no = (await submit(app.fetch, token)).json()["application_no"]
     path = f"/api/v1/applications/{no}"
