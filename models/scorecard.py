@@ -284,7 +284,7 @@ async def _doable(ctx: Any, items: list[dict[str, Any]], department: str | None,
     without_places = []
     places = 0
     for hall in halls:
-        days = await appointments._hall_days(ctx, hall, today, last, now, "zh-CN")
+        days = await appointments.hall_days(ctx, hall, today, last, now, "zh-CN")
         remaining = sum(d["remaining"] for d in days["days"])
         places += remaining
         if remaining <= 0:

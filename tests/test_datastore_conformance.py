@@ -271,7 +271,7 @@ async def test_divergence_object_id_outside_id_field(db, embedded) -> None:
 @pytest.mark.divergence
 async def test_divergence_indexed_array_field_membership_query(db, embedded) -> None:
     """nx-27017 matches nothing by array membership once the array field is indexed; halls.service_codes
-    has no index (models/appointments.py)."""
+    has no index (models/appointments/indexes.py)."""
     await db.halls.create_index("service_codes")
     await db.halls.insert_one({"_id": "h", "service_codes": ["GA-1", "GA-2"], "active": True})
     await db.halls.update_one({"_id": "h"}, {"$set": {"active": True}})
