@@ -10,8 +10,8 @@ that have none. Other modules read items through `get_published_item` / `get_ite
 from __future__ import annotations
 
 import datetime
-import json
 import re
+import tomllib
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
@@ -34,7 +34,7 @@ ORIGINALS = ("original", "copy", "both")
 MEDIUMS = ("paper", "electronic", "both")
 DEFAULT_ALLOWED_TYPES = ["image/jpeg", "image/png", "application/pdf"]
 
-DEMO_PATH = Path(__file__).resolve().parent.parent / "data" / "demo_catalogue.json"
+DEMO_DIR = Path(__file__).resolve().parent.parent / "data" / "demo_catalogue"
 
 ITEM_CODE = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,7}-[0-9A-Za-z]{2,12}$")
 REGION_CODE = re.compile(r"^\d{6}\Z", re.ASCII)  # ASCII: "３３０１００" is no region code
@@ -809,11 +809,37 @@ async def search_catalogue(ctx: Any, *, q: str | None = None, department: str | 
 
 
 # ---- demo data -------------------------------------------------------------------------------
+# data/demo_catalogue/city.toml: the city, its regions and themes; departments/<code>.toml: one
+# department with its items and intentional drafts, each item whole, as it is stored.
 
-def read_demo(path: Path = DEMO_PATH) -> dict[str, Any]:
-    """The demo catalogue file: regions, departments, themes, items (and intentional drafts)."""
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh)
+def _read_toml(path: Path) -> dict[str, Any]:
+    with open(path, "rb") as fh:
+        return tomllib.load(fh)
+
+
+def read_department_files(directory: Path = DEMO_DIR) -> dict[str, dict[str, Any]]:
+    """Each department file by its name: {"department": {...}, "items": [...], "drafts": [...]}."""
+    files = {}
+    for path in sorted((directory / "departments").glob("*.toml")):
+        doc = _read_toml(path)
+        files[path.stem] = {"department": doc["department"], "items": doc.get("items", []),
+                            "drafts": doc.get("drafts", [])}
+    return files
+
+
+def read_demo(directory: Path = DEMO_DIR) -> dict[str, Any]:
+    """The demo catalogue: city, regions, departments (in navigation order), themes, items and drafts."""
+    city = _read_toml(directory / "city.toml")
+    files = sorted(read_department_files(directory).values(), key=lambda f: f["department"]["order"])
+    return {
+        "city": city["city"],
+        # TOML has no null: a region without a parent is a root of the tree
+        "regions": [{**region, "parent": region.get("parent")} for region in city["regions"]],
+        "departments": [f["department"] for f in files],
+        "themes": city["themes"],
+        "items": [item for f in files for item in f["items"]],
+        "drafts": [draft for f in files for draft in f["drafts"]],
+    }
 
 
 async def load_demo_catalogue(db: AsyncDatabase, *, redis: Any = None, data: dict[str, Any] | None = None,
