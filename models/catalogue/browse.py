@@ -1,0 +1,89 @@
+"""Citizens' browse and search over published items, and the queries that found nothing."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from models.catalogue.gate import AUDIENCES
+from models.catalogue.localized import DEFAULT_LOCALE, text
+from models.errors import FieldError, ValidationFailed
+
+
+def summary(item: dict[str, Any], locale: str) -> dict[str, Any]:
+    """What a result list shows of one item, in `locale`."""
+    guide = item.get("guide") or {}
+    fee = guide.get("fee") or {}
+    return {
+        "code": item["code"],
+        "name": text(item.get("name"), locale),
+        "department": item.get("department"),
+        "region_code": item.get("region_code"),
+        "audience": item.get("audience", []),
+        "themes": item.get("themes", []),
+        "handling_depth": item.get("handling_depth"),
+        "promised_time_limit_days": guide.get("promised_time_limit_days"),
+        "free": fee.get("free"),
+    }
+
+
+async def record_search_miss(db: AsyncDatabase, query: str, *, now: datetime.datetime) -> None:
+    """Count a query that found nothing (upsert with $inc), for operators to fix the catalogue."""
+    query = " ".join(query.split())[:100]
+    if not query:
+        return
+    try:
+        await db.search_misses.update_one(
+            {"query": query},
+            {"$inc": {"count": 1}, "$set": {"last_at": now}, "$setOnInsert": {"first_at": now}},
+            upsert=True)
+    except DuplicateKeyError:  # two first misses raced on the upsert: the loser increments
+        await db.search_misses.update_one({"query": query}, {"$inc": {"count": 1}, "$set": {"last_at": now}})
+
+
+async def list_search_misses(db: AsyncDatabase, *, page: int = 1, page_size: int = 20) -> dict[str, Any]:
+    """Zero-result queries, most frequent first."""
+    total = await db.search_misses.count_documents({})
+    cursor = db.search_misses.find({}, {"_id": 0}).sort([("count", DESCENDING), ("query", ASCENDING)])
+    items = await cursor.skip((page - 1) * page_size).limit(page_size).to_list(length=page_size)
+    return {"items": items, "total": total, "page": page, "page_size": page_size}
+
+
+async def search_catalogue(ctx: Any, *, q: str | None = None, department: str | None = None,
+                           theme: str | None = None, audience: str | None = None, region: str | None = None,
+                           page: int = 1, page_size: int = 20, locale: str = DEFAULT_LOCALE) -> dict[str, Any]:
+    """Citizens' browse and search over published items; a query that finds nothing is logged."""
+    from models import search  # the search engine reads the catalogue; import late to avoid a cycle
+    problems = []
+    if q is not None and len(q) > 100:
+        problems.append(FieldError("q", "too_long", "搜索词不能超过100个字符", "The query may have at most 100 characters"))
+    if audience and audience not in AUDIENCES:
+        problems.append(FieldError("audience", "invalid", "服务对象应为 personal 或 enterprise",
+                                   "audience must be personal or enterprise"))
+    if region and not (region.isascii() and region.isdigit() and 2 <= len(region) <= 6):
+        problems.append(FieldError("region", "invalid", "行政区划代码应为2至6位数字",
+                                   "region must be a region code of 2 to 6 digits"))
+    for name, value in (("department", department), ("theme", theme)):
+        if value and (len(value) > 40 or not re.fullmatch(r"[A-Za-z0-9_-]+", value)):
+            problems.append(FieldError(name, "invalid", f"{name} 格式不正确", f"{name} is not a valid code"))
+    if problems:
+        raise ValidationFailed(errors=problems)
+    index = await search.index_for(ctx)
+    result = index.search(q, department=department, theme=theme, audience=audience, region=region,
+                          page=page, page_size=page_size)
+    if q and q.strip() and result.total == 0:
+        await record_search_miss(ctx.db, q.strip(), now=ctx.clock())
+    return {
+        "items": [summary(item, locale) for item in result.items],
+        "total": result.total,
+        "page": page,
+        "page_size": page_size,
+        # False when a broad query matched more items than the engine reads per query (see
+        # models/search.py): `total` then counts the best-ranked ones it read, not every match.
+        "total_exact": result.total_exact,
+    }
