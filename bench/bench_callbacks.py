@@ -58,7 +58,7 @@ async def prepare(ctx, count: int) -> tuple[list[tuple], list[tuple]]:  # noqa: 
     wechat = await channels.find_channel(ctx, channels.DEMO_WECHAT_APP_ID)
     alipay = await channels.find_channel(ctx, channels.DEMO_ALIPAY_APP_ID)
     if wechat is None or alipay is None or "wechatpay_mch_id" not in wechat.public:
-        raise SystemExit("the demo channels have no payment set-up: is models.payments in DEMO_MODULES?")
+        raise SystemExit("the demo channels have no payment set-up: is server.demo_payments in DEMO_MODULES?")
     now = ctx.clock()
     far = now + datetime.timedelta(days=1)
     applications, orders = [], []

@@ -2,8 +2,9 @@
 
 Everything WeChat-Pay-specific lives here: the WECHATPAY2-SHA256-RSA2048 request signature, response
 and notification signature checks, the AEAD_AES_256_GCM `resource` encryption, the JSAPI prepay /
-query / close / refund calls and the `wx.requestPayment` parameters. Keys and base URLs come from a
-`MerchantConfig` built from the channel document; nothing here is a constant of one merchant.
+query / close / refund calls and the `wx.requestPayment` parameters. `WechatPayGateway` implements
+the payments domain's `PaymentGateway` port (models.ports) for one merchant, from the plain
+`MerchantConfig` the domain builds from the channel document; nothing here is a constant of one merchant.
 
 The signing primitives are plain functions so the sandbox (which plays WeChat Pay's side) and the
 tests can use them; the published WeChat Pay SDK test vectors check them in tests.
@@ -14,8 +15,11 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import datetime
 import functools
+import hashlib
 import json
+import logging
 import secrets
 import time
 import urllib.parse
@@ -29,12 +33,37 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
+from models.core.timezone import parse_rfc3339, rfc3339, vendor_time_field
+from models.ports import (
+    InboundNotification,
+    OrderToPlace,
+    PaymentAnswerMismatch,
+    PaymentNotification,
+    PaymentNotificationRejected,
+    PaymentRefused,
+    PaymentUnavailable,
+    PlacedOrder,
+    RefundState,
+    RefundToMake,
+    TradeState,
+    WechatPayMerchant,
+)
+
+log = logging.getLogger("citygate.payments.wechatpay")
+
 SCHEMA = "WECHATPAY2-SHA256-RSA2048"
 # Notifications and responses older (or further in the future) than this are refused.
 MAX_CLOCK_SKEW_SECONDS = 300
+# What WeChat Pay answers for an order or a refund it never heard of.
+NOT_FOUND_CODES = ("ORDER_NOT_EXIST", "RESOURCE_NOT_EXISTS")
+# The headers a notification attempt is logged with.
+LOGGED_HEADERS = ("Wechatpay-Serial", "Wechatpay-Timestamp", "Wechatpay-Nonce", "Request-ID")
+
+# One merchant (商户号) as seen from one mini-program app id: the plain config the domain builds.
+MerchantConfig = WechatPayMerchant
 
 
-class WechatPayError(Exception):
+class WechatPayError(PaymentRefused):
     """WeChat Pay answered with a business error (`code` such as ORDER_NOT_EXIST, ORDER_PAID)."""
 
     def __init__(self, status: int, code: str, message: str) -> None:
@@ -42,34 +71,22 @@ class WechatPayError(Exception):
         super().__init__(f"{status} {code}: {message}")
 
 
-class WechatPayUnavailable(Exception):
+class WechatPayUnavailable(PaymentUnavailable):
     """WeChat Pay could not be reached, or its answer could not be trusted (retry later)."""
 
 
-class NotificationRejected(Exception):
+class WechatPayMismatch(PaymentAnswerMismatch):
+    """WeChat Pay answered for another app id or merchant."""
+
+
+class NotificationRejected(PaymentNotificationRejected):
     """A notification failed verification; `reason` is a stable machine string for the log."""
 
+    # A platform key, signature or APIv3 key the merchant config may have changed meanwhile.
+    stale_config_reasons = frozenset({"serial_unknown", "signature_invalid", "decrypt_failed"})
+
     def __init__(self, reason: str, message: str, status: int = 401) -> None:
-        self.reason, self.message, self.status = reason, message, status
-        super().__init__(f"{reason}: {message}")
-
-
-@dataclasses.dataclass(frozen=True)
-class MerchantConfig:
-    """One merchant (商户号) as seen from one mini-program app id."""
-
-    app_id: str
-    mch_id: str
-    serial_no: str                      # the merchant API certificate's serial number
-    private_key_pem: str                # the merchant API private key (apiclient_key.pem)
-    apiv3_key: str                      # 32 characters, set in the merchant platform
-    platform_keys: Mapping[str, str]    # Wechatpay-Serial -> public key or certificate PEM
-    api_base: str                       # e.g. https://api.mch.weixin.qq.com
-    # A rotated-out APIv3 key still in its overlap window: notifications encrypted with it decrypt too.
-    previous_apiv3_keys: tuple[str, ...] = dataclasses.field(default=(), repr=False)
-
-    def private_key(self) -> rsa.RSAPrivateKey:
-        return load_private_key(self.private_key_pem)
+        super().__init__(reason, message, status)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -294,7 +311,7 @@ class WechatPayClient:
 
     def __init__(self, http: AsyncHTTPClient, config: MerchantConfig, timeout: float = 10.0) -> None:
         self.http, self.config, self.timeout = http, config, timeout
-        self._key = config.private_key()
+        self._key = load_private_key(config.private_key_pem)
 
     async def jsapi_prepay(self, *, out_trade_no: str, description: str, amount_fen: int, payer_openid: str,
                            notify_url: str, time_expire: str, attach: str = "") -> str:
@@ -369,3 +386,120 @@ class WechatPayClient:
                 raise WechatPayUnavailable(f"WeChat Pay error {response.code} {code}")
             raise WechatPayError(response.code, str(code), str(message))
         return data
+
+
+# ---- the payments domain's gateway (models.ports.PaymentGateway) -----------------------------------
+
+class WechatPayGateway:
+    """One WeChat Pay merchant as the payments domain sees a vendor: WeChat Pay's states and codes
+    read into the port's terms."""
+
+    ack_status = 204  # what WeChat Pay expects for an accepted notification
+
+    def __init__(self, http: AsyncHTTPClient, merchant: MerchantConfig) -> None:
+        self.merchant = merchant
+        self.client = WechatPayClient(http, merchant, timeout=merchant.timeout_seconds)
+
+    async def place(self, order: OrderToPlace) -> PlacedOrder:
+        prepay_id = await self.client.jsapi_prepay(
+            out_trade_no=order.order_no, description=order.description, amount_fen=order.amount_fen,
+            payer_openid=order.payer_id, notify_url=order.notify_url, time_expire=rfc3339(order.expires_at),
+            attach=order.reference)
+        return PlacedOrder(prepay_id=prepay_id)
+
+    def client_params(self, placed: PlacedOrder) -> dict[str, str]:
+        """`wx.requestPayment` parameters, signed afresh."""
+        return self.client.payment_params(placed.prepay_id)
+
+    async def query(self, order_no: str) -> TradeState:
+        try:
+            answer = await self.client.query(order_no)
+        except WechatPayError as exc:
+            if exc.code in NOT_FOUND_CODES:
+                return TradeState("absent")
+            raise
+        if answer.get("appid") != self.merchant.app_id or answer.get("mchid") != self.merchant.mch_id:
+            raise WechatPayMismatch(f"order {order_no} answered for another merchant")
+        state = answer.get("trade_state")
+        if state in ("SUCCESS", "REFUND"):
+            return TradeState("paid", str(answer.get("transaction_id", "")),
+                              vendor_time_field(parse_rfc3339, answer, "success_time", log),
+                              (answer.get("amount") or {}).get("total"))
+        if state in ("NOTPAY", "USERPAYING"):
+            return TradeState("open")
+        return TradeState("closed")
+
+    async def close(self, order_no: str) -> None:
+        await self.client.close(order_no)
+
+    async def refund(self, refund: RefundToMake) -> RefundState:
+        answer = await self.client.refund(
+            out_trade_no=refund.order_no, out_refund_no=refund.refund_no, refund_fen=refund.amount_fen,
+            total_fen=refund.order_amount_fen, reason=refund.reason, notify_url=refund.notify_url)
+        return _refund_state(answer)
+
+    async def query_refund(self, order_no: str, refund_no: str) -> RefundState:
+        try:
+            return _refund_state(await self.client.query_refund(refund_no))
+        except WechatPayError as exc:
+            if exc.code in NOT_FOUND_CODES:
+                return RefundState("absent")
+            raise
+
+    def verify_notification(self, message: InboundNotification, now: datetime.datetime) -> PaymentNotification:
+        notification = verify_notification(self.merchant, message.headers, message.body, now=now.timestamp())
+        resource, merchant = notification.resource, self.merchant
+        seen = {"id": notification.id, "event_type": notification.event_type, "ack_status": self.ack_status}
+        if notification.event_type.startswith("REFUND."):
+            status = {"SUCCESS": "succeeded", "CLOSED": "failed", "ABNORMAL": "abnormal"}.get(
+                resource.get("refund_status"), "")
+            return PaymentNotification(
+                **seen, kind="refund", order_no=resource.get("out_trade_no"), status=status,
+                refund_no=str(resource.get("out_refund_no", "")), channel_refund_id=str(resource.get("refund_id", "")),
+                at=vendor_time_field(parse_rfc3339, resource, "success_time", log) if status == "succeeded" else None,
+                amount_fen=(resource.get("amount") or {}).get("refund"),
+                merchant_mismatch="" if resource.get("mchid") == merchant.mch_id else "mchid")
+        if notification.event_type != "TRANSACTION.SUCCESS" or resource.get("trade_state") != "SUCCESS":
+            return PaymentNotification(**seen, kind="other", order_no=resource.get("out_trade_no"))
+        amount = resource.get("amount") or {}
+        return PaymentNotification(
+            **seen, kind="trade", order_no=str(resource.get("out_trade_no", "")), status="paid",
+            trade_no=str(resource.get("transaction_id", "")),
+            at=vendor_time_field(parse_rfc3339, resource, "success_time", log),
+            amount_fen=amount.get("total") if amount.get("currency", "CNY") == "CNY" else None, amount_field="amount",
+            merchant_mismatch="" if (resource.get("appid"), resource.get("mchid")) == (merchant.app_id, merchant.mch_id)
+            else "appid or mchid")
+
+
+def _refund_state(answer: Mapping[str, Any]) -> RefundState:
+    """A refund answer or query: status SUCCESS, CLOSED, ABNORMAL or PROCESSING."""
+    status = answer.get("status")
+    if status == "SUCCESS":
+        return RefundState("succeeded", str(answer.get("refund_id", "")),
+                           vendor_time_field(parse_rfc3339, answer, "success_time", log))
+    if status == "CLOSED":
+        return RefundState("failed")
+    if status == "ABNORMAL":
+        return RefundState("abnormal")
+    return RefundState("processing", str(answer.get("refund_id") or ""))
+
+
+class WechatPay:
+    """WeChat Pay as the server wires it to the payments domain (models.ports.PaymentVendor)."""
+
+    def __init__(self, http: AsyncHTTPClient) -> None:
+        self.http = http
+
+    def gateway(self, merchant: MerchantConfig) -> WechatPayGateway:
+        return WechatPayGateway(self.http, merchant)
+
+    def notification_record(self, message: InboundNotification) -> dict[str, Any]:
+        return {"body_sha256": hashlib.sha256(message.body).hexdigest(), "body_bytes": len(message.body),
+                "headers": {name: header(message.headers, name)[:128] for name in LOGGED_HEADERS}}
+
+    def key_readable(self, pem: object, *, private: bool) -> bool:
+        try:
+            (load_private_key if private else load_public_key)(pem)  # type: ignore[arg-type]
+        except (ValueError, TypeError):
+            return False
+        return True

@@ -13,8 +13,10 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from tornado.httpclient import AsyncHTTPClient
 
 from config.settings import Settings, parse_encryption_keys
+from integrations import alipay_trade, wechatpay
 from models.crypto import FieldCipher
 from models.localcache import LocalCaches
+from models.ports import PaymentGateways
 
 
 def utcnow() -> datetime.datetime:
@@ -34,9 +36,12 @@ class AppContext:
     extras: dict[str, Any] = dataclasses.field(default_factory=dict)
     # In-memory caches invalidated across worker processes; they serve nothing until `caches.start()`.
     caches: LocalCaches = dataclasses.field(init=False)
+    # The payment vendors behind models.payments' PaymentGateway port, by channel name.
+    payment_gateways: PaymentGateways = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
         self.caches = LocalCaches(self.redis)
+        self.payment_gateways = {"wechat": wechatpay.WechatPay(self.http), "alipay": alipay_trade.AlipayTrade(self.http)}
 
     @classmethod
     def connect(cls, settings: Settings, mongodb_url: str, redis_url: str, db_name: str | None = None) -> AppContext:

@@ -66,7 +66,7 @@ INDEX_MODULES = [
 DEMO_MODULES = [
     "models.operators",
     "models.channels",
-    "models.payments",  # after models.channels: adds the demo merchants to the demo channels
+    "server.demo_payments",  # after models.channels: adds the demo merchants to the demo channels
     "models.catalogue",
     "models.appointments",
 ]

@@ -10,7 +10,10 @@ at 03:32 the next day; every module reads and writes them through this one.
 from __future__ import annotations
 
 import datetime
+import logging
 import re
+from collections.abc import Callable, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -80,3 +83,20 @@ def parse_rfc3339(text: str) -> datetime.datetime:
     except ValueError:  # month 13, offset +24:00...
         raise VendorTimeError("RFC 3339 (with offset)", text) from None
     return parsed.astimezone(datetime.UTC)
+
+
+def vendor_time_field(parse: Callable[[str], datetime.datetime], fields: Mapping[str, Any], name: str,
+                      log: logging.Logger) -> datetime.datetime | None:
+    """A vendor's time field (`parse`: parse_alipay_time or parse_rfc3339) as UTC; None when missing.
+
+    A malformed one is logged and taken as missing (the caller then uses the time it heard of it):
+    the message is signed and the money moved, so refusing it would only make the vendor retry.
+    """
+    text = fields.get(name)
+    if text is None or text == "":
+        return None
+    try:
+        return parse(text)
+    except VendorTimeError as exc:
+        log.warning("payment channel sent %s in an unexpected format (%s); using the time it arrived", name, exc)
+        return None
