@@ -15,6 +15,8 @@ from tornado.httpclient import AsyncHTTPClient
 from config.settings import Settings, parse_encryption_keys
 from models.crypto import FieldCipher
 from models.localcache import LocalCaches
+from models.ports import ChannelCredentials, IdentityProvider, MessageSender
+from server.wiring import wire_channel_adapters
 
 
 def utcnow() -> datetime.datetime:
@@ -34,6 +36,10 @@ class AppContext:
     extras: dict[str, Any] = dataclasses.field(default_factory=dict)
     # In-memory caches invalidated across worker processes; they serve nothing until `caches.start()`.
     caches: LocalCaches = dataclasses.field(init=False)
+    # The domain's ports (models.ports) by channel kind, wired by `connect` (server.wiring).
+    identity_providers: dict[str, IdentityProvider] = dataclasses.field(default_factory=dict)
+    channel_credentials: dict[str, ChannelCredentials] = dataclasses.field(default_factory=dict)
+    message_senders: dict[str, MessageSender] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.caches = LocalCaches(self.redis)
@@ -49,7 +55,7 @@ class AppContext:
         pool = BlockingConnectionPool.from_url(redis_url, max_connections=64, timeout=5, decode_responses=True,
                                                socket_timeout=3, socket_connect_timeout=3)
         redis = Redis(connection_pool=pool)
-        return cls(
+        ctx = cls(
             settings=settings,
             mongo=mongo,
             db=mongo[db_name or settings.mongodb_db],
@@ -57,6 +63,8 @@ class AppContext:
             cipher=FieldCipher(parse_encryption_keys(settings.encryption_keys)),
             http=AsyncHTTPClient(force_instance=True, defaults={"connect_timeout": 3, "request_timeout": 10}),
         )
+        wire_channel_adapters(ctx)
+        return ctx
 
     async def close(self) -> None:
         await self.caches.stop()

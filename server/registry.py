@@ -62,7 +62,7 @@ INDEX_MODULES = [
 # Modules defining `async def load_demo(ctx)` (or `load_demo(db)`), run in order at start-up.
 DEMO_MODULES = [
     "models.operators",
-    "models.channels",
+    "server.demo_channels",
     "models.payments",  # after models.channels: adds the demo merchants to the demo channels
     "models.catalogue",
     "models.appointments",
