@@ -19,8 +19,8 @@ from tornado.httpclient import AsyncHTTPClient
 
 from integrations import alipay as gateway
 from integrations.alipay import AlipayError  # noqa: F401 - re-exported for the domain
-from models.channels import Channel
 from models.core.timezone import alipay_time
+from models.ports import Channel
 
 
 class AlipayUnavailable(Exception):

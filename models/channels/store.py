@@ -36,6 +36,7 @@ def secret_context(channel_id: str, name: str) -> str:
 
 
 def previous_context(channel_id: str, name: str) -> str:
+    """The same binding for a rotated-out value kept through its overlap window."""
     return f"channel:{channel_id}:{name}:previous"
 
 
@@ -48,6 +49,7 @@ def _aware(value: datetime.datetime) -> datetime.datetime:
 
 
 def from_document(ctx, doc: dict[str, Any]) -> Channel:  # noqa: ANN001 - AppContext
+    """A channel document as the config adapters work from, its secrets (and rotated-out ones) decrypted."""
     decrypted = {name: ctx.cipher.decrypt(value, secret_context(doc["_id"], name))
                  for name, value in (doc.get("secrets") or {}).items()}
     previous = {}
