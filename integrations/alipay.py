@@ -9,6 +9,8 @@ the *raw text* of that node, so it is verified before the JSON is trusted.
 
 `sign_params` / `verify_params` are shared with the payments code (alipay.trade.* and asynchronous
 notifications); `AlipayClient(channel).call(method, biz_content)` is the one way to call the gateway.
+`AlipayAdapter` is the domain's IdentityProvider and ChannelCredentials for Alipay mini-program
+channels (models.ports): it answers in the ports' plain types and fails with `ChannelCallFailed`.
 """
 
 from __future__ import annotations
@@ -28,9 +30,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
-from models.channels import Channel, ChannelError
 from models.core.timezone import alipay_time
-from models.errors import DomainError, RateLimited, Unauthorized, Unavailable
+from models.ports import (
+    Channel,
+    ChannelCallFailed,
+    ChannelCheck,
+    ChannelError,
+    ChannelLogin,
+    Failure,
+    Services,
+    VerifiedPhone,
+)
 
 log = logging.getLogger("citygate.alipay")
 
@@ -249,64 +259,87 @@ class AlipayClient:
 
 
 # ---- what the domain needs ---------------------------------------------------------------------
-@dataclasses.dataclass(frozen=True)
-class AlipayIdentity:
-    """Who logged in: `user_id` (2088..., the same in every app) and/or `open_id` (per app)."""
-
-    app_id: str
-    user_id: str | None
-    open_id: str | None
-
-
-def problem_for(exc: Exception, *, code_invalid: str = "alipay_code_invalid") -> DomainError:
-    """Map a gateway failure to the problem the caller sees."""
+def _failure(exc: AlipayError | AlipayTransportError | AlipayResponseUnverified) -> ChannelCallFailed:
+    """What a gateway failure means to the domain."""
     if isinstance(exc, AlipayTransportError):
-        return Unavailable("channel_unavailable", "支付宝服务暂时无法访问，请稍后再试",
-                           "Alipay is unreachable right now; please retry shortly", retry_after=5)
+        return ChannelCallFailed(Failure.UNREACHABLE, str(exc))
     if isinstance(exc, AlipayResponseUnverified):
-        return ChannelError("channel_response_unverified", "支付宝返回的数据未通过验签",
-                            "Alipay's response failed signature verification")
-    if isinstance(exc, AlipayError):
-        if exc.sub_code in ("isv.code-invalid", "isv.code-expired", "isv.invalid-auth-code") or \
-                "code" in exc.sub_code and "invalid" in exc.sub_code:
-            return Unauthorized(code_invalid, "授权码无效或已使用，请重新授权",
-                                "The auth code is invalid or already used; please authorise again")
-        if "limit" in exc.sub_code.lower():
-            return RateLimited("channel_rate_limited", "渠道调用过于频繁，请稍后再试",
-                               "The channel is rate limiting us; please retry shortly", retry_after=60)
-        if exc.transient:
-            return Unavailable("channel_unavailable", "支付宝服务暂时不可用，请稍后再试",
-                               "Alipay is temporarily unavailable; please retry shortly", retry_after=5)
-        return ChannelError("channel_error", "支付宝返回错误，请稍后再试", "Alipay returned an error")
-    raise exc
+        return ChannelCallFailed(Failure.UNVERIFIED, str(exc))
+    if exc.sub_code in ("isv.code-invalid", "isv.code-expired", "isv.invalid-auth-code") or \
+            "code" in exc.sub_code and "invalid" in exc.sub_code:
+        return ChannelCallFailed(Failure.CODE_INVALID, str(exc))
+    if "limit" in exc.sub_code.lower():
+        return ChannelCallFailed(Failure.RATE_LIMITED, str(exc))
+    if exc.transient:
+        return ChannelCallFailed(Failure.BUSY, str(exc))
+    return ChannelCallFailed(Failure.REFUSED, str(exc))
 
 
-async def oauth_token(channel: Channel, auth_code: str, http: AsyncHTTPClient | None = None,
-                      now: datetime.datetime | None = None) -> AlipayIdentity:
-    """alipay.system.oauth.token: exchange a mini-program auth code for the user's ids.
+class AlipayAdapter:
+    """The domain's IdentityProvider and ChannelCredentials for Alipay mini-program channels."""
 
-    While a rotated-out app private key is in its overlap window (models.channels.rotate_secret) and
-    the gateway refuses our signature with the current one (its new public key is not uploaded yet),
-    the call is signed once more with the previous key, so no login fails mid-rotation.
-    """
-    try:
+    CHECK_CALL = "alipay.system.oauth.token"
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    async def login(self, channel: Channel, code: str) -> ChannelLogin:
+        """alipay.system.oauth.token: exchange a mini-program auth code for the user's ids.
+
+        While a rotated-out app private key is in its overlap window (models.channels.rotate_secret)
+        and the gateway refuses our signature with the current one (its new public key is not uploaded
+        yet), the call is signed once more with the previous key, so no login fails mid-rotation.
+        """
+        http, now = self.services.http, self.services.clock()
         try:
-            node = await AlipayClient(channel, http, now=now).call(
-                "alipay.system.oauth.token", grant_type="authorization_code", code=auth_code)
+            try:
+                node = await AlipayClient(channel, http, now=now).call(
+                    "alipay.system.oauth.token", grant_type="authorization_code", code=code)
+            except AlipayError as exc:
+                previous = channel.with_previous("app_private_key", now) \
+                    if exc.sub_code == "isv.invalid-signature" else None
+                if previous is None:
+                    raise
+                log.info("alipay app %s: our signature was refused; signing with the previous key (overlap window)",
+                         channel.app_id)
+                node = await AlipayClient(previous, http, now=now).call(
+                    "alipay.system.oauth.token", grant_type="authorization_code", code=code)
+        except (AlipayError, AlipayTransportError, AlipayResponseUnverified) as exc:
+            log.warning("alipay oauth.token failed for app %s: %s", channel.app_id, exc)
+            raise _failure(exc) from None
+        user_id, open_id = node.get("user_id") or None, node.get("open_id") or None
+        if not user_id and not open_id:
+            raise ChannelCallFailed(Failure.INCOMPLETE, "oauth.token lacks user_id and open_id")
+        # Alipay's own access_token / refresh_token in `node` are not needed: we only identify the user.
+        return ChannelLogin(channel.app_id, user_id=str(user_id) if user_id else None,
+                            open_id=str(open_id) if open_id else None)
+
+    async def phone_number(self, channel: Channel, code: str) -> VerifiedPhone:
+        raise NotImplementedError("Alipay mini-programs have no phone codes here")
+
+    def phone_from_encrypted_data(self, app_id: str, session_key: str, encrypted_data: str,
+                                  iv: str) -> VerifiedPhone:
+        raise NotImplementedError("Alipay mini-programs have no session keys")
+
+    async def check(self, channel: Channel) -> ChannelCheck:
+        """A signed gateway call (alipay.system.oauth.token with a code that cannot exist): an
+        `isv.code-invalid` answer proves the gateway verified our signature (app id and private key)
+        and its signed answer verified with `alipay_public_key`."""
+        try:
+            await AlipayClient(channel, self.services.http, previous_ok=False).call(
+                self.CHECK_CALL, grant_type="authorization_code", code="citygate-config-check")
         except AlipayError as exc:
-            previous = channel.with_previous("app_private_key", now or datetime.datetime.now(datetime.UTC)) \
-                if exc.sub_code == "isv.invalid-signature" else None
-            if previous is None:
-                raise
-            log.info("alipay app %s: our signature was refused; signing with the previous key (overlap window)",
-                     channel.app_id)
-            node = await AlipayClient(previous, http, now=now).call(
-                "alipay.system.oauth.token", grant_type="authorization_code", code=auth_code)
-    except (AlipayError, AlipayTransportError, AlipayResponseUnverified) as exc:
-        log.warning("alipay oauth.token failed for app %s: %s", channel.app_id, exc)
-        raise problem_for(exc) from None
-    user_id, open_id = node.get("user_id") or None, node.get("open_id") or None
-    if not user_id and not open_id:
-        raise ChannelError("channel_error", "支付宝未返回用户标识", "Alipay returned no user id")
-    # Alipay's own access_token / refresh_token in `node` are not needed: we only identify the user.
-    return AlipayIdentity(channel.app_id, str(user_id) if user_id else None, str(open_id) if open_id else None)
+            ok = "code" in exc.sub_code and ("invalid" in exc.sub_code or "expired" in exc.sub_code)
+            return ChannelCheck(ok, self.CHECK_CALL, None if ok else f"{exc.code} {exc.sub_code}".strip())
+        except AlipayResponseUnverified:
+            return ChannelCheck(False, self.CHECK_CALL, "response_unverified (alipay_public_key)")
+        except (AlipayTransportError, ChannelError, ValueError, TypeError, KeyError) as exc:
+            return ChannelCheck.failed(self.CHECK_CALL, exc)
+        return ChannelCheck(True, self.CHECK_CALL)  # the gateway took a code that cannot exist
+
+    def derived_public(self, name: str, value: str) -> dict[str, str]:
+        if name == "app_private_key":
+            return {"app_public_key": public_key_pem(value)}  # the app's public key follows its private key
+        if name == "alipay_public_key":
+            _public_key(value)
+        return {}

@@ -6,15 +6,19 @@ request building and result handling and swap the transport: `_PreparingClient` 
 wechatpy would send, and `WeChatMiniProgram` sends it with Tornado's async client, so the event
 loop never blocks. The API base URL comes from the channel (real WeChat or our sandbox).
 
+`WeChatAdapter` is the domain's IdentityProvider and ChannelCredentials for WeChat mini-program
+channels (models.ports): it answers in the ports' plain types and fails with `ChannelCallFailed`,
+whose `Failure` says what went wrong in the domain's words (the domain picks what the caller sees).
+
 Also here: the WXBizDataCrypt scheme (AES-128-CBC with the session key) for the older
 `encryptedData` + `iv` form of user data.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
+import contextlib
 import dataclasses
 import json
 import logging
@@ -24,12 +28,22 @@ from typing import Any
 
 from cryptography.hazmat.primitives import padding as sym_padding
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from redis.exceptions import LockNotOwnedError
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from wechatpy.client import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from models.channels import Channel, ChannelError
-from models.errors import DomainError, FieldError, Forbidden, RateLimited, Unauthorized, Unavailable, ValidationFailed
+from integrations import wechatpay
+from models.ports import (
+    Channel,
+    ChannelCallFailed,
+    ChannelCheck,
+    ChannelError,
+    ChannelLogin,
+    Failure,
+    Services,
+    VerifiedPhone,
+)
 
 log = logging.getLogger("citygate.wechat")
 
@@ -79,28 +93,11 @@ class WeChatDataError(Exception):
     """encryptedData that does not decrypt with the session key, or belongs to another app."""
 
 
-@dataclasses.dataclass(frozen=True)
-class WeChatSession:
-    """code2Session's answer. The session key never leaves the server."""
-
-    app_id: str
-    openid: str
-    unionid: str | None
-    session_key: str = dataclasses.field(repr=False)
-
-
-@dataclasses.dataclass(frozen=True)
-class PhoneInfo:
-    phone_number: str = dataclasses.field(repr=False)  # with country code for numbers outside China
-    pure_phone_number: str = dataclasses.field(repr=False)
-    country_code: str
-
-
 class WeChatMiniProgram:
     """The server API of one WeChat mini-program (one channel)."""
 
-    def __init__(self, ctx: Any, channel: Channel) -> None:
-        self.ctx = ctx
+    def __init__(self, services: Services, channel: Channel) -> None:
+        self.services = services
         self.channel = channel
         self.base = channel.api_base_url.rstrip("/") + "/"
         self._client = self._client_for(channel.secret("app_secret"))
@@ -120,7 +117,7 @@ class WeChatMiniProgram:
         except WeChatClientException as exc:
             if exc.errcode != 40125 or not previous_ok:
                 raise
-            previous = self.channel.previous_values("app_secret", self.ctx.clock())
+            previous = self.channel.previous_values("app_secret", self.services.clock())
             if not previous:
                 raise
         log.info("wechat app %s: the current app secret was refused; using the previous one (overlap window)",
@@ -142,7 +139,7 @@ class WeChatMiniProgram:
         request = HTTPRequest(url, method=call.method, body=body, headers=headers,
                               connect_timeout=min(3.0, timeout), request_timeout=timeout)
         try:
-            response = await self.ctx.http.fetch(request, raise_error=False)
+            response = await self.services.http.fetch(request, raise_error=False)
         except (OSError, HTTPClientError) as exc:  # refused, reset, DNS, timeout (599)
             raise WeChatTransportError(type(exc).__name__) from None
         if response.code == 599 or response.code >= 500:
@@ -168,52 +165,57 @@ class WeChatMiniProgram:
 
     # ---- access_token ------------------------------------------------------------------------
     async def access_token(self, force_refresh: bool = False, previous_ok: bool = True) -> str:
-        """The app's access_token, cached in Redis for every worker; fetched by one worker at a time."""
-        redis = self.ctx.redis
+        """The app's access_token, cached in Redis for every worker; fetched by one worker at a time.
+
+        Each fetch retires the app's previous token, so a worker that finds another one fetching
+        waits (up to 3 s) for that token instead of fetching its own; a forced refresh (the cached
+        token was refused) fetches at once. redis-py's lock releases only its owner's hold, so a
+        fetch that outlives the lock's 10 s cannot free the lock another worker has taken since.
+        """
+        redis = self.services.redis
         key = TOKEN_CACHE_PREFIX + self.channel.app_id
         context = f"wechat.access_token:{self.channel.app_id}"
         if not force_refresh:
             cached = await redis.get(key)
             if cached:
-                return self.ctx.cipher.decrypt(cached, context)
-        lock_key = TOKEN_LOCK_PREFIX + self.channel.app_id
-        locked = await redis.set(lock_key, "1", nx=True, ex=10)
-        if not locked and not force_refresh:
-            # Another worker is fetching: each fetch invalidates older tokens, so wait for its result.
-            for _ in range(60):
-                await asyncio.sleep(0.05)
-                cached = await redis.get(key)
-                if cached:
-                    return self.ctx.cipher.decrypt(cached, context)
+                return self.services.cipher.decrypt(cached, context)
+        lock = redis.lock(TOKEN_LOCK_PREFIX + self.channel.app_id, timeout=10, sleep=0.05)
+        locked = await lock.acquire(blocking=not force_refresh, blocking_timeout=3)
         try:
+            if locked and not force_refresh:
+                cached = await redis.get(key)
+                if cached:  # fetched by the worker that held the lock before us
+                    return self.services.cipher.decrypt(cached, context)
             result = await self._send_with_secret(lambda client: client.get("token", params={
                 "grant_type": "client_credential", "appid": self.channel.app_id, "secret": client.secret}),
                 previous_ok=previous_ok)
             token = str(result["access_token"])
             expires_in = int(result.get("expires_in", 7200))
             # Refresh five minutes early so no request goes out with a token about to lapse.
-            await redis.set(key, self.ctx.cipher.encrypt(token, context), ex=max(60, expires_in - 300))
+            await redis.set(key, self.services.cipher.encrypt(token, context), ex=max(60, expires_in - 300))
             return token
         except KeyError:
             raise WeChatTransportError("token answer lacks access_token") from None
         finally:
             if locked:
-                await redis.delete(lock_key)
+                with contextlib.suppress(LockNotOwnedError):  # held past its 10 s: no longer ours to free
+                    await lock.release()
 
     # ---- the calls the domain needs --------------------------------------------------------------
-    async def code_to_session(self, code: str) -> WeChatSession:
+    async def code_to_session(self, code: str) -> ChannelLogin:
         """code2Session (sns/jscode2session): a wx.login code → openid, unionid, session_key."""
         try:
             result = await self._send_with_secret(lambda client: client.wxa.code_to_session(code))
         except (WeChatClientException, WeChatTransportError) as exc:
             log.warning("wechat code2Session failed for app %s: %s", self.channel.app_id, _describe(exc))
-            raise login_problem(exc) from None
+            raise _failure(exc) from None
         openid, session_key = result.get("openid"), result.get("session_key")
         if not openid or not session_key:
-            raise ChannelError("channel_error", "微信登录返回的数据不完整", "WeChat's login answer is incomplete")
-        return WeChatSession(self.channel.app_id, str(openid), result.get("unionid") or None, str(session_key))
+            raise ChannelCallFailed(Failure.INCOMPLETE, "code2Session lacks openid or session_key")
+        return ChannelLogin(self.channel.app_id, openid=str(openid), unionid=result.get("unionid") or None,
+                            session_key=str(session_key))
 
-    async def phone_number(self, code: str) -> PhoneInfo:
+    async def phone_number(self, code: str) -> VerifiedPhone:
         """phonenumber.getPhoneNumber (wxa/business/getuserphonenumber): a phone code → the number."""
         call = self._client.post("getuserphonenumber", data={"code": code},
                                  api_base_url=self.base + "wxa/business/")
@@ -221,19 +223,15 @@ class WeChatMiniProgram:
             result = await self._send_with_token(call)
         except (WeChatClientException, WeChatTransportError) as exc:
             log.warning("wechat getPhoneNumber failed for app %s: %s", self.channel.app_id, _describe(exc))
-            if isinstance(exc, WeChatClientException) and exc.errcode in (40029, 40163):
-                raise ValidationFailed(errors=[FieldError(
-                    "code", "wechat_phone_code_invalid", "手机号授权码无效或已使用，请重新授权",
-                    "The phone number code is invalid or already used; please authorise again")]) from None
-            raise login_problem(exc) from None
+            raise _failure(exc) from None
         info = result.get("phone_info") or {}
         watermark = info.get("watermark") or {}
         if watermark.get("appid") not in (None, self.channel.app_id):
-            raise ChannelError("channel_error", "手机号数据不属于本小程序", "Phone data belongs to another app")
+            raise ChannelCallFailed(Failure.OTHER_APP, "phone_info watermark")
         pure = str(info.get("purePhoneNumber") or "")
         if not pure:
-            raise ChannelError("channel_error", "微信未返回手机号", "WeChat returned no phone number")
-        return PhoneInfo(str(info.get("phoneNumber") or pure), pure, str(info.get("countryCode") or "86"))
+            raise ChannelCallFailed(Failure.INCOMPLETE, "phone_info lacks purePhoneNumber")
+        return VerifiedPhone(pure, str(info.get("countryCode") or "86"))
 
     async def send_subscribe_message(self, openid: str, template_id: str, data: dict[str, Any],
                                      page: str | None = None, client_msg_id: str | None = None) -> dict[str, Any]:
@@ -256,25 +254,64 @@ def _describe(exc: Exception) -> str:
     return type(exc).__name__ + (f" ({exc})" if isinstance(exc, WeChatTransportError) else "")
 
 
-def login_problem(exc: Exception) -> DomainError:
-    """Map a WeChat failure during login to what the citizen's app sees."""
+# What WeChat's errcodes mean to the domain; any other errcode is a refusal.
+_ERRCODE_FAILURES = {
+    40029: Failure.CODE_INVALID,  # invalid code
+    40163: Failure.CODE_INVALID,  # code already used
+    45011: Failure.RATE_LIMITED,  # per-user minute quota
+    45009: Failure.RATE_LIMITED,  # app daily quota
+    40226: Failure.USER_BLOCKED,  # high-risk user, blocked by WeChat
+    -1: Failure.BUSY,  # system busy
+}
+
+
+def _failure(exc: Exception) -> ChannelCallFailed:
     if isinstance(exc, WeChatTransportError):
-        return Unavailable("channel_unavailable", "微信服务暂时无法访问，请稍后再试",
-                           "WeChat is unreachable right now; please retry shortly", retry_after=5)
+        return ChannelCallFailed(Failure.UNREACHABLE, str(exc))
     errcode = getattr(exc, "errcode", None)
-    if errcode in (40029, 40163):  # invalid code, code already used
-        return Unauthorized("wechat_code_invalid", "登录凭证无效或已使用，请重新登录",
-                            "The login code is invalid or already used; please log in again")
-    if errcode in (45011, 45009):  # per-user minute quota, app daily quota
-        return RateLimited("channel_rate_limited", "微信接口调用过于频繁，请稍后再试",
-                           "WeChat is rate limiting this request; please retry shortly", retry_after=60)
-    if errcode == 40226:  # high-risk user, blocked by WeChat
-        return Forbidden("wechat_user_blocked", "该微信账号存在风险，暂无法登录",
-                         "WeChat has blocked this account from logging in")
-    if errcode == -1:  # system busy
-        return Unavailable("channel_unavailable", "微信服务繁忙，请稍后再试",
-                           "WeChat is busy; please retry shortly", retry_after=5)
-    return ChannelError("channel_error", "微信接口返回错误，请稍后再试", "WeChat returned an error")
+    return ChannelCallFailed(_ERRCODE_FAILURES.get(errcode, Failure.REFUSED), f"errcode {errcode}")
+
+
+class WeChatAdapter:
+    """The domain's IdentityProvider and ChannelCredentials for WeChat mini-program channels."""
+
+    CHECK_CALL = "cgi-bin/token"
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def client(self, channel: Channel) -> WeChatMiniProgram:
+        return WeChatMiniProgram(self.services, channel)
+
+    async def login(self, channel: Channel, code: str) -> ChannelLogin:
+        return await self.client(channel).code_to_session(code)
+
+    async def phone_number(self, channel: Channel, code: str) -> VerifiedPhone:
+        return await self.client(channel).phone_number(code)
+
+    def phone_from_encrypted_data(self, app_id: str, session_key: str, encrypted_data: str,
+                                  iv: str) -> VerifiedPhone:
+        try:
+            data = decrypt_user_data(app_id, session_key, encrypted_data, iv)
+        except WeChatDataError as exc:
+            raise ChannelCallFailed(Failure.DATA_INVALID, str(exc)) from None
+        return VerifiedPhone(str(data.get("purePhoneNumber") or ""), str(data.get("countryCode") or "86"))
+
+    async def check(self, channel: Channel) -> ChannelCheck:
+        """Fetch an access token: cgi-bin/token proves the app id and app secret (the token is kept
+        as the app's current one, since each fetch retires the previous)."""
+        try:
+            await self.client(channel).access_token(force_refresh=True, previous_ok=False)
+        except WeChatClientException as exc:
+            return ChannelCheck(False, self.CHECK_CALL, f"errcode {exc.errcode}")
+        except (WeChatTransportError, ChannelError) as exc:
+            return ChannelCheck.failed(self.CHECK_CALL, exc)
+        return ChannelCheck(True, self.CHECK_CALL)
+
+    def derived_public(self, name: str, value: str) -> dict[str, str]:
+        if name == "wechatpay_private_key":
+            wechatpay.load_private_key(value)
+        return {}
 
 
 # ---- WXBizDataCrypt ------------------------------------------------------------------------------

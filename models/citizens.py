@@ -29,9 +29,8 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from integrations import alipay as alipay_api
-from integrations import wechat as wechat_api
 from models import channels, idcard, ratelimit, tokens
+from models.channels import identity as channel_identity
 from models.core.timezone import local
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 from models.tokens import Principal
@@ -255,7 +254,7 @@ async def _limit_identity(ctx, identity: ChannelIdentity) -> None:  # noqa: ANN0
 async def _wechat_identity(ctx, app_id: Any, code: Any) -> ChannelIdentity:  # noqa: ANN001
     code = _required_text(code, "code")
     channel = await channels.get_enabled(ctx, app_id, channels.WECHAT_MINIPROGRAM)
-    session = await wechat_api.WeChatMiniProgram(ctx, channel).code_to_session(code)
+    session = await channel_identity.login(ctx, channel, code)
     sealed_key = ctx.cipher.encrypt(session.session_key, f"wechat.session_key:{channel.app_id}:{session.openid}")
     keys: list[tuple[str, dict[str, Any]]] = [(wechat_openid_key(channel.app_id, session.openid), {
         "kind": "wechat_openid", "app_id": channel.app_id, "openid": session.openid, "session_key": sealed_key})]
@@ -269,7 +268,7 @@ async def _wechat_identity(ctx, app_id: Any, code: Any) -> ChannelIdentity:  # n
 async def _alipay_identity(ctx, app_id: Any, auth_code: Any) -> ChannelIdentity:  # noqa: ANN001
     auth_code = _required_text(auth_code, "auth_code")
     channel = await channels.get_enabled(ctx, app_id, channels.ALIPAY_MINIPROGRAM)
-    found = await alipay_api.oauth_token(channel, auth_code, ctx.http, now=ctx.clock())
+    found = await channel_identity.login(ctx, channel, auth_code)
     keys: list[tuple[str, dict[str, Any]]] = []
     if found.open_id:
         keys.append((alipay_open_id_key(channel.app_id, found.open_id),
@@ -346,8 +345,8 @@ async def bind_phone_with_code(ctx, citizen_id: str, code: Any, app_id: Any = No
     code = _required_text(code, "code")
     citizen = await get_citizen(ctx, citizen_id)
     channel = await channels.get_enabled(ctx, _wechat_app_for(citizen, app_id), channels.WECHAT_MINIPROGRAM)
-    info = await wechat_api.WeChatMiniProgram(ctx, channel).phone_number(code)
-    return await _bind_phone(ctx, citizen, info.pure_phone_number, info.country_code, "wechat_phone_code")
+    phone = await channel_identity.phone_number(ctx, channel, code)
+    return await _bind_phone(ctx, citizen, phone.pure_number, phone.country_code, "wechat_phone_code")
 
 
 async def bind_phone_with_encrypted_data(ctx, citizen_id: str, encrypted_data: Any, iv: Any,  # noqa: ANN001
@@ -363,14 +362,8 @@ async def bind_phone_with_encrypted_data(ctx, citizen_id: str, encrypted_data: A
         raise Conflict("wechat_session_missing", "请先通过该微信小程序登录", "Log in through this WeChat app first")
     latest = max(logins, key=lambda d: d.get("last_login_at") or datetime.datetime.min.replace(tzinfo=datetime.UTC))
     session_key = ctx.cipher.decrypt(latest["session_key"], f"wechat.session_key:{app}:{latest['openid']}")
-    try:
-        data = wechat_api.decrypt_user_data(app, session_key, encrypted_data, iv)
-    except wechat_api.WeChatDataError:
-        raise ValidationFailed(errors=[FieldError(
-            "encrypted_data", "wechat_data_invalid", "加密数据无法解密或不属于本小程序，请重新登录后再试",
-            "The encrypted data does not decrypt for this app; log in again and retry")]) from None
-    return await _bind_phone(ctx, citizen, str(data.get("purePhoneNumber") or ""),
-                             str(data.get("countryCode") or "86"), "wechat_encrypted_data")
+    phone = channel_identity.phone_from_encrypted_data(ctx, app, session_key, encrypted_data, iv)
+    return await _bind_phone(ctx, citizen, phone.pure_number, phone.country_code, "wechat_encrypted_data")
 
 
 def _normalise_phone(pure: str, country_code: str) -> str:

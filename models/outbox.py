@@ -20,6 +20,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from models import notifications
+
 log = logging.getLogger("citygate.outbox")
 
 LEASE = datetime.timedelta(seconds=30)
@@ -73,8 +75,6 @@ async def claim_next(ctx) -> dict[str, Any] | None:  # noqa: ANN001
 
 async def deliver_due(ctx, limit: int = 50) -> int:  # noqa: ANN001
     """Send up to `limit` due messages; return how many were handled (any outcome)."""
-    from integrations import messages  # the channels' senders; imported late to keep models free of vendors
-
     handled = 0
     while handled < limit:
         record = await claim_next(ctx)
@@ -87,7 +87,7 @@ async def deliver_due(ctx, limit: int = 50) -> int:  # noqa: ANN001
             await _finish(ctx.db, record, "skipped", now, reason="citizen_not_found")
             continue
         try:
-            result = await messages.send_message(ctx, citizen, {
+            result = await notifications.send_message(ctx, citizen, {
                 "id": record["_id"], "event": record["event"], "template": record["template"], "data": record["data"]})
             outcome, reason = result.outcome, getattr(result, "reason", "")
         except Exception as exc:  # noqa: BLE001 - any sender failure is retried with backoff

@@ -1,16 +1,21 @@
-"""Ports: what the domain needs from the outside world, as protocols and the plain data crossing them.
+"""Ports: what the domain needs from outside, as small protocols with plain data crossing them.
 
-The domain owns these; `integrations/` implements them (one adapter per vendor, built from a plain
-config object, raising its own errors derived from the ones here), and the server wires adapters to
-ports at start-up (`server/context.py`). Nothing here talks to a network or imports an integration.
+The domain owns these; adapters in `integrations/` implement them from a plain config object and
+raise their own errors in the terms defined here, which the domain maps to the problems callers
+see. The server wires one adapter per channel kind to each port at start-up (`server/wiring.py`)
+and the domain reaches them through its context (`ctx.identity_providers[channel.kind]` ...).
+Nothing here imports an integration, the server or a handler.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Mapping
-from typing import Any, Protocol
+import enum
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from models.errors import DomainError
 
 # ==== payments (models.payments) ====================================================================
 # What fee orders need from a payment vendor (WeChat Pay, Alipay): place an order and hand the
@@ -214,3 +219,200 @@ class PaymentVendor(Protocol):
 PaymentGateways = Mapping[str, PaymentVendor]
 
 # ==== end of payments ===============================================================================
+
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+    from tornado.httpclient import AsyncHTTPClient
+
+    from models.crypto import FieldCipher
+
+
+# ---- channels: identity, channel checks and messages ------------------------------------------------
+
+class ChannelError(DomainError):
+    """The channel answered with something we cannot use (misconfiguration, bad signature...)."""
+
+    status = 502
+    default_code = "channel_error"
+    default_zh = "第三方渠道返回异常，请稍后再试"
+    default_en = "The channel returned an error"
+
+
+@dataclasses.dataclass(frozen=True)
+class Channel:
+    """One loaded channel, secrets decrypted (kept out of repr so they never reach a log).
+
+    The plain config every channel adapter works from: which app, which API base URL (the real
+    vendor or our sandbox), which keys.
+    """
+
+    id: str
+    kind: str
+    app_id: str
+    name: str
+    enabled: bool
+    api_base_url: str
+    timeout_seconds: float
+    public: Mapping[str, str]
+    templates: Mapping[str, str]  # our message template name -> the channel's template id
+    secrets: Mapping[str, str] = dataclasses.field(repr=False)
+    # Rotated-out secrets and keys still accepted until their overlap window closes: name -> (value, until).
+    previous: Mapping[str, tuple[str, datetime.datetime]] = dataclasses.field(default_factory=dict, repr=False)
+
+    def secret(self, name: str) -> str:
+        try:
+            return self.secrets[name]
+        except KeyError:
+            raise ChannelError("channel_misconfigured", "渠道缺少密钥配置", f"Channel lacks secret {name!r}") from None
+
+    def previous_values(self, name: str, now: datetime.datetime) -> list[str]:
+        """The rotated-out value of secret or key `name` while its overlap window is open ([] after)."""
+        found = self.previous.get(name)
+        return [found[0]] if found is not None and found[1] > now else []
+
+    def with_previous(self, name: str, now: datetime.datetime) -> Channel | None:
+        """This channel with the rotated-out `name` in place of the current one (for a retry during
+        the overlap window); None when there is none or the window has closed."""
+        values = self.previous_values(name, now)
+        if not values:
+            return None
+        if name in self.secrets:
+            return dataclasses.replace(self, secrets={**self.secrets, name: values[0]})
+        return dataclasses.replace(self, public={**self.public, name: values[0]})
+
+
+class Services(Protocol):
+    """What a channel adapter borrows from the running service (the server's context has them).
+
+    Read at each call: a context's clock and cipher may be replaced while it runs (tests, key rotation).
+    """
+
+    http: AsyncHTTPClient
+    redis: Redis
+    cipher: FieldCipher
+    clock: Callable[[], datetime.datetime]
+
+
+class Failure(enum.StrEnum):
+    """Why a channel call gave nothing usable, in the domain's words."""
+
+    UNREACHABLE = "unreachable"  # no answer: refused, reset, timed out, or not the vendor's format
+    BUSY = "busy"  # the vendor says it is busy or temporarily unavailable
+    RATE_LIMITED = "rate_limited"
+    CODE_INVALID = "code_invalid"  # the login or phone code is unknown, expired or used
+    USER_BLOCKED = "user_blocked"  # the vendor will not let this user log in
+    UNVERIFIED = "unverified"  # the answer's signature does not verify
+    INCOMPLETE = "incomplete"  # the answer lacks what was asked (an id, a phone number)
+    OTHER_APP = "other_app"  # the answer's data belongs to another app
+    DATA_INVALID = "data_invalid"  # encrypted user data does not decrypt for this app
+    REFUSED = "refused"  # any other refusal
+
+
+class ChannelCallFailed(Exception):
+    """An adapter's call to its channel failed; `detail` is for logs (an errcode, never request data)."""
+
+    def __init__(self, failure: Failure, detail: str = "") -> None:
+        super().__init__(f"{failure}: {detail}" if detail else str(failure))
+        self.failure = failure
+        self.detail = detail
+
+
+@dataclasses.dataclass(frozen=True)
+class ChannelLogin:
+    """Who a login code names, as the channel vouches: each id it gave, None for those it did not."""
+
+    app_id: str
+    openid: str | None = None  # WeChat: this app's id of the user
+    unionid: str | None = None  # WeChat: the same person in every app of one open-platform account
+    user_id: str | None = None  # Alipay: 2088..., the same in every app
+    open_id: str | None = None  # Alipay: this app's id of the user
+    session_key: str | None = dataclasses.field(default=None, repr=False)  # WeChat: decrypts encryptedData
+
+
+@dataclasses.dataclass(frozen=True)
+class VerifiedPhone:
+    """A phone number the channel vouches for: the national number and its country code."""
+
+    pure_number: str = dataclasses.field(repr=False)
+    country_code: str
+
+
+@dataclasses.dataclass(frozen=True)
+class ChannelCheck:
+    """Whether a channel accepted a config when called with it, which call proved it, and why not."""
+
+    ok: bool
+    call: str
+    error: str | None = None
+
+    @classmethod
+    def failed(cls, call: str, exc: Exception) -> ChannelCheck:
+        text = str(exc)
+        return cls(False, call, type(exc).__name__ + (f": {text[:120]}" if text else ""))
+
+
+@dataclasses.dataclass(frozen=True)
+class OutgoingMessage:
+    """One notification for one person on one channel, in that channel's terms."""
+
+    message_id: str  # our idempotency key, sent as the client message id ("" when there is none)
+    template_id: str  # the channel's template id
+    page: str  # the mini-program page the message opens
+    data: Mapping[str, Any]
+    openid: str | None = None  # the recipient on WeChat
+    user_id: str | None = None  # the recipient on Alipay (or open_id, when the app gets no user ids)
+    open_id: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class SendResult:
+    """What became of a message, telling the outbox what to do next.
+
+    "sent": the channel accepted it; "skipped": it will never be delivered this way (the user refused
+    or never subscribed, no channel); "retry": a transient failure (network, busy, rate limited);
+    "failed": a permanent problem on our side (bad template, misconfigured channel) that needs a person.
+    """
+
+    outcome: str
+    reason: str = ""
+    channel: str = ""
+
+
+class IdentityProvider(Protocol):
+    """Who a mini-program user is, as their channel vouches (one adapter per channel kind)."""
+
+    async def login(self, channel: Channel, code: str) -> ChannelLogin:
+        """The ids a login code (wx.login, my.getAuthCode) names; ChannelCallFailed otherwise."""
+        ...
+
+    async def phone_number(self, channel: Channel, code: str) -> VerifiedPhone:
+        """The phone number a phone code (getPhoneNumber) vouches for; ChannelCallFailed otherwise."""
+        ...
+
+    def phone_from_encrypted_data(self, app_id: str, session_key: str, encrypted_data: str,
+                                  iv: str) -> VerifiedPhone:
+        """The phone number in the older encryptedData + iv form, sealed with a login's session key;
+        ChannelCallFailed(DATA_INVALID) when it does not open for `app_id`."""
+        ...
+
+
+class ChannelCredentials(Protocol):
+    """What operators' channel settings need of a channel kind: a live check, and what a key implies."""
+
+    async def check(self, channel: Channel) -> ChannelCheck:
+        """Call the channel with this config and say whether it works; never raises for its answer."""
+        ...
+
+    def derived_public(self, name: str, value: str) -> dict[str, str]:
+        """The public entries secret or key `name` implies (an app private key: its public key; {} for
+        most); ValueError or TypeError when `value` is not a readable key of its kind."""
+        ...
+
+
+class MessageSender(Protocol):
+    """Sends notifications on one channel kind."""
+
+    async def send(self, channel: Channel, message: OutgoingMessage) -> SendResult:
+        """Deliver one message; the result classifies what the channel answered (never raises for it)."""
+        ...

@@ -13,10 +13,10 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from tornado.httpclient import AsyncHTTPClient
 
 from config.settings import Settings, parse_encryption_keys
-from integrations import alipay_trade, wechatpay
 from models.crypto import FieldCipher
 from models.localcache import LocalCaches
-from models.ports import PaymentGateways
+from models.ports import ChannelCredentials, IdentityProvider, MessageSender, PaymentVendor
+from server.wiring import wire_adapters
 
 
 def utcnow() -> datetime.datetime:
@@ -36,12 +36,15 @@ class AppContext:
     extras: dict[str, Any] = dataclasses.field(default_factory=dict)
     # In-memory caches invalidated across worker processes; they serve nothing until `caches.start()`.
     caches: LocalCaches = dataclasses.field(init=False)
-    # The payment vendors behind models.payments' PaymentGateway port, by channel name.
-    payment_gateways: PaymentGateways = dataclasses.field(init=False)
+    # The domain's ports (models.ports), wired by `connect` (server.wiring): identity, channel checks
+    # and messages by channel kind; the payment vendors behind the PaymentGateway port by channel name.
+    identity_providers: dict[str, IdentityProvider] = dataclasses.field(default_factory=dict)
+    channel_credentials: dict[str, ChannelCredentials] = dataclasses.field(default_factory=dict)
+    message_senders: dict[str, MessageSender] = dataclasses.field(default_factory=dict)
+    payment_gateways: dict[str, PaymentVendor] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.caches = LocalCaches(self.redis)
-        self.payment_gateways = {"wechat": wechatpay.WechatPay(self.http), "alipay": alipay_trade.AlipayTrade(self.http)}
 
     @classmethod
     def connect(cls, settings: Settings, mongodb_url: str, redis_url: str, db_name: str | None = None) -> AppContext:
@@ -54,7 +57,7 @@ class AppContext:
         pool = BlockingConnectionPool.from_url(redis_url, max_connections=64, timeout=5, decode_responses=True,
                                                socket_timeout=3, socket_connect_timeout=3)
         redis = Redis(connection_pool=pool)
-        return cls(
+        ctx = cls(
             settings=settings,
             mongo=mongo,
             db=mongo[db_name or settings.mongodb_db],
@@ -62,6 +65,8 @@ class AppContext:
             cipher=FieldCipher(parse_encryption_keys(settings.encryption_keys)),
             http=AsyncHTTPClient(force_instance=True, defaults={"connect_timeout": 3, "request_timeout": 10}),
         )
+        wire_adapters(ctx)
+        return ctx
 
     async def close(self) -> None:
         await self.caches.stop()

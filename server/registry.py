@@ -65,8 +65,8 @@ INDEX_MODULES = [
 # Modules defining `async def load_demo(ctx)` (or `load_demo(db)`), run in order at start-up.
 DEMO_MODULES = [
     "models.operators",
-    "models.channels",
-    "server.demo_payments",  # after models.channels: adds the demo merchants to the demo channels
+    "server.demo_channels",
+    "server.demo_payments",  # after server.demo_channels: adds the demo merchants to the demo channels
     "models.catalogue",
     "models.appointments",
 ]

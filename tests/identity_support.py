@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import channels
 from models.channels import DEMO_ALIPAY_APP_ID, DEMO_WECHAT_APP_ID
+from server import demo_channels
 
 WECHAT_APP = DEMO_WECHAT_APP_ID
 ALIPAY_APP = DEMO_ALIPAY_APP_ID
@@ -64,5 +64,5 @@ async def with_demo_channels(app):  # noqa: ANN001, ANN201 - RunningApp
     Each identity test module wraps this in its `channels_app` fixture; a few tests use the full
     `demo_app` to prove the real demo data wires the channels the same way.
     """
-    await channels.load_demo(app.ctx)
+    await demo_channels.load_demo(app.ctx)
     return app

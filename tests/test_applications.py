@@ -7,14 +7,13 @@ import asyncio
 import datetime
 import hashlib
 import json
-import sys
 import types
 from typing import Any
 
 import pytest
 from bson import ObjectId
 
-from models import outbox
+from models import notifications, outbox
 from tests.clock_support import FakeClock
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(256)) * 8
@@ -546,7 +545,7 @@ async def test_public_progress_is_rate_limited(fetch, citizen, item) -> None:
 
 # ---- notifications -----------------------------------------------------------------------------------------
 class FakeSender:
-    """Stands in for integrations.messages: records sends, can fail, deduplicates by message id."""
+    """Stands in for models.notifications: records sends, can fail, deduplicates by message id."""
 
     def __init__(self) -> None:
         self.received: list[dict[str, Any]] = []
@@ -564,11 +563,7 @@ class FakeSender:
 async def test_outbox_sends_each_transition_once_with_retries(fetch, citizen, item, clerk, app, clock,
                                                              monkeypatch) -> None:
     sender = FakeSender()
-    fake = types.ModuleType("integrations.messages")
-    fake.send_message = sender.send_message
-    import integrations
-    monkeypatch.setitem(sys.modules, "integrations.messages", fake)
-    monkeypatch.setattr(integrations, "messages", fake, raising=False)
+    monkeypatch.setattr(notifications, "send_message", sender.send_message)
     _, token = citizen
     no = (await submit(fetch, token)).json()["application_no"]
     await act(fetch, clerk, no, "accept")
@@ -586,7 +581,7 @@ async def test_outbox_sends_each_transition_once_with_retries(fetch, citizen, it
 
 async def test_notifications_delivered_once_after_a_worker_restart(fetch, demo_app, item, clerk, backing_urls,
                                                                    clock) -> None:
-    from integrations import messages
+    from models import notifications as messages
     from server.context import AppContext
     from tests.identity_support import WECHAT_APP, wechat_login
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime
-import sys
 import types
 
 import pytest
 
-from models import idempotency, outbox
+from models import idempotency, notifications, outbox
 from models.errors import Conflict, NotFound
 
 UTC = datetime.UTC
@@ -87,7 +86,7 @@ class Result:
 @pytest.fixture
 def sender(monkeypatch):
     """A recording stand-in for the channel senders, to test the outbox's own bookkeeping."""
-    module = types.ModuleType("integrations.messages")
+    module = types.ModuleType("models.notifications")
     module.outcomes = []
     module.sent = []
 
@@ -96,9 +95,7 @@ def sender(monkeypatch):
         return Result(module.outcomes.pop(0) if module.outcomes else "sent")
 
     module.send_message = send_message
-    monkeypatch.setitem(sys.modules, "integrations.messages", module)
-    import integrations
-    monkeypatch.setattr(integrations, "messages", module, raising=False)
+    monkeypatch.setattr(notifications, "send_message", send_message)
     return module
 
 

@@ -13,6 +13,7 @@ from integrations import alipay as alipay_api
 from models import channels, citizens
 from models.core.timezone import alipay_time
 from models.crypto import FieldCipher
+from server import demo_channels
 from tests.identity_support import (
     ALIPAY_APP,
     WECHAT_APP,
@@ -58,7 +59,7 @@ async def test_channel_secrets_are_encrypted_at_rest(channels_app) -> None:
 async def test_loading_demo_data_twice_keeps_the_keys(channels_app) -> None:
     ctx = channels_app.ctx
     before = await channels.find_channel(ctx, ALIPAY_APP)
-    await channels.load_demo(ctx)
+    await demo_channels.load_demo(ctx)
     after = await channels.find_channel(ctx, ALIPAY_APP)
     assert before.secret("app_private_key") == after.secret("app_private_key")
     assert before.public == after.public

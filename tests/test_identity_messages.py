@@ -6,9 +6,9 @@ import socket
 
 import pytest
 
-from integrations import messages
 from integrations.wechat import TOKEN_CACHE_PREFIX
 from models import channels, citizens, outbox
+from models import notifications as messages
 from tests.identity_support import ALIPAY_APP, WECHAT_APP, alipay_login, wechat_fault, wechat_login, with_demo_channels
 
 MESSAGE = {"id": "application:A2024-0001:3", "event": "application.approved", "template": "application_status",

@@ -17,9 +17,9 @@ from typing import Any
 
 from pymongo import ReturnDocument
 
-from handlers.base import BaseHandler
 from integrations import alipay as alipay_protocol
 from integrations.sandbox import common, keys
+from integrations.sandbox.base import SandboxHandler
 from models.core.timezone import VendorTimeError, alipay_time, parse_alipay_time
 from models.errors import FieldError, ValidationFailed
 
@@ -82,7 +82,7 @@ async def signed_answer(ctx, node_name: str, node: dict[str, Any]) -> str:  # no
     return "{" + json.dumps(node_name) + ":" + text + ',"sign":' + json.dumps(signature) + "}"
 
 
-class GatewayHandler(BaseHandler):
+class GatewayHandler(SandboxHandler):
     """Alipay open platform gateway (gateway.do): RSA2-verified requests, RSA2-signed responses."""
 
     async def get(self) -> None:
@@ -189,7 +189,7 @@ async def send_template_message(ctx, app_id: str, params: dict[str, str],  # noq
 
 
 # ---- test helpers ------------------------------------------------------------------------------
-class AuthCodeHelperHandler(BaseHandler):
+class AuthCodeHelperHandler(SandboxHandler):
     """Sandbox test helper: an auth code for {app_id, user_id, id_mode?} (single use, 5 minutes).
 
     `id_mode` is what the app is configured to receive: "user_id", "open_id" or "both" (default).
@@ -211,7 +211,7 @@ class AuthCodeHelperHandler(BaseHandler):
                          "open_id": open_id_for(app_id, user_id or "")})
 
 
-class FaultHelperHandler(BaseHandler):
+class FaultHelperHandler(SandboxHandler):
     """Sandbox test helper: the next `times` calls of `method` fail with {code, sub_code} and/or wait."""
 
     async def post(self) -> None:
@@ -238,7 +238,7 @@ class FaultHelperHandler(BaseHandler):
         self.write_json({"app_id": app_id, "method": method, "code": code, "times": times, "delay_ms": delay_ms})
 
 
-class RefuseMessagesHelperHandler(BaseHandler):
+class RefuseMessagesHelperHandler(SandboxHandler):
     """Sandbox test helper: {app_id, user_id, refuse} makes messages to that user fail (not subscribed)."""
 
     async def post(self) -> None:
@@ -249,7 +249,7 @@ class RefuseMessagesHelperHandler(BaseHandler):
         self.write_json({"app_id": app_id, "user_id": user_id, "refuse": bool(body.get("refuse", True))})
 
 
-class MessagesHelperHandler(BaseHandler):
+class MessagesHelperHandler(SandboxHandler):
     """Sandbox test helper: the mini-program messages Alipay received (?app_id=&to=)."""
 
     async def get(self) -> None:

@@ -23,11 +23,11 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 from tornado.httpclient import HTTPRequest
 
-from handlers.base import BaseHandler
 from integrations.alipay_trade import fen_to_yuan, sign_notification, yuan_to_fen
 from integrations.sandbox import alipay as alipay_sandbox
 from integrations.sandbox import common
 from integrations.sandbox.alipay import business_failed, gateway_method, invalid_arguments
+from integrations.sandbox.base import SandboxHandler as BaseHandler
 from models.core.timezone import VendorTimeError, alipay_time, local, parse_alipay_time
 from models.errors import FieldError, ValidationFailed
 

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from pymongo.errors import DuplicateKeyError
 
-from handlers.base import BaseHandler
+from integrations.sandbox.base import SandboxHandler
 
 MaterialProvider = Callable[[Any], Awaitable[Any]]  # provider(ctx) -> JSON-ready value
 _PROVIDERS: dict[str, MaterialProvider] = {}
@@ -88,7 +88,7 @@ async def _demo_channel_material(ctx) -> list[dict[str, Any]]:  # noqa: ANN001
 register_material("channels", _demo_channel_material)
 
 
-class SandboxKeysHandler(BaseHandler):
+class SandboxKeysHandler(SandboxHandler):
     """The sandbox's public keys and the channels' public key material, for interop tests."""
 
     async def get(self) -> None:

@@ -19,8 +19,8 @@ from typing import Any
 
 from pymongo import ReturnDocument
 
-from handlers.base import BaseHandler
 from integrations.sandbox import common
+from integrations.sandbox.base import SandboxHandler
 from integrations.wechat import encrypt_user_data
 from models.errors import FieldError, ValidationFailed
 
@@ -39,7 +39,7 @@ def _error(errcode: int, errmsg: str) -> dict[str, Any]:
     return {"errcode": errcode, "errmsg": f"{errmsg}, rid: {common.request_id()}"}
 
 
-class WeChatApiHandler(BaseHandler):
+class WeChatApiHandler(SandboxHandler):
     """Base of the sandbox's WeChat endpoints: always HTTP 200, errors as errcode/errmsg."""
 
     api = ""
@@ -221,7 +221,7 @@ def _json_or_none(raw: bytes) -> dict[str, Any] | None:
 
 
 # ---- test helpers ------------------------------------------------------------------------------
-class LoginCodeHelperHandler(BaseHandler):
+class LoginCodeHelperHandler(SandboxHandler):
     """Sandbox test helper: a wx.login code for {app_id, openid, unionid?} (single use, 5 minutes)."""
 
     async def post(self) -> None:
@@ -251,7 +251,7 @@ def _phone_field(body: dict[str, Any]) -> tuple[str, str]:
     return str(country), phone
 
 
-class PhoneCodeHelperHandler(BaseHandler):
+class PhoneCodeHelperHandler(SandboxHandler):
     """Sandbox test helper: a getPhoneNumber code for {app_id, phone} (single use, 5 minutes)."""
 
     async def post(self) -> None:
@@ -265,7 +265,7 @@ class PhoneCodeHelperHandler(BaseHandler):
         self.write_json({"code": code, "expires_in": int(common.CODE_TTL.total_seconds())})
 
 
-class EncryptedDataHelperHandler(BaseHandler):
+class EncryptedDataHelperHandler(SandboxHandler):
     """Sandbox test helper: a phone number as encryptedData + iv under the user's latest session key."""
 
     async def post(self) -> None:
@@ -284,7 +284,7 @@ class EncryptedDataHelperHandler(BaseHandler):
         self.write_json({"encrypted_data": encrypted, "iv": iv})
 
 
-class RefuseMessagesHelperHandler(BaseHandler):
+class RefuseMessagesHelperHandler(SandboxHandler):
     """Sandbox test helper: {app_id, openid, refuse} makes subscribe sends to that user answer 43101."""
 
     async def post(self) -> None:
@@ -295,7 +295,7 @@ class RefuseMessagesHelperHandler(BaseHandler):
         self.write_json({"app_id": app_id, "openid": openid, "refuse": bool(body.get("refuse", True))})
 
 
-class FaultHelperHandler(BaseHandler):
+class FaultHelperHandler(SandboxHandler):
     """Sandbox test helper: the next `times` calls of `api` answer `errcode` and/or wait `delay_ms`."""
 
     async def post(self) -> None:
@@ -319,7 +319,7 @@ class FaultHelperHandler(BaseHandler):
         self.write_json({"app_id": app_id, "api": api, "errcode": errcode, "times": times, "delay_ms": delay_ms})
 
 
-class MessagesHelperHandler(BaseHandler):
+class MessagesHelperHandler(SandboxHandler):
     """Sandbox test helper: the subscribe messages WeChat received (?app_id=&touser=)."""
 
     async def get(self) -> None:

@@ -34,9 +34,9 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 from tornado.httpclient import HTTPRequest
 
-from handlers.base import BaseHandler
 from integrations import wechatpay as wxpay
 from integrations.sandbox import keys as sandbox_keys
+from integrations.sandbox.base import SandboxHandler as BaseHandler
 from models.core.timezone import VendorTimeError, local, parse_rfc3339, rfc3339
 from models.errors import FieldError, ValidationFailed
 

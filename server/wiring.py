@@ -1,0 +1,29 @@
+"""Wiring adapters to the domain's ports (models.ports) at start-up, as the app context is built.
+
+One adapter per channel kind and port; each reads its vendor's API base URL and keys from the
+channel it is called with, so the same adapter serves the real vendor and our sandbox.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from integrations import alipay_trade, wechatpay
+from integrations.alipay import AlipayAdapter
+from integrations.messages import AlipayMessageSender, WeChatMessageSender
+from integrations.wechat import WeChatAdapter
+from models.channels import ALIPAY_MINIPROGRAM, WECHAT_MINIPROGRAM
+
+if TYPE_CHECKING:
+    from server.context import AppContext
+
+
+def wire_adapters(ctx: AppContext) -> None:
+    """Fill the context's ports: identity, channel checks and messages with the WeChat and Alipay
+    adapters, payments with WeChat Pay and Alipay's trade API."""
+    wechat, alipay = WeChatAdapter(ctx), AlipayAdapter(ctx)
+    ctx.identity_providers.update({WECHAT_MINIPROGRAM: wechat, ALIPAY_MINIPROGRAM: alipay})
+    ctx.channel_credentials.update({WECHAT_MINIPROGRAM: wechat, ALIPAY_MINIPROGRAM: alipay})
+    ctx.message_senders.update({WECHAT_MINIPROGRAM: WeChatMessageSender(ctx),
+                                ALIPAY_MINIPROGRAM: AlipayMessageSender(ctx)})
+    ctx.payment_gateways.update({"wechat": wechatpay.WechatPay(ctx.http), "alipay": alipay_trade.AlipayTrade(ctx.http)})
