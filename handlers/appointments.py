@@ -106,8 +106,10 @@ class CheckIn(Body):
     """Where the citizen is, when the hall checks in only on site."""
 
     # Any: the appointment rules name a coordinate that is no finite number in range (`invalid_location`).
-    latitude: Annotated[Any, msgspec.Meta(description="degrees, a number from -90 to 90")] = None
-    longitude: Annotated[Any, msgspec.Meta(description="degrees, a number from -180 to 180")] = None
+    latitude: Annotated[Any, msgspec.Meta(description="degrees", extra_json_schema={
+        "type": ["number", "null"], "minimum": -90, "maximum": 90})] = None
+    longitude: Annotated[Any, msgspec.Meta(description="degrees", extra_json_schema={
+        "type": ["number", "null"], "minimum": -180, "maximum": 180})] = None
 
 
 class SlotsHandler(BaseHandler):
