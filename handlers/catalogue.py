@@ -2,17 +2,174 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import msgspec
+
 from handlers.base import BaseHandler
+from handlers.contract import Answer, Fen, Page, PageQuery, Timestamp, declare
 from models import catalogue, exposure
+from models.errors import BadRequest
+
+
+# ---- the contract ---------------------------------------------------------------------------------
+# Localised texts arrive as the text in the caller's language (Accept-Language, falling back to zh-CN).
+class ServicesQuery(PageQuery):
+    """Filters of the catalogue; each is checked by the catalogue (422 naming the filter)."""
+
+    q: Annotated[str | None, msgspec.Meta(description="words, in simplified or traditional Chinese or pinyin; "
+                                                       "at most 100 characters")] = None
+    department: Annotated[str | None, msgspec.Meta(description="department code")] = None
+    theme: Annotated[str | None, msgspec.Meta(description="theme (life event) code")] = None
+    audience: Annotated[str | None, msgspec.Meta(description="personal or enterprise")] = None
+    region: Annotated[str | None, msgspec.Meta(
+        description="region code of 2 to 6 digits: items of that region and of the regions above it")] = None
+
+
+class ServiceSummary(Answer):
+    """What a result list shows of one item."""
+
+    code: str
+    name: str
+    department: str | None
+    region_code: str | None
+    audience: list[str]
+    themes: list[str]
+    handling_depth: Annotated[str | None, msgspec.Meta(
+        description="info_only, online_application, whole_process_online or at_most_one_visit")]
+    promised_time_limit_days: Annotated[int | None, msgspec.Meta(description="working days")]
+    free: bool | None
+
+
+class ServiceResults(Page[ServiceSummary]):
+    total_exact: Annotated[bool, msgspec.Meta(
+        description="false when a broad query matched more items than are ranked: `total` counts the ranked ones")]
+
+
+class GuideMaterial(Answer):
+    key: str
+    name: str
+    original_or_copy: Annotated[str, msgspec.Meta(description="original, copy or both")]
+    copies: int
+    medium: Annotated[str, msgspec.Meta(description="paper, electronic or both")]
+    required: bool
+    format_rules: str | None = None
+    template_url: Annotated[str | None, msgspec.Meta(description="a blank form to fill in")] = None
+    sample_url: str | None = None
+    allowed_types: Annotated[list[str] | None, msgspec.Meta(description="media types of an electronic copy")] = None
+    max_bytes: int | None = None
+
+
+class GuideFee(Answer):
+    free: bool
+    amount_fen: Fen | None = None
+    basis: str | None = None
+
+
+class GuideLocation(Answer):
+    name: str
+    address: str
+    office_hours: str
+
+
+class GuideResult(Answer):
+    name: str
+    sample_url: str | None = None
+
+
+class GuideDelivery(Answer):
+    by_post: Annotated[bool, msgspec.Meta(description="the result can be sent by post")]
+    note: str | None = None
+
+
+class ServiceGuide(Answer):
+    """The guide (办事指南): basis, conditions, materials, process, time limits, fee, where, result."""
+
+    legal_basis: str
+    conditions: str
+    materials: list[GuideMaterial]
+    process: list[str]
+    legal_time_limit_days: Annotated[int, msgspec.Meta(description="working days")]
+    promised_time_limit_days: Annotated[int, msgspec.Meta(description="working days; deadlines count from this")]
+    fee: GuideFee
+    locations: list[GuideLocation]
+    consultation_phone: str
+    supervision_phone: str
+    result: GuideResult
+    delivery: GuideDelivery
+
+
+class ServiceItem(Answer):
+    """One published service item with its complete guide."""
+
+    code: str
+    name: str
+    aliases: list[str]
+    department: str
+    region_code: str
+    audience: list[str]
+    themes: list[str]
+    handling_depth: str
+    guide: ServiceGuide
+    locale: Annotated[str, msgspec.Meta(description="the language of the texts: zh-CN or en")]
+    form_schema: Annotated[dict[str, Any] | None, msgspec.Meta(
+        description="the online application form (JSON Schema), titles in the caller's language")] = None
+    updated_at: Timestamp | None = None
+    published_at: Timestamp | None = None
+
+
+class NavigationEntry(Answer):
+    """A department or theme with the number of published items it holds."""
+
+    code: str
+    name: str
+    item_count: int
+    consultation_phone: str | None = None
+
+
+class NavigationList(Answer):
+    items: list[NavigationEntry]
+
+
+class RegionNode(Answer):
+    code: str
+    name: str
+    level: Annotated[str | None, msgspec.Meta(description="province, city or county")]
+    children: list[RegionNode]
+
+
+class RegionTree(Answer):
+    items: list[RegionNode]
+
+
+def _pagination_in_words(method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
+    """A page number too long for an integer is refused saying it must be a whole number, as before.
+
+    handlers.contract words msgspec's "Integer value out of range" as "is not valid"; until it knows
+    that message, `page_args` (which refuses the same arguments) words the refusal.
+    """
+    @functools.wraps(method)
+    def wrapper(self: BaseHandler, *args: Any, **kwargs: Any) -> Awaitable[None]:
+        try:
+            return method(self, *args, **kwargs)
+        except BadRequest as refused:
+            if refused.code == "invalid_pagination":
+                self.page_args()
+            raise
+    return wrapper
 
 
 class ServicesHandler(BaseHandler):
     """Browse and search published service items (q, department, theme, audience, region, page, page_size)."""
 
+    @_pagination_in_words
+    @declare(query=ServicesQuery, answer=ServiceResults)
     async def get(self) -> None:
         """Search in everyday words (simplified, traditional or pinyin) with filters, paginated."""
-        page, page_size = self.page_args()
-        args = {name: self.get_query_argument(name, "").strip() or None
+        page, page_size = self.query.page, self.query.page_size
+        args = {name: (getattr(self.query, name) or "").strip() or None
                 for name in ("q", "department", "theme", "audience", "region")}
         # Through a channel with a list of exposed services: only those, in its order (models.exposure).
         exposed = await exposure.for_request(self.ctx, self.principal, self.header(exposure.CHANNEL_HEADER))
@@ -29,6 +186,7 @@ class ServiceHandler(BaseHandler):
 
     path_params = ("code",)
 
+    @declare(answer=ServiceItem, errors={403: "The channel does not offer this item"})
     async def get(self, code: str) -> None:
         exposure.require_visible(await exposure.for_request(self.ctx, self.principal, self.header(exposure.CHANNEL_HEADER)),
                                  code)
@@ -39,6 +197,7 @@ class ServiceHandler(BaseHandler):
 class DepartmentsHandler(BaseHandler):
     """Departments that have published items (no empty columns)."""
 
+    @declare(answer=NavigationList)
     async def get(self) -> None:
         rows = await catalogue.list_departments(self.ctx.db)
         rows = await _exposed_columns(self, rows, "department")
@@ -48,6 +207,7 @@ class DepartmentsHandler(BaseHandler):
 class ThemesHandler(BaseHandler):
     """Themes (life events) that have published items (no empty columns)."""
 
+    @declare(answer=NavigationList)
     async def get(self) -> None:
         rows = await catalogue.list_themes(self.ctx.db)
         rows = await _exposed_columns(self, rows, "themes")
@@ -66,6 +226,7 @@ async def _exposed_columns(handler: BaseHandler, rows: list[dict], field: str) -
 class RegionsHandler(BaseHandler):
     """The region tree: province → city → counties, with region codes."""
 
+    @declare(answer=RegionTree)
     async def get(self) -> None:
         roots = await catalogue.list_regions(self.ctx.db)
         self.write_json({"items": [catalogue.public_region(r, self.locale_code) for r in roots]})
