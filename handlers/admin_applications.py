@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Any
+
+import msgspec
+
+from handlers.applications import ApplicationSummary, TimelineEntry
 from handlers.base import BaseHandler, requires
+from handlers.contract import Body, Page, PageQuery, Raw, declare
+from handlers.domain_checked import checked_by_domain
 from handlers.files import send_file
 from models import access, applications, files, idempotency
 from models.errors import FieldError, NotFound, ValidationFailed
@@ -10,11 +17,77 @@ from models.errors import FieldError, NotFound, ValidationFailed
 ROLE = "applications"
 
 
+# ---- the contract ---------------------------------------------------------------------------------
+# The flags' words are read by `OperatorHandler.flag`, case-insensitively, as they were before the contract.
+Flag = Annotated[str, msgspec.Meta(description="true, false (or 1, 0); empty or `any` for either")]
+
+
+class AdminApplicationsQuery(PageQuery):
+    status: Annotated[str | None, msgspec.Meta(description="comma-separated statuses")] = None
+    department: str | None = None
+    service_code: str | None = None
+    overdue: Flag = ""
+
+
+class AdminApplicationSummary(ApplicationSummary, kw_only=True):
+    """One application in an operator's list: the citizen's summary and who applied."""
+
+    citizen_id: str | None
+
+
+class AdminTimelineEntry(TimelineEntry, kw_only=True):
+    """One step of the timeline, with the id of the citizen or operator who took it."""
+
+    actor_id: str
+
+
+class AdminApplicationView(ApplicationSummary, kw_only=True):
+    """One application as the handling department sees it: the form unmasked, no query code."""
+
+    citizen_id: str | None
+    form: dict[str, Any]
+    materials: dict[str, Any]
+    delivery: dict[str, Any] | None
+    supplement: dict[str, Any] | None
+    decision: dict[str, Any] | None
+    result: dict[str, Any] | None
+    payment: dict[str, Any] | None
+    allowed_actions: list[str]
+    timeline: list[AdminTimelineEntry]
+
+
+_NOTE = {"type": "string", "maxLength": applications.NOTE_MAX}
+
+
+class OperatorAction(Body):
+    """One step on an application. `request_supplement` names `missing_materials`; `reject` needs a
+    `reason`; `complete` gives the `result` and, when the applicant chose post, `delivery.tracking_no`."""
+
+    # The state machine checks what each action needs (and ignores what it does not), naming the
+    # actions it knows when refusing one: the schema documents the fields, models.applications decides.
+    action: checked_by_domain({"enum": list(applications.OPERATOR_ACTIONS)}, "required") = msgspec.UNSET
+    note: checked_by_domain(_NOTE) = msgspec.UNSET
+    expected_version: checked_by_domain(
+        {"type": "integer"}, "the version the operator saw: 409 when the application changed since") = msgspec.UNSET
+    missing_materials: checked_by_domain({"type": "array", "minItems": 1, "items": {"type": "string"}},
+                                         "material keys (request_supplement)") = msgspec.UNSET
+    reason: checked_by_domain(_NOTE, "required to reject") = msgspec.UNSET
+    result: checked_by_domain({"type": ["string", "object"]}, "what the applicant receives (complete)") = msgspec.UNSET
+    delivery: checked_by_domain({"type": "object", "properties": {"carrier": {"type": "string"},
+                                                                  "tracking_no": {"type": "string"}}},
+                                "how the result was sent (complete)") = msgspec.UNSET
+
+
+MATERIAL_DOWNLOAD = Raw("application/octet-stream", {"type": "string", "format": "binary"},
+                        "The file as uploaded, as an attachment, with its own Content-Type")
+
+
 class OperatorHandler(BaseHandler):
     """Shared by the operator application routes."""
 
-    def flag(self, name: str) -> bool | None:
-        raw = self.get_query_argument(name, "").lower()
+    @staticmethod
+    def flag(name: str, raw: str) -> bool | None:
+        raw = raw.strip().lower()
         if raw in ("", "any"):
             return None
         if raw not in ("true", "1", "false", "0"):
@@ -26,12 +99,13 @@ class AdminApplicationsHandler(OperatorHandler):
     """Applications to handle, newest first: `?status=&department=&service_code=&overdue=`."""
 
     @requires(access.APPLICATIONS_READ)
+    @declare(query=AdminApplicationsQuery, answer=Page[AdminApplicationSummary])
     async def get(self) -> None:
-        page, size = self.page_args()
+        query = self.query
         self.write_json(await applications.list_for_operators(
-            self.ctx, self.scope, self.get_query_argument("department", None) or None, status=self.get_query_argument("status", None),
-            service_code=self.get_query_argument("service_code", None), overdue=self.flag("overdue"),
-            page=page, page_size=size, locale=self.locale_code))
+            self.ctx, self.scope, query.department or None, status=query.status,
+            service_code=query.service_code, overdue=self.flag("overdue", query.overdue),
+            page=query.page, page_size=query.page_size, locale=self.locale_code))
 
 
 class AdminApplicationHandler(OperatorHandler):
@@ -40,6 +114,7 @@ class AdminApplicationHandler(OperatorHandler):
     path_params = ("no",)
 
     @requires(access.APPLICATIONS_READ)
+    @declare(answer=AdminApplicationView)
     async def get(self, no: str) -> None:
         self.write_json(await applications.operator_detail(self.ctx, no, self.scope, self.locale_code))
 
@@ -50,7 +125,12 @@ class AdminApplicationActionHandler(OperatorHandler):
     path_params = ("no",)
 
     @requires(access.APPLICATIONS_WORK)
+    @declare(body=OperatorAction, answer=AdminApplicationView,
+             errors={409: "Not allowed in the application's state, changed since `expected_version`, "
+                          "or an Idempotency-Key reused with another body"},
+             example={"action": "request_supplement", "missing_materials": ["household"], "note": "请补充户口簿首页及本人页"})
     async def post(self, no: str) -> None:
+        """Take one step {action, note?, expected_version?, ...}; honours Idempotency-Key."""
         body = self.json_body()
         scope = f"operator:{self.principal.subject_id}:applications.action:{no}"
         status, payload = await idempotency.run_once(
@@ -66,6 +146,7 @@ class AdminApplicationFileHandler(OperatorHandler):
     path_params = ("no", "file_id")
 
     @requires(access.APPLICATIONS_READ)
+    @declare(answer=MATERIAL_DOWNLOAD)
     async def get(self, no: str, file_id: str) -> None:
         application = await applications.get_for_operator(self.ctx.db, no, self.scope)
         owner = application["citizen_id"]

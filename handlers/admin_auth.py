@@ -3,13 +3,61 @@
 from __future__ import annotations
 
 from handlers.base import BaseHandler
+from handlers.contract import Answer, Body, Timestamp, declare
 from models import operators, ratelimit
 from models.errors import FieldError, ValidationFailed
+
+
+# ---- the contract ---------------------------------------------------------------------------------
+class OperatorCredentials(Body):
+    """Username and password (both required, at most 256 characters), and the second factor when enrolled.
+
+    `username` and `password` are optional here only so that a login missing both names both at once.
+    """
+
+    username: str | None = None
+    password: str | None = None
+    totp: str | None = None
+    recovery_code: str | None = None
+
+
+class LoggedInOperator(Answer):
+    """The account that logged in (never its password hash or TOTP secret), and the factor it proved."""
+
+    id: str
+    username: str
+    name: str
+    roles: list[str]
+    region_code: str
+    department: str
+    active: bool
+    totp_enabled: bool
+    recovery_codes_left: int
+    demo: bool
+    created_at: Timestamp | None
+    updated_at: Timestamp | None
+    password_changed_at: Timestamp | None
+    last_login_at: Timestamp | None
+    second_factor: str
+
+
+class OperatorSessionToken(Answer):
+    """A bearer token for a new console session (ends after `expires_in` seconds)."""
+
+    access_token: str
+    token_type: str
+    expires_in: int
+    session_id: str
+    operator: LoggedInOperator
 
 
 class OperatorLoginHandler(BaseHandler):
     """Operator login {username, password, totp?, recovery_code?} → bearer token of a new session."""
 
+    @declare(body=OperatorCredentials, answer=OperatorSessionToken,
+             errors={401: "Wrong username or password, or the second factor is missing (`totp_required`) or wrong",
+                     429: "Too many login attempts, or the account is locked for a while (see Retry-After)"},
+             example={"username": "zhang.wei", "password": "correct horse battery staple", "totp": "123456"})
     async def post(self) -> None:
         body = self.json_body()
         username, password = body.get("username"), body.get("password")

@@ -5,20 +5,223 @@ Roles: `halls` configures halls and schedules; `hall_staff` works the windows on
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
+
 from handlers.base import BaseHandler, requires
+from handlers.contract import Answer, Body, Day, Page, PageQuery, PageSize, Timestamp, declare
+from handlers.domain_checked import LOCALIZED_TEXT, checked_by_domain
 from models import access, appointments
+
+# ---- the contract ---------------------------------------------------------------------------------
+# Hall bodies are checked by models.appointments, which names every bad field at once with its own
+# code (`invalid_slots`, `invalid_window_number`, `overlapping_slots`...): documented here, decided there.
+_TIME = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "examples": ["08:30"]}
+_SLOTS = {"type": "array", "maxItems": appointments.MAX_SLOTS_PER_DAY, "items": {
+    "type": "object", "required": ["start", "end", "quota"],
+    "properties": {"start": _TIME, "end": _TIME, "quota": {"type": "integer", "minimum": 0, "maximum": 10_000}}}}
+_WEEK = {"type": "object", "properties": {
+    "default": {**_SLOTS, "description": "every working day's slots"},
+    "weekdays": {"type": "object", "description": "own slots for some weekdays, by ISO number: 1 Monday .. 7 Sunday",
+                 "propertyNames": {"enum": ["1", "2", "3", "4", "5", "6", "7"]}, "additionalProperties": _SLOTS}}}
+_WINDOWS = {"type": "array", "minItems": 1, "maxItems": appointments.MAX_WINDOWS, "items": {
+    "type": "object", "required": ["number", "service_codes"], "properties": {
+        "number": {"type": "string", "pattern": "^[A-Za-z0-9]{1,8}$", "description": "unique in the hall"},
+        "service_codes": {"type": "array", "minItems": 1, "maxItems": 200, "items": {"type": "string"}},
+        "queue_prefix": {"type": "string", "pattern": "^[A-Z]{1,3}$",
+                         "description": "queue numbers' letters (default A, B, C... by position)"},
+        "name": LOCALIZED_TEXT}}}
+_GEO = {"type": ["object", "null"], "required": ["latitude", "longitude"], "properties": {
+    "latitude": {"type": "number", "minimum": -90, "maximum": 90},
+    "longitude": {"type": "number", "minimum": -180, "maximum": 180},
+    "radius_m": {"type": "integer", "minimum": 50, "maximum": 5000, "default": 500}}}
+
+
+class HallFields(Body):
+    """A hall's fields: creating one needs `name`, `address` and `windows`; a change gives only what
+    changes (`windows`, `closed_dates` and `schedule` are replaced whole)."""
+
+    name: checked_by_domain(LOCALIZED_TEXT, "zh-CN required") = msgspec.UNSET
+    address: checked_by_domain(LOCALIZED_TEXT, "zh-CN required") = msgspec.UNSET
+    hours: checked_by_domain(LOCALIZED_TEXT, "opening hours, as shown to citizens") = msgspec.UNSET
+    phone: checked_by_domain({"type": ["string", "null"], "pattern": "^[0-9+\\- ]{3,30}$"}) = msgspec.UNSET
+    region_code: checked_by_domain({"type": ["string", "null"], "pattern": "^[0-9]{6}$"}) = msgspec.UNSET
+    windows: checked_by_domain(_WINDOWS) = msgspec.UNSET
+    closed_dates: checked_by_domain({"type": "array", "maxItems": 1000, "items": {"type": "string", "format": "date"}},
+                                    "dates the hall is closed besides public holidays") = msgspec.UNSET
+    geo: checked_by_domain(_GEO, "where check-in is allowed (none: anywhere)") = msgspec.UNSET
+    active: checked_by_domain({"type": "boolean"}, "an inactive hall takes no bookings") = msgspec.UNSET
+    schedule: checked_by_domain(_WEEK, "weekly slot quotas") = msgspec.UNSET
+
+
+class WeeklySchedule(Body):
+    """The hall's weekly quotas: `default` slots for every working day, `weekdays` overriding some."""
+
+    default: checked_by_domain(_SLOTS) = msgspec.UNSET
+    weekdays: checked_by_domain(_WEEK["properties"]["weekdays"]) = msgspec.UNSET
+
+
+class DaySchedule(Body):
+    """One date's own slots (an empty list closes the hall that day) and a note for citizens."""
+
+    slots: checked_by_domain(_SLOTS) = msgspec.UNSET
+    note: checked_by_domain(LOCALIZED_TEXT) = msgspec.UNSET
+
+
+class HallSlot(Answer):
+    id: Annotated[str, msgspec.Meta(description="the start time as HHMM, e.g. 0830")]
+    start: str
+    end: str
+    quota: int
+
+
+class HallWeek(Answer):
+    default: list[HallSlot]
+    weekdays: dict[str, list[HallSlot]]
+
+
+class HallWindow(Answer, kw_only=True):
+    number: str
+    service_codes: list[str]
+    queue_prefix: str
+    name: dict[str, str] | None = None
+
+
+class HallGeo(Answer):
+    latitude: float
+    longitude: float
+    radius_m: int
+
+
+class OverbookedSlot(Answer):
+    """A slot with more bookings than its new quota: those bookings stand."""
+
+    date: Day
+    slot_id: str
+    capacity: int
+    booked: int
+
+
+class HallAdminView(Answer, kw_only=True):
+    """A hall as operators configure it (texts in every locale)."""
+
+    id: str
+    name: dict[str, str]
+    address: dict[str, str]
+    hours: dict[str, str] | None
+    phone: str | None
+    region_code: str | None
+    windows: list[HallWindow]
+    service_codes: list[str]
+    closed_dates: list[Day]
+    geo: HallGeo | None
+    active: bool
+    schedule: HallWeek
+    created_at: Timestamp
+    updated_at: Timestamp
+    overbooked: Annotated[list[OverbookedSlot], msgspec.Meta(
+        description="after a change of closed dates or schedule")] = []
+
+
+class ScheduleException(Answer):
+    date: Day
+    slots: list[HallSlot]
+    note: dict[str, str] | None
+
+
+class HallSchedule(Answer, kw_only=True):
+    """A hall's weekly quotas, closed dates and upcoming single-day exceptions."""
+
+    hall_id: str
+    default: list[HallSlot]
+    weekdays: dict[str, list[HallSlot]]
+    closed_dates: list[Day]
+    exceptions: list[ScheduleException]
+    overbooked: Annotated[list[OverbookedSlot], msgspec.Meta(description="after replacing the quotas")] = []
+
+
+class HallDaySchedule(Answer):
+    """The single-day exception as saved."""
+
+    hall_id: str
+    date: Day
+    slots: list[HallSlot]
+    note: dict[str, str] | None
+    overbooked: list[OverbookedSlot]
+
+
+class HallDayRestored(Answer):
+    """The exception is gone: the weekly schedule applies again that day."""
+
+    hall_id: str
+    date: Day
+    overbooked: list[OverbookedSlot]
+
+
+class HallAppointmentsQuery(PageQuery):
+    page_size: PageSize = 100
+    date: Annotated[str | None, msgspec.Meta(description="YYYY-MM-DD, default today")] = None
+    status: Annotated[str | None, msgspec.Meta(
+        description="booked, checked_in, called, cancelled or no_show")] = None
+
+
+class HallAppointment(Answer, kw_only=True):
+    """An appointment at a hall, as the hall's staff see it."""
+
+    id: str
+    service_code: str
+    service_name: str
+    hall_id: str
+    hall_name: str
+    hall_address: str
+    date: Day
+    slot_id: str
+    start: str
+    end: str
+    starts_at: Timestamp
+    status: str
+    cancellable_until: Timestamp
+    check_in_from: Timestamp
+    check_in_until: Timestamp
+    created_at: Timestamp
+    window: str | None = None
+    queue_number: str | None = None
+    checked_in_at: Timestamp | None = None
+    called_at: Timestamp | None = None
+    cancelled_at: Timestamp | None = None
+    no_show_at: Timestamp | None = None
+
+
+class CalledNumber(Answer):
+    """The number called at a window, and how many still wait there."""
+
+    window: str
+    queue_number: str
+    waiting: int
+    appointment: HallAppointment
+
+
+NEW_HALL_EXAMPLE = {
+    "name": {"zh-CN": "示范市民中心", "en": "Shifan Citizen Service Center"}, "address": "示范市东湖区市民大道88号",
+    "hours": "工作日 9:00-12:00、13:30-17:00", "phone": "0571-12345", "region_code": "330102",
+    "windows": [{"number": "1", "service_codes": ["GA-0001", "GA-0003"], "name": "公安综合窗口"}],
+    "schedule": {"default": [{"start": "09:00", "end": "09:30", "quota": 4}, {"start": "09:30", "end": "10:00", "quota": 4}],
+                 "weekdays": {"5": [{"start": "13:30", "end": "14:00", "quota": 8}]}},
+}
 
 
 class HallsHandler(BaseHandler):
     """List halls or create one (name, address, hours, windows and their services)."""
 
     @requires(access.HALLS_READ)
+    @declare(query=PageQuery, answer=Page[HallAdminView])
     async def get(self) -> None:
         """All halls."""
-        page, page_size = self.page_args()
-        self.write_json(await appointments.list_halls(self.ctx, self.scope, page, page_size))
+        self.write_json(await appointments.list_halls(self.ctx, self.scope, self.query.page, self.query.page_size))
 
     @requires(access.HALLS_MANAGE)
+    @declare(body=HallFields, answer=HallAdminView, status=201, example=NEW_HALL_EXAMPLE)
     async def post(self) -> None:
         """Create a hall."""
         body = self.json_body()
@@ -32,11 +235,14 @@ class HallHandler(BaseHandler):
     path_params = ("id",)
 
     @requires(access.HALLS_READ)
+    @declare(answer=HallAdminView)
     async def get(self, hall_id: str) -> None:
         """One hall."""
         self.write_json(appointments.hall_view(await appointments.hall_for_operator(self.ctx, self.scope, hall_id)))
 
     @requires(access.HALLS_MANAGE)
+    @declare(body=HallFields, answer=HallAdminView,
+             example={"windows": [{"number": "9", "service_codes": ["MZ-0001"]}], "closed_dates": ["2026-12-31"]})
     async def patch(self, hall_id: str) -> None:
         """Change some of a hall's fields."""
         body = self.json_body()
@@ -44,6 +250,7 @@ class HallHandler(BaseHandler):
         self.write_json(await appointments.update_hall(self.ctx, hall_id, body))
 
     @requires(access.HALLS_MANAGE)
+    @declare(answer=None, status=204, errors={409: "The hall still has upcoming bookings (deactivate it instead)"})
     async def delete(self, hall_id: str) -> None:
         """Delete a hall without upcoming bookings."""
         await appointments.hall_for_operator(self.ctx, self.scope, hall_id)
@@ -58,12 +265,16 @@ class HallScheduleHandler(BaseHandler):
     path_params = ("id",)
 
     @requires(access.HALLS_READ)
+    @declare(answer=HallSchedule)
     async def get(self, hall_id: str) -> None:
         """The hall's schedule."""
         await appointments.hall_for_operator(self.ctx, self.scope, hall_id)
         self.write_json(await appointments.get_schedule(self.ctx, hall_id))
 
     @requires(access.HALLS_MANAGE)
+    @declare(body=WeeklySchedule, answer=HallSchedule,
+             example={"default": [{"start": "08:30", "end": "09:00", "quota": 6}],
+                      "weekdays": {"5": [{"start": "13:30", "end": "14:00", "quota": 10}]}})
     async def put(self, hall_id: str) -> None:
         """Replace the weekly quotas `{default: [slots], weekdays: {"1".."7": [slots]}}`."""
         await appointments.hall_for_operator(self.ctx, self.scope, hall_id)
@@ -76,12 +287,15 @@ class HallScheduleExceptionHandler(BaseHandler):
     path_params = ("id", "date")
 
     @requires(access.HALLS_MANAGE)
+    @declare(body=DaySchedule, answer=HallDaySchedule,
+             example={"slots": [{"start": "10:00", "end": "11:00", "quota": 3}], "note": "系统升级，仅上午开放"})
     async def put(self, hall_id: str, date: str) -> None:
         """Set the single-day exception."""
         await appointments.hall_for_operator(self.ctx, self.scope, hall_id)
         self.write_json(await appointments.set_exception(self.ctx, hall_id, date, self.json_body()))
 
     @requires(access.HALLS_MANAGE)
+    @declare(answer=HallDayRestored)
     async def delete(self, hall_id: str, date: str) -> None:
         """Remove the exception: the weekly schedule applies again."""
         await appointments.hall_for_operator(self.ctx, self.scope, hall_id)
@@ -94,12 +308,12 @@ class HallAppointmentsHandler(BaseHandler):
     path_params = ("id",)
 
     @requires(access.HALLS_QUEUE)
+    @declare(query=HallAppointmentsQuery, answer=Page[HallAppointment], errors={422: "An invalid date or status"})
     async def get(self, hall_id: str) -> None:
-        page, page_size = self.page_args(default_size=100)
+        query = self.query
         await appointments.hall_for_operator(self.ctx, self.scope, hall_id)
         self.write_json(await appointments.hall_appointments(
-            self.ctx, hall_id, self.get_query_argument("date", None), self.get_query_argument("status", None),
-            page, page_size, self.locale_code))
+            self.ctx, hall_id, query.date, query.status, query.page, query.page_size, self.locale_code))
 
 
 class CallNextHandler(BaseHandler):
@@ -108,6 +322,7 @@ class CallNextHandler(BaseHandler):
     path_params = ("id", "window")
 
     @requires(access.HALLS_QUEUE)
+    @declare(answer=CalledNumber)
     async def post(self, hall_id: str, window: str) -> None:
         await appointments.hall_for_operator(self.ctx, self.scope, hall_id)
         self.write_json(await appointments.call_next(
@@ -120,6 +335,8 @@ class NoShowHandler(BaseHandler):
     path_params = ("id",)
 
     @requires(access.HALLS_QUEUE)
+    @declare(answer=HallAppointment,
+             errors={409: "Not booked any more (`appointment_not_markable`), or check-in is still open"})
     async def post(self, appointment_id: str) -> None:
         self.write_json(await appointments.mark_no_show(
             self.ctx, self.scope, appointment_id, self.principal.subject_id, self.locale_code))

@@ -2,23 +2,135 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import msgspec
+
 from handlers.base import BaseHandler, requires
+from handlers.contract import Answer, Body, Fen, Page, PageQuery, Timestamp, declare
+from handlers.domain_checked import checked_by_domain
 from models import access, channels, idempotency, payments
 from models.errors import BadRequest, NotFound
 
 FINANCE = "finance"
 
 
+# ---- the contract ---------------------------------------------------------------------------------
+class PaymentsQuery(PageQuery):
+    status: Annotated[str | None, msgspec.Meta(description="pending, paid or closed")] = None
+    application_no: str | None = None
+    channel: Annotated[str | None, msgspec.Meta(description="wechat or alipay")] = None
+
+
+class FeeOrderAdminView(Answer):
+    """A fee order (缴费订单) as finance sees it: amounts in fen, the channel's trade number, anomalies."""
+
+    order_no: str
+    application_no: str
+    service_code: str | None
+    description: str | None
+    channel: str
+    app_id: str
+    amount_fen: Fen
+    currency: str
+    status: str
+    created_at: Timestamp
+    expires_at: Timestamp
+    paid_at: Timestamp | None
+    closed_at: Timestamp | None
+    refunded_fen: Fen
+    citizen_id: str | None
+    channel_id: str | None
+    channel_trade_no: str | None
+    paid_via: str | None
+    close_reason: str | None
+    refundable_fen: Fen
+    anomaly: str | None
+
+
+class RefundAdminView(Answer):
+    """A refund of a fee order: `processing` until the channel confirms, then `succeeded` or `failed`."""
+
+    refund_no: str
+    order_no: str
+    amount_fen: Fen
+    status: str
+    reason: str
+    operator_id: str | None
+    created_at: Timestamp
+    succeeded_at: Timestamp | None
+    failed_at: Timestamp | None
+    failure: str | None
+
+
+class PaymentNotificationAttempt(Answer):
+    """One notification the channel sent about the order, and what became of it."""
+
+    id: str
+    received_at: Timestamp
+    event_type: str | None
+    outcome: str
+    reason: str | None
+    http_status: int | None
+
+
+class FeeOrderAdminDetail(FeeOrderAdminView, kw_only=True):
+    """A fee order with its refunds and every notification attempt (for reconciliation by hand)."""
+
+    refunds: list[RefundAdminView]
+    notifications: list[PaymentNotificationAttempt]
+
+
+# models.payments checks a refund (the amount against what is left, in one step) and names what is wrong.
+class RefundRequest(Body):
+    amount_fen: checked_by_domain({"type": "integer", "minimum": 1},
+                                  "fen to refund; default: all that is left") = msgspec.UNSET
+    reason: checked_by_domain({"type": "string", "minLength": 1, "maxLength": 80}, "required") = msgspec.UNSET
+
+
+class MerchantSetup(Body):
+    """A WeChat channel: `mch_id`, `serial_no`, `private_key_pem`, `apiv3_key`, `platform_keys`, `api_base`
+    (every bad field named at once). An Alipay channel: `seller_id`, and optionally its keys."""
+
+    mch_id: checked_by_domain({"type": "string", "pattern": "^[0-9]{6,32}$"}, "WeChat Pay merchant number") = msgspec.UNSET
+    serial_no: checked_by_domain({"type": "string", "minLength": 8, "maxLength": 64},
+                                 "the merchant certificate's serial number") = msgspec.UNSET
+    private_key_pem: checked_by_domain({"type": "string"}, "the merchant's RSA private key (PEM), write-only") = msgspec.UNSET
+    apiv3_key: checked_by_domain({"type": "string", "minLength": 32, "maxLength": 32}, "write-only") = msgspec.UNSET
+    platform_keys: checked_by_domain({"type": "object", "minProperties": 1, "additionalProperties": {"type": "string"}},
+                                     "WeChat Pay platform public keys (PEM) by serial number") = msgspec.UNSET
+    api_base: checked_by_domain({"type": "string", "format": "uri"}, "e.g. https://api.mch.weixin.qq.com") = msgspec.UNSET
+    seller_id: checked_by_domain({"type": "string", "pattern": "^2088[0-9]{12}$"}, "Alipay seller PID") = msgspec.UNSET
+    app_private_key_pem: checked_by_domain({"type": "string"}, "write-only") = msgspec.UNSET
+    alipay_public_key_pem: checked_by_domain({"type": "string"}) = msgspec.UNSET
+
+
+class PaymentMerchantView(Answer, kw_only=True):
+    """A channel's payment set-up, never its secrets; WeChat and Alipay channels show their own fields."""
+
+    app_id: str
+    channel_id: str
+    kind: str
+    configured: bool
+    notify_path: str
+    mch_id: str | None = None
+    serial_no: str | None = None
+    api_base: str | None = None
+    platform_serials: list[str] | None = None
+    seller_id: str | None = None
+    gateway: str | None = None
+
+
 class PaymentsHandler(BaseHandler):
     """Fee orders, newest first (?status=pending|paid|closed&application_no=&channel=wechat|alipay)."""
 
     @requires(access.PAYMENTS_READ)
+    @declare(query=PaymentsQuery, answer=Page[FeeOrderAdminView])
     async def get(self) -> None:
-        page, size = self.page_args()
+        query = self.query
         self.write_json(await payments.list_orders(
-            self.ctx, self.scope, status=self.get_query_argument("status", None),
-            application_no=self.get_query_argument("application_no", None),
-            channel=self.get_query_argument("channel", None), page=page, page_size=size))
+            self.ctx, self.scope, status=query.status, application_no=query.application_no,
+            channel=query.channel, page=query.page, page_size=query.page_size))
 
 
 class PaymentHandler(BaseHandler):
@@ -27,6 +139,7 @@ class PaymentHandler(BaseHandler):
     path_params = ("order_no",)
 
     @requires(access.PAYMENTS_READ)
+    @declare(answer=FeeOrderAdminDetail)
     async def get(self, order_no: str) -> None:
         self.write_json(await payments.operator_detail(self.ctx, self.scope, order_no))
 
@@ -37,6 +150,11 @@ class RefundsHandler(BaseHandler):
     path_params = ("order_no",)
 
     @requires(access.PAYMENTS_REFUND)
+    @declare(body=RefundRequest, answer=RefundAdminView, status=201,
+             errors={409: "The order is not paid, the amount exceeds what is left, "
+                          "or an Idempotency-Key reused with another body",
+                     502: "The payment channel refused the refund (`refund_refused`)"},
+             example={"amount_fen": 4000, "reason": "多收费用退还"})
     async def post(self, order_no: str) -> None:
         """Refund {amount_fen? (default: all that is left), reason}; honours Idempotency-Key."""
         body = self.json_body()
@@ -60,10 +178,17 @@ class MerchantHandler(BaseHandler):
         return channel
 
     @requires(access.CHANNELS_READ)
+    @declare(answer=PaymentMerchantView)
     async def get(self, app_id: str) -> None:
         self.write_json(payments.merchant_view(await self._channel(app_id)))
 
     @requires(access.CHANNELS_MANAGE)
+    @declare(body=MerchantSetup, answer=PaymentMerchantView,
+             example={"mch_id": "1900000109", "serial_no": "5157F09EFDC096DE15EBE81A47057A7232F1B8E1",
+                      "private_key_pem": "-----BEGIN PRIVATE KEY-----\n...\n-----END PRIVATE KEY-----",
+                      "apiv3_key": "0123456789abcdef0123456789abcdef",
+                      "platform_keys": {"PUB_KEY_ID_0114": "-----BEGIN PUBLIC KEY-----\n...\n-----END PUBLIC KEY-----"},
+                      "api_base": "https://api.mch.weixin.qq.com"})
     async def put(self, app_id: str) -> None:
         """WeChat: {mch_id, serial_no, private_key_pem, apiv3_key, platform_keys: {serial: pem}, api_base};
         Alipay: {seller_id, app_private_key_pem?, alipay_public_key_pem?}."""
