@@ -33,7 +33,15 @@ from models.appointments.halls import (
 )
 from models.appointments.indexes import ensure_indexes
 from models.appointments.no_shows import apply_no_show_policy, mark_no_show, mark_no_shows
-from models.appointments.parsing import finite_number, parse_date, parse_hall, parse_schedule, parse_slots
+from models.appointments.parsing import (
+    MAX_SLOTS_PER_DAY,
+    MAX_WINDOWS,
+    finite_number,
+    parse_date,
+    parse_hall,
+    parse_schedule,
+    parse_slots,
+)
 from models.appointments.queue import call_next, check_in, hall_appointments
 from models.appointments.reminders import REMINDER_FROM_HOUR, enqueue_reminders
 from models.appointments.rules import ACTIVE, STATUSES, day_plan, distance_m, quota_of, slot_id, slot_instant
@@ -42,7 +50,7 @@ from models.appointments.slots import hall_days, list_slots
 from models.appointments.views import appointment_view, hall_view, text
 
 __all__ = [
-    "ACTIVE", "REMINDER_FROM_HOUR", "STATUSES", "apply_no_show_policy", "appointment_view", "book", "call_next",
+    "ACTIVE", "MAX_SLOTS_PER_DAY", "MAX_WINDOWS", "REMINDER_FROM_HOUR", "STATUSES", "apply_no_show_policy", "appointment_view", "book", "call_next",
     "cancel", "check_in", "create_hall", "day_plan", "delete_exception", "delete_hall", "demo_halls",
     "distance_m", "enqueue_reminders", "ensure_indexes", "finite_number", "get_mine", "get_schedule",
     "hall_appointments", "hall_days", "hall_for_operator", "hall_view", "list_halls", "list_mine", "list_slots",
