@@ -9,9 +9,32 @@ from typing import Any
 import tornado.web
 
 from handlers.base import BaseHandler, citizen_required
+from handlers.contract import Answer, Raw, Timestamp, declare
 from handlers.multipart import StreamedForm
 from models import files, ratelimit
 from models.errors import DomainError, Unauthorized
+
+# ---- the contract ---------------------------------------------------------------------------------
+UPLOAD = Raw("multipart/form-data", {
+    "type": "object", "required": ["file"],
+    "properties": {
+        "file": {"type": "string", "format": "binary", "description": "the material; its type is read from its content"},
+        "service_code": {"type": "string", "description": "with material: that material's allowed types and size"},
+        "material": {"type": "string"},
+    },
+})
+DOWNLOAD = Raw("application/octet-stream", {"type": "string", "format": "binary"},
+               "The file as uploaded (Content-Type is its detected type; ETag its SHA-256)")
+
+
+class UploadedFile(Answer):
+    file_id: str
+    name: str
+    size: int
+    content_type: str
+    sha256: str
+    uploaded_at: Timestamp | None = None
+
 
 # Multipart framing around the file (boundaries, part headers, small fields) allowed on top of its size.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -55,6 +78,9 @@ class FilesHandler(BaseHandler):
             self.refuse_stream(refused)
 
     @citizen_required
+    @declare(body=UPLOAD, answer=UploadedFile, status=201,
+             errors={413: "Larger than the material allows", 415: "A type the material does not accept",
+                     429: "Too many uploads"})
     async def post(self) -> None:
         """Upload one material (multipart/form-data, streamed) → file_id, name, size, content_type, sha256."""
         self.form.finish()
@@ -72,7 +98,9 @@ class FileHandler(BaseHandler):
     path_params = ("id",)
 
     @citizen_required
+    @declare(answer=DOWNLOAD)
     async def get(self, file_id: str) -> None:
+        """Download one of my uploaded materials."""
         document = await files.owned_file(self.ctx.db, file_id, self.principal.subject_id)
         await send_file(self, document)
 
