@@ -8,9 +8,9 @@ import msgspec
 
 from handlers.applications import ApplicationSummary, TimelineEntry
 from handlers.base import BaseHandler, requires
-from handlers.contract import Body, Page, PageQuery, Raw, declare
+from handlers.contract import Body, Page, PageQuery, declare
 from handlers.domain_checked import checked_by_domain
-from handlers.files import send_file
+from handlers.files import DOWNLOAD, DOWNLOAD_AS, send_file
 from models import access, applications, files, idempotency
 from models.errors import FieldError, NotFound, ValidationFailed
 
@@ -78,8 +78,7 @@ class OperatorAction(Body):
                                 "how the result was sent (complete)") = msgspec.UNSET
 
 
-MATERIAL_DOWNLOAD = Raw("application/octet-stream", {"type": "string", "format": "binary"},
-                        "The file as uploaded, as an attachment, with its own Content-Type")
+MATERIAL_DOWNLOAD = DOWNLOAD  # the material as the citizen uploaded it
 
 
 class OperatorHandler(BaseHandler):
@@ -146,7 +145,7 @@ class AdminApplicationFileHandler(OperatorHandler):
     path_params = ("no", "file_id")
 
     @requires(access.APPLICATIONS_READ)
-    @declare(answer=MATERIAL_DOWNLOAD)
+    @declare(answer=MATERIAL_DOWNLOAD, also=DOWNLOAD_AS)
     async def get(self, no: str, file_id: str) -> None:
         application = await applications.get_for_operator(self.ctx.db, no, self.scope)
         owner = application["citizen_id"]

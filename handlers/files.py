@@ -23,8 +23,11 @@ UPLOAD = Raw("multipart/form-data", {
         "material": {"type": "string"},
     },
 })
-DOWNLOAD = Raw("application/octet-stream", {"type": "string", "format": "binary"},
+# A material is served with the type read from its content when it was uploaded.
+DOWNLOAD = Raw(files.KNOWN_TYPES[0], {"type": "string", "format": "binary"},
                "The file as uploaded (Content-Type is its detected type; ETag its SHA-256)")
+DOWNLOAD_AS = tuple(Raw(media, DOWNLOAD.schema) for media in (*files.KNOWN_TYPES[1:], files.ZIP,
+                                                              "application/octet-stream"))
 
 
 class UploadedFile(Answer):
@@ -98,7 +101,7 @@ class FileHandler(BaseHandler):
     path_params = ("id",)
 
     @citizen_required
-    @declare(answer=DOWNLOAD)
+    @declare(answer=DOWNLOAD, also=DOWNLOAD_AS)
     async def get(self, file_id: str) -> None:
         """Download one of my uploaded materials."""
         document = await files.owned_file(self.ctx.db, file_id, self.principal.subject_id)
