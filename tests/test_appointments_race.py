@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from bson import ObjectId
-from tornado.httpclient import AsyncHTTPClient, HTTPRequest
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 from models import tokens
 from models.workdays import next_workday
@@ -53,10 +53,10 @@ async def wait_until_up(http: AsyncHTTPClient, process: subprocess.Popen, port: 
         if process.poll() is not None:
             raise RuntimeError(f"server on port {port} exited with {process.returncode}")
         try:
-            response = await http.fetch(f"http://127.0.0.1:{port}/healthz", raise_error=False, request_timeout=2)
+            response = await http.fetch(f"http://127.0.0.1:{port}/healthz", raise_error=False, request_timeout=5)
             if response.code == 200:
                 return
-        except OSError:
+        except (OSError, HTTPClientError):  # not listening yet, or too busy starting to answer in time
             pass
         await asyncio.sleep(0.2)
     raise RuntimeError(f"server on port {port} did not come up in {timeout:.0f}s")
