@@ -23,10 +23,10 @@ from handlers import contract, jsonbody
 from handlers.contract import Contract
 from handlers.openapi import openapi_path
 from models import access, audit, tokens
+from models.core.context import Context
 from models.core.timezone import local_iso
 from models.errors import BadRequest, DomainError, Forbidden, PayloadTooLarge, Unauthorized
 from models.tokens import Principal
-from server.context import AppContext
 
 access_log = logging.getLogger("citygate.access")
 app_log = logging.getLogger("citygate.app")
@@ -89,7 +89,7 @@ class BaseHandler(tornado.web.RequestHandler):
         self._started = time.perf_counter()
 
     @property
-    def ctx(self) -> AppContext:
+    def ctx(self) -> Context:
         return self.application.settings["ctx"]
 
     def header(self, name: str) -> str:

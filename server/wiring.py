@@ -6,19 +6,15 @@ channel it is called with, so the same adapter serves the real vendor and our sa
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from integrations import alipay_trade, wechatpay
 from integrations.alipay import AlipayAdapter
 from integrations.messages import AlipayMessageSender, WeChatMessageSender
 from integrations.wechat import WeChatAdapter
 from models.channels import ALIPAY_MINIPROGRAM, WECHAT_MINIPROGRAM
-
-if TYPE_CHECKING:
-    from server.context import AppContext
+from models.core.context import Context
 
 
-def wire_adapters(ctx: AppContext) -> None:
+def wire_adapters(ctx: Context) -> None:
     """Fill the context's ports: identity, channel checks and messages with the WeChat and Alipay
     adapters, payments with WeChat Pay and Alipay's trade API."""
     wechat, alipay = WeChatAdapter(ctx), AlipayAdapter(ctx)
