@@ -1,6 +1,6 @@
 """Prometheus metrics through prometheus_client: requests by route and status, latency, domain events.
 
-`python -m server` counts in prometheus_client's multiprocess mode: before it forks its workers,
+`python -m server --workers N` (N > 1) counts in prometheus_client's multiprocess mode: before it forks its workers,
 `start_multiprocess` points the library at a directory where each process keeps its counts in
 memory-mapped files, and /metrics, whichever worker answers it, adds up every process's files, so
 one scrape covers all workers (and the requests of a worker that has died). An app built without
