@@ -115,7 +115,9 @@ class CheckIn(Body):
 class SlotsHandler(BaseHandler):
     """Bookable slots with remaining places for a service (and hall, and date)."""
 
-    @declare(query=SlotsQuery, answer=BookableSlots)
+    @declare(query=SlotsQuery, answer=BookableSlots,
+             errors={404: "No such published item, or no such hall handling it",
+                     422: "service_code missing, or date not a YYYY-MM-DD date"})
     async def get(self) -> None:
         """Bookable slots: `?service_code=&hall_id=&date=`; without a date, bookable days in the horizon."""
         self.write_json(await appointments.list_slots(
@@ -149,7 +151,7 @@ class AppointmentsHandler(BaseHandler):
         self.write_json(payload, status)
 
     @citizen_required
-    @declare(query=AppointmentsQuery, answer=Page[AppointmentView])
+    @declare(query=AppointmentsQuery, answer=Page[AppointmentView], errors={422: "Unknown status"})
     async def get(self) -> None:
         """My appointments, newest slot first (`?status=`)."""
         self.write_json(await appointments.list_mine(

@@ -34,7 +34,7 @@ class Logout(Body):
     everywhere: Annotated[bool, msgspec.Meta(description="end every session of this citizen")] = False
 
 
-class Tokens(Answer):
+class IssuedTokens(Answer):
     """A token pair: send `Authorization: Bearer <access_token>`; exchange the refresh token before it expires."""
 
     access_token: str
@@ -44,7 +44,7 @@ class Tokens(Answer):
     refresh_expires_in: Annotated[int, msgspec.Meta(description="seconds")]
 
 
-class Session(Tokens, kw_only=True):
+class CitizenSession(IssuedTokens, kw_only=True):
     """A new session: the token pair and the citizen it belongs to."""
 
     new_citizen: Annotated[bool, msgspec.Meta(description="this login created the citizen")]
@@ -64,7 +64,7 @@ LOGIN_ERRORS = {401: "The login code is invalid, used or expired", 403: "The cha
 class WeChatLoginHandler(BaseHandler):
     """WeChat mini-program login: {code, app_id} from wx.login → access and refresh tokens."""
 
-    @declare(body=WeChatLogin, answer=Session, errors=LOGIN_ERRORS,
+    @declare(body=WeChatLogin, answer=CitizenSession, errors=LOGIN_ERRORS,
              example={"code": "0a3Xk2000abcdEFG1234hijk5678lmnop", "app_id": "wx1234567890abcdef"})
     async def post(self) -> None:
         body = self.json_body()
@@ -75,7 +75,7 @@ class WeChatLoginHandler(BaseHandler):
 class AlipayLoginHandler(BaseHandler):
     """Alipay mini-program login: {auth_code, app_id} from my.getAuthCode → access and refresh tokens."""
 
-    @declare(body=AlipayLogin, answer=Session, errors=LOGIN_ERRORS,
+    @declare(body=AlipayLogin, answer=CitizenSession, errors=LOGIN_ERRORS,
              example={"auth_code": "4b203fe6c11548bcabd8da5bb087a83b", "app_id": "2021000000000001"})
     async def post(self) -> None:
         body = self.json_body()
@@ -86,7 +86,7 @@ class AlipayLoginHandler(BaseHandler):
 class RefreshHandler(BaseHandler):
     """Rotate a refresh token: {refresh_token} → a new token pair; reusing an old one revokes the session."""
 
-    @declare(body=TokenRefresh, answer=Tokens,
+    @declare(body=TokenRefresh, answer=IssuedTokens,
              errors={401: "The refresh token is invalid, expired, reused (the session is revoked) or its session ended"},
              example={"refresh_token": "rt_9f1c2e..."})
     async def post(self) -> None:

@@ -144,6 +144,9 @@ class RegionTree(Answer):
     items: list[RegionNode]
 
 
+CHANNEL_HEADER = {400: "X-CityGate-Channel names no enabled channel"}
+
+
 def _pagination_in_words(method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
     """A page number too long for an integer is refused saying it must be a whole number, as before.
 
@@ -165,7 +168,8 @@ class ServicesHandler(BaseHandler):
     """Browse and search published service items (q, department, theme, audience, region, page, page_size)."""
 
     @_pagination_in_words
-    @declare(query=ServicesQuery, answer=ServiceResults)
+    @declare(query=ServicesQuery, answer=ServiceResults,
+             errors={422: "A filter that is no valid value (each named in `errors`)"})
     async def get(self) -> None:
         """Search in everyday words (simplified, traditional or pinyin) with filters, paginated."""
         page, page_size = self.query.page, self.query.page_size
@@ -186,7 +190,7 @@ class ServiceHandler(BaseHandler):
 
     path_params = ("code",)
 
-    @declare(answer=ServiceItem, errors={403: "The channel does not offer this item"})
+    @declare(answer=ServiceItem, errors={**CHANNEL_HEADER, 403: "The channel does not offer this item"})
     async def get(self, code: str) -> None:
         exposure.require_visible(await exposure.for_request(self.ctx, self.principal, self.header(exposure.CHANNEL_HEADER)),
                                  code)
@@ -197,7 +201,7 @@ class ServiceHandler(BaseHandler):
 class DepartmentsHandler(BaseHandler):
     """Departments that have published items (no empty columns)."""
 
-    @declare(answer=NavigationList)
+    @declare(answer=NavigationList, errors=CHANNEL_HEADER)
     async def get(self) -> None:
         rows = await catalogue.list_departments(self.ctx.db)
         rows = await _exposed_columns(self, rows, "department")
@@ -207,7 +211,7 @@ class DepartmentsHandler(BaseHandler):
 class ThemesHandler(BaseHandler):
     """Themes (life events) that have published items (no empty columns)."""
 
-    @declare(answer=NavigationList)
+    @declare(answer=NavigationList, errors=CHANNEL_HEADER)
     async def get(self) -> None:
         rows = await catalogue.list_themes(self.ctx.db)
         rows = await _exposed_columns(self, rows, "themes")
