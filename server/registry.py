@@ -16,23 +16,23 @@ from types import ModuleType
 HANDLER_MODULES = [
     "handlers.health",
     "handlers.admin_auth",
-    "handlers.auth",               # issue 3: identity
-    "handlers.me",                 # issue 3
-    "handlers.catalogue",          # issue 4: catalogue
-    "handlers.admin_catalogue",    # issue 4
-    "handlers.files",              # issue 5: applications
-    "handlers.applications",       # issue 5
-    "handlers.admin_applications", # issue 5
-    "handlers.payments",           # issue 6: payments
-    "handlers.notify",             # issue 6
-    "handlers.admin_payments",     # issue 6
-    "handlers.appointments",       # issue 7: appointments
-    "handlers.admin_halls",        # issue 7
-    "handlers.consultations",      # issue 8: consultations, ratings, feedback
-    "handlers.admin_consultations",  # issue 8
+    "handlers.auth",               # identity
+    "handlers.me",
+    "handlers.catalogue",          # catalogue
+    "handlers.admin_catalogue",
+    "handlers.files",              # applications
+    "handlers.applications",
+    "handlers.admin_applications",
+    "handlers.payments",           # payments
+    "handlers.notify",
+    "handlers.admin_payments",
+    "handlers.appointments",       # appointments
+    "handlers.admin_halls",
+    "handlers.consultations",      # consultations, ratings, feedback
+    "handlers.admin_consultations",
     "handlers.admin_console",      # console: scorecard, audit
-    "handlers.admin_channels",     # issue 15: channels (CRUD, check, rotations, exposure)
-    "handlers.admin_operators",    # issue 15: operator accounts, sessions, TOTP
+    "handlers.admin_channels",     # channels (CRUD, check, rotations, exposure)
+    "handlers.admin_operators",    # operator accounts, sessions, TOTP
 ]
 
 # Sandbox channels, mounted under /sandbox in development only.
@@ -41,7 +41,7 @@ SANDBOX_MODULES = [
     "integrations.sandbox.wechat",
     "integrations.sandbox.alipay",
     "integrations.sandbox.wechatpay",
-    "integrations.sandbox.alipay_trade",  # issue 6: alipay.trade.* on the sandbox gateway, test/pay
+    "integrations.sandbox.alipay_trade",  # alipay.trade.* on the sandbox gateway, test/pay
 ]
 
 # Modules defining `async def ensure_indexes(db)`.
