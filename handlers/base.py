@@ -14,8 +14,10 @@ import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
+import tornado.locale
 import tornado.web
 from bson import ObjectId
 
@@ -64,6 +66,12 @@ _HTTP_ERRORS: dict[int, tuple[str, str, str]] = {
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
+# The languages the service answers in, one file each in handlers/locales ("zh" also takes zh-CN,
+# zh-TW...; "en" also en-GB...): tornado.locale picks the caller's best by q-value, else Chinese.
+DEFAULT_LANGUAGE = "zh"
+tornado.locale.load_translations(str(Path(__file__).with_name("locales")))
+tornado.locale.set_default_locale(DEFAULT_LANGUAGE)
+
 
 class BaseHandler(tornado.web.RequestHandler):
     """Parses JSON, renders problem+json, tags requests with an id, logs once, resolves the caller."""
@@ -100,11 +108,11 @@ class BaseHandler(tornado.web.RequestHandler):
 
     @property
     def locale_code(self) -> str:
-        """"en" when the caller prefers English, else "zh-CN" (the default)."""
+        """"en" when the caller prefers English to Chinese (Accept-Language with its q-values, read by
+        tornado.locale), else "zh-CN" (the default, and for every language we do not speak)."""
         if self._locale_code is None:
-            header = self.header("Accept-Language")
-            first = header.split(",")[0].split(";")[0].strip().lower() if header else ""
-            self._locale_code = "en" if first.startswith("en") else "zh-CN"
+            chosen = self.get_browser_locale(DEFAULT_LANGUAGE).code if self.header("Accept-Language") else DEFAULT_LANGUAGE
+            self._locale_code = "en" if chosen == "en" else "zh-CN"
         return self._locale_code
 
     @property

@@ -160,3 +160,14 @@ async def test_client_address_headers_are_ignored_unless_trusted(fetch, app) -> 
                           headers={"X-Real-IP": "10.9.9.99"})
     assert blocked.status == 429
     assert await app.ctx.redis.exists("cg:rl:op-login:127.0.0.1")
+
+
+@pytest.mark.parametrize(("accept", "language"), [
+    ("en", "en"), ("en-GB,en;q=0.9", "en"), ("zh-CN;q=0.4, en;q=0.8", "en"), ("fr, en;q=0.5", "en"),
+    ("zh-CN,zh;q=0.9,en;q=0.8", "zh-CN"), ("zh-TW, en;q=0.1", "zh-CN"), ("fr", "zh-CN"), ("en;q=0", "zh-CN"),
+    ("en;q=bogus, zh", "zh-CN"), ("", "zh-CN"),
+])
+async def test_the_answer_language_follows_accept_language_with_q_values(fetch, accept, language) -> None:
+    response = await fetch("GET", "/no-such-route", headers={"Accept-Language": accept} if accept else {})
+    assert response.headers["Content-Language"] == language
+    assert response.json()["title"] == ("No such route" if language == "en" else "请求的地址不存在")
