@@ -265,11 +265,16 @@ class Side:
                    headers=wrk_headers, script=script, cpu=LOAD_CPU)
 
 
+def figure(value: float) -> float:
+    """Three significant digits (my list's ratio is a few ten-thousandths)."""
+    return float(f"{value:.3g}")
+
+
 def summary(rounds: list[dict[str, dict[str, float]]], side: str) -> dict[str, Any]:
     ratios = [r[side]["rps"] / r["baseline"]["rps"] for r in rounds]
     typical = rounds[ratios.index(sorted(ratios)[len(ratios) // 2])]
-    return {"ratio": round(median(ratios), 3), "round_ratios": [round(x, 3) for x in ratios],
-            "rps": round(typical[side]["rps"]), "baseline_rps": round(typical["baseline"]["rps"]),
+    return {"ratio": figure(median(ratios)), "round_ratios": [figure(x) for x in ratios],
+            "rps": round(typical[side]["rps"], 1), "baseline_rps": round(typical["baseline"]["rps"]),
             "p50_ms": typical[side]["p50_ms"], "p99_ms": typical[side]["p99_ms"],
             "non_2xx": int(sum(r[side]["non_2xx"] for r in rounds))}
 
@@ -315,7 +320,7 @@ def measure(data_dir: str, backings: list[tuple[Any, Any]]) -> dict[str, Any]:
             results[read].update({
                 "other_ratio": other["ratio"], "other_round_ratios": other["round_ratios"], "other_rps": other["rps"],
                 "other_p50_ms": other["p50_ms"], "other_p99_ms": other["p99_ms"], "other_non_2xx": other["non_2xx"],
-                "this_over_other": round(median([r["this"]["rps"] / max(r["other"]["rps"], 1e-9) for r in measured]), 3),
+                "this_over_other": figure(median([r["this"]["rps"] / max(r["other"]["rps"], 1e-9) for r in measured])),
                 "same_answer": same[read]})
     return {"other_tree": OTHER_TREE or None, "applications_stored": TOTAL, "mine": len(mine), "listed": LISTED,
             "progress_numbers": len(progress), "seconds": SECONDS, "rounds": ROUNDS, "connections": CONNECTIONS,
