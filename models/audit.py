@@ -21,7 +21,7 @@ from bson import ObjectId
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from models.core.timezone import SHANGHAI, local_iso
+from models.core.timezone import SHANGHAI, local_instant, local_iso
 from models.errors import FieldError, ValidationFailed
 
 SUMMARY_MAX = 200
@@ -175,7 +175,7 @@ def parse_instant(raw: str | None, field: str, *, end: bool = False) -> datetime
     try:
         if _DATE.match(raw):
             day = datetime.date.fromisoformat(raw) + datetime.timedelta(days=1 if end else 0)
-            return datetime.datetime.combine(day, datetime.time(), tzinfo=SHANGHAI).astimezone(datetime.UTC)
+            return local_instant(day)
         moment = datetime.datetime.fromisoformat(raw.replace("Z", "+00:00"))
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=SHANGHAI)
