@@ -13,8 +13,9 @@ from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from models.applications.forms import field_titles
-from models.applications.items import localized, online_item
+from models.applications.items import online_item
 from models.applications.materials import material_view, materials_of
+from models.core import localized
 from models.errors import FieldError
 
 # Meanings whose values never leave the server unmasked (prefill shows them masked only).
@@ -183,7 +184,7 @@ async def prefilled_form(ctx, citizen_id: str, code: str, locale: str) -> dict[s
             origin[".".join(path)] = found[0]
     draft = await ctx.db.applications.find_one({"citizen_id": citizen_id, "service_code": code, "status": "draft"},
                                                {"_id": 1, "version": 1}, sort=[("updated_at", DESCENDING)])
-    return {"service_code": code, "service_name": localized(item.get("name"), locale), "form_schema": schema,
+    return {"service_code": code, "service_name": localized.text(item.get("name"), locale), "form_schema": schema,
             "values": values, "sources": origin, "masked": sorted(set(origin) & set(sensitive_paths(schema))),
             "materials": [material_view(m, locale) for m in materials_of(item).values()],
             "draft_application_no": draft["_id"] if draft else None}

@@ -7,9 +7,9 @@ import datetime
 from typing import Any
 
 from models import deadlines
-from models.applications.items import localized
 from models.applications.prefill import mask, masked_form
 from models.applications.states import ACTION_LABELS, STATUS_LABELS, allowed_actions
+from models.core import localized
 from models.core.timezone import shown_time
 
 # The fields a summary row shows (the projection of list queries).
@@ -35,7 +35,7 @@ def summary_view(application: dict[str, Any], now: datetime.datetime, locale: st
     """One row of a list (the operator's rows name the citizen)."""
     shown = {
         "application_no": application["_id"], "service_code": application["service_code"],
-        "service_name": localized(application.get("service_name"), locale), "department": application.get("department"),
+        "service_name": localized.text(application.get("service_name"), locale), "department": application.get("department"),
         "status": application["status"], "status_label": _label(application["status"], locale),
         "version": application.get("version"), "deadline": deadlines.view(application.get("deadline"), now),
         "created_at": shown_time(application.get("created_at")), "updated_at": shown_time(application.get("updated_at")),
@@ -98,7 +98,7 @@ def public_view(application: dict[str, Any], events: list[dict[str, Any]], now: 
     """Progress for the public lookup: states and dates only, no notes, names or form values."""
     record = deadlines.view(application.get("deadline"), now)
     return {
-        "application_no": application["_id"], "service_name": localized(application.get("service_name"), locale),
+        "application_no": application["_id"], "service_name": localized.text(application.get("service_name"), locale),
         "status": application["status"], "status_label": _label(application["status"], locale),
         "submitted_at": shown_time(application.get("submitted_at")),
         "deadline": {k: record[k] for k in ("due_date", "days_left", "overdue", "paused")} if record else None,

@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from models.catalogue.gate import AUDIENCES
-from models.catalogue.localized import DEFAULT_LOCALE, text
+from models.core.localized import DEFAULT_LOCALE, text
 from models.errors import FieldError, ValidationFailed
 
 

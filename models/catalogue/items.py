@@ -14,7 +14,7 @@ from pymongo.errors import DuplicateKeyError
 
 from models.access import OperatorScope
 from models.catalogue.gate import ITEM_CODE, check_text, guide_problems, problem
-from models.catalogue.localized import localize
+from models.core.localized import localize
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 STATUSES = ("draft", "published")
