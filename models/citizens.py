@@ -31,6 +31,7 @@ from pymongo.errors import DuplicateKeyError
 
 from models import channels, idcard, ratelimit, tokens
 from models.channels import identity as channel_identity
+from models.core.masking import mask_phone
 from models.core.timezone import local
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 from models.tokens import Principal
@@ -83,15 +84,6 @@ class ChannelIdentity:
     @property
     def rate_limit_key(self) -> str:
         return self.keys[0][0]
-
-
-# ---- masking --------------------------------------------------------------------------------
-def mask_phone(phone: str) -> str:
-    """"13812341234" → "138****1234"."""
-    digits = phone.lstrip("+")
-    if len(digits) < 8:
-        return "*" * len(digits)
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
 
 
 def public_view(citizen: dict[str, Any]) -> dict[str, Any]:

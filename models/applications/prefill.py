@@ -16,6 +16,7 @@ from models.applications.forms import field_titles
 from models.applications.items import online_item
 from models.applications.materials import material_view, materials_of
 from models.core import localized
+from models.core.masking import mask
 from models.errors import FieldError
 
 # Meanings whose values never leave the server unmasked (prefill shows them masked only).
@@ -61,11 +62,6 @@ def form_meanings(schema: Any, form: dict[str, Any]) -> dict[str, Any]:
         if value not in (None, "") and not isinstance(value, (dict, list)) and key not in SENSITIVE_MEANINGS:
             found.setdefault(key, value)
     return found
-
-
-def mask(value: str) -> str:
-    """An identifier shown safely: first 3 and last 4 characters, the rest starred (as /me shows them)."""
-    return value[:3] + "*" * max(0, len(value) - 7) + value[-4:] if len(value) > 7 else "*" * len(value)
 
 
 def sensitive_paths(schema: Any) -> list[str]:

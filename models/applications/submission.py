@@ -8,7 +8,8 @@ from typing import Any
 
 from models.applications.forms import form_errors
 from models.applications.materials import attached_files, normalize_materials, required_materials
-from models.applications.prefill import citizen_secrets, find_citizen, mask, unmask
+from models.applications.prefill import citizen_secrets, find_citizen, unmask
+from models.core.masking import mask
 from models.errors import FieldError, ValidationFailed
 
 

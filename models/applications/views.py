@@ -7,9 +7,10 @@ import datetime
 from typing import Any
 
 from models import deadlines
-from models.applications.prefill import mask, masked_form
+from models.applications.prefill import masked_form
 from models.applications.states import ACTION_LABELS, STATUS_LABELS, allowed_actions
 from models.core import localized
+from models.core.masking import mask
 from models.core.timezone import shown_time
 
 # The fields a summary row shows (the projection of list queries).
