@@ -125,12 +125,15 @@ def _object_id(citizen_id: Any) -> ObjectId:
         raise NotFound("citizen_not_found", "未找到该市民", "Citizen not found") from None
 
 
-async def find_citizen(ctx, citizen_id: Any) -> dict[str, Any] | None:  # noqa: ANN001 - AppContext
-    """The citizen document, following a merge to the surviving citizen."""
+async def find_citizen(ctx, citizen_id: Any, *, follow_merge: bool = True) -> dict[str, Any] | None:  # noqa: ANN001 - AppContext
+    """The citizen document (None for an id that is not one), following a merge to the surviving
+    citizen unless not `follow_merge` (the merged-away record itself)."""
     try:
         oid = _object_id(citizen_id)
     except NotFound:
         return None
+    if not follow_merge:
+        return await ctx.db.citizens.find_one({"_id": oid})
     for _ in range(3):
         citizen = await ctx.db.citizens.find_one({"_id": oid})
         if citizen is None or not citizen.get("merged_into"):

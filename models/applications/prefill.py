@@ -7,11 +7,9 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from bson import ObjectId
-from bson.errors import InvalidId
 from pymongo import DESCENDING
-from pymongo.asynchronous.database import AsyncDatabase
 
+from models import citizens
 from models.applications.forms import field_titles
 from models.applications.items import online_item
 from models.applications.materials import material_view, materials_of
@@ -164,7 +162,7 @@ async def prefilled_form(ctx, citizen_id: str, code: str, locale: str) -> dict[s
     """
     item = await online_item(ctx.db, code)
     schema = item.get("form_schema") or {"type": "object", "properties": {}}
-    sources = citizen_facts(await find_citizen(ctx.db, citizen_id) or {})
+    sources = citizen_facts(await citizens.find_citizen(ctx, citizen_id, follow_merge=False) or {})
     earlier = ctx.db.applications.find(
         {"citizen_id": citizen_id, "status": {"$ne": "draft"}, "prefill_values": {"$exists": True}},
         {"prefill_values": 1}).sort([("created_at", DESCENDING)]).limit(20)
@@ -185,10 +183,3 @@ async def prefilled_form(ctx, citizen_id: str, code: str, locale: str) -> dict[s
             "materials": [material_view(m, locale) for m in materials_of(item).values()],
             "draft_application_no": draft["_id"] if draft else None}
 
-
-async def find_citizen(db: AsyncDatabase, citizen_id: str) -> dict[str, Any] | None:
-    """The citizen's record (keyed by ObjectId, or by a plain string id), or None."""
-    try:
-        return await db.citizens.find_one({"_id": ObjectId(citizen_id)})
-    except InvalidId:
-        return await db.citizens.find_one({"_id": citizen_id})
