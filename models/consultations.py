@@ -27,6 +27,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from config.settings import Settings
 from models import applications, catalogue, files, outbox, usertext, workdays
 from models.access import OperatorScope  # noqa: F401 - callers import it from here too
+from models.core.pagination import page_of
 from models.core.timezone import local_iso
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 
@@ -139,12 +140,9 @@ async def check_attachments(db: AsyncDatabase, citizen_id: str, file_ids: list[s
 
 async def list_own(ctx: Any, citizen_id: str, page: int, page_size: int) -> dict[str, Any]:
     """A citizen's consultations, newest first."""
-    query = {"citizen_id": citizen_id}
-    total = await ctx.db.consultations.count_documents(query)
-    cursor = ctx.db.consultations.find(query).sort("created_at", DESCENDING).skip((page - 1) * page_size).limit(page_size)
     now = ctx.clock()
-    return {"items": [citizen_view(doc, None, now) for doc in await cursor.to_list(length=page_size)],
-            "total": total, "page": page, "page_size": page_size}
+    return await page_of(ctx.db.consultations, {"citizen_id": citizen_id}, [("created_at", DESCENDING)], page, page_size,
+                         lambda doc: citizen_view(doc, None, now))
 
 
 async def get_own(ctx: Any, citizen_id: str, consultation_id: str) -> dict[str, Any]:
@@ -238,10 +236,7 @@ async def list_for_operator(ctx: Any, operator: OperatorScope, *, department: st
     if overdue:
         query["due_at"] = {"$lt": now}
     order = [("due_at", ASCENDING)] if unanswered or overdue else [("created_at", DESCENDING)]
-    total = await ctx.db.consultations.count_documents(query)
-    cursor = ctx.db.consultations.find(query).sort(order).skip((page - 1) * page_size).limit(page_size)
-    return {"items": [operator_view(doc, None, now) for doc in await cursor.to_list(length=page_size)],
-            "total": total, "page": page, "page_size": page_size}
+    return await page_of(ctx.db.consultations, query, order, page, page_size, lambda doc: operator_view(doc, None, now))
 
 
 async def _for_operator(db: AsyncDatabase, operator: OperatorScope, consultation_id: str) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from models import catalogue, outbox, usertext
 from models.access import OperatorScope
+from models.core.pagination import page_of
 from models.core.timezone import local_iso
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 
@@ -122,10 +123,7 @@ async def list_for_operator(ctx: Any, operator: OperatorScope, *, department: st
         query["status"] = status
     if service_code:
         query["service_code"] = service_code
-    total = await ctx.db.feedback.count_documents(query)
-    cursor = ctx.db.feedback.find(query).sort("created_at", DESCENDING).skip((page - 1) * page_size).limit(page_size)
-    return {"items": [operator_view(doc) for doc in await cursor.to_list(length=page_size)],
-            "total": total, "page": page, "page_size": page_size}
+    return await page_of(ctx.db.feedback, query, [("created_at", DESCENDING)], page, page_size, operator_view)
 
 
 async def _for_operator(db: AsyncDatabase, operator: OperatorScope, feedback_id: str) -> dict[str, Any]:

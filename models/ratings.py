@@ -20,6 +20,7 @@ from pymongo.errors import DuplicateKeyError
 
 from models import applications, catalogue, consultations, outbox, usertext, workdays
 from models.access import OperatorScope
+from models.core.pagination import page_of
 from models.core.timezone import local_iso
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 
@@ -172,11 +173,8 @@ async def list_cases(ctx: Any, operator: OperatorScope, *, department: str | Non
         query["status"] = status
     if overdue:
         query.update({"status": "open", "due_at": {"$lt": now}})
-    total = await ctx.db.rectification_cases.count_documents(query)
-    cursor = (ctx.db.rectification_cases.find(query).sort([("due_at", ASCENDING)])
-              .skip((page - 1) * page_size).limit(page_size))
-    return {"items": [case_view(doc, now) for doc in await cursor.to_list(length=page_size)],
-            "total": total, "page": page, "page_size": page_size}
+    return await page_of(ctx.db.rectification_cases, query, [("due_at", ASCENDING)], page, page_size,
+                         lambda doc: case_view(doc, now))
 
 
 async def get_case_for_operator(ctx: Any, operator: OperatorScope, case_id: str) -> dict[str, Any]:

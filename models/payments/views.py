@@ -7,6 +7,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 
 from models.access import OperatorScope
+from models.core.pagination import page_of
 from models.core.timezone import shown_time
 from models.errors import BadRequest, NotFound
 from models.payments.merchants import CHANNEL_KINDS
@@ -59,10 +60,8 @@ async def list_orders(ctx, scope: OperatorScope, *, status: str | None, applicat
         if channel not in CHANNEL_KINDS:
             raise BadRequest("invalid_channel", "channel 应为 wechat 或 alipay", "channel must be wechat or alipay")
         query["channel"] = channel
-    total = await ctx.db.payment_orders.count_documents(query)
-    cursor = ctx.db.payment_orders.find(query).sort([("created_at", DESCENDING)]).skip((page - 1) * page_size).limit(page_size)
-    return {"items": [order_view(o, operator=True) async for o in cursor], "total": total, "page": page,
-            "page_size": page_size}
+    return await page_of(ctx.db.payment_orders, query, [("created_at", DESCENDING)], page, page_size,
+                         lambda order: order_view(order, operator=True))
 
 
 async def operator_detail(ctx, scope: OperatorScope, order_no: str) -> dict[str, Any]:  # noqa: ANN001
