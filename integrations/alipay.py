@@ -47,17 +47,19 @@ SUCCESS_CODE = "10000"
 
 # ---- keys ------------------------------------------------------------------------------------
 # Alipay's console hands out bare base64 keys; they are read as well as PEM.
-def _private_key(pem: str) -> rsa.RSAPrivateKey:
+def read_private_key(pem: str) -> rsa.RSAPrivateKey:
+    """An app private key, PEM or bare base64."""
     return rsa_keys.load_private_key(rsa_keys.as_pem(pem, "PRIVATE KEY"))
 
 
-def _public_key(pem: str) -> rsa.RSAPublicKey:
+def read_public_key(pem: str) -> rsa.RSAPublicKey:
+    """A public key (Alipay's or an app's), PEM or bare base64."""
     return rsa_keys.load_public_key(rsa_keys.as_pem(pem, "PUBLIC KEY"))
 
 
 def public_key_pem(private_pem: str) -> str:
     """The public half (PEM) of an app private key given as PEM or bare base64."""
-    return rsa_keys.public_key_pem(_private_key(private_pem))
+    return rsa_keys.public_key_pem(read_private_key(private_pem))
 
 
 # ---- RSA2 signing ----------------------------------------------------------------------------
@@ -76,13 +78,13 @@ def signing_content(params: Mapping[str, Any], exclude: tuple[str, ...] = ("sign
 
 def sign_text(text: str, private_key: str) -> str:
     """SHA256withRSA signature of `text`, base64."""
-    return rsa_keys.sign(text, _private_key(private_key))
+    return rsa_keys.sign(text, read_private_key(private_key))
 
 
 def verify_text(text: str, signature: str, public_key: str) -> bool:
     """True when `signature` is Alipay's RSA2 of `text` under `public_key` (False for an unreadable key)."""
     try:
-        key = _public_key(public_key)
+        key = read_public_key(public_key)
     except (ValueError, TypeError):
         return False
     return rsa_keys.verify(text, signature, key, strict_base64=False)
@@ -316,5 +318,5 @@ class AlipayAdapter:
         if name == "app_private_key":
             return {"app_public_key": public_key_pem(value)}  # the app's public key follows its private key
         if name == "alipay_public_key":
-            _public_key(value)
+            read_public_key(value)
         return {}

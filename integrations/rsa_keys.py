@@ -11,6 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import functools
+from collections.abc import Callable
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -53,6 +55,15 @@ def load_public_key(pem: str | bytes) -> rsa.RSAPublicKey:
     if not isinstance(key, rsa.RSAPublicKey):
         raise ValueError("not an RSA public key")
     return key
+
+
+def readable(pem: Any, load: Callable[[Any], object]) -> bool:
+    """True when the key loader `load` reads `pem` (a key an operator pasted, checked before it is stored)."""
+    try:
+        load(pem)
+    except (ValueError, TypeError):
+        return False
+    return True
 
 
 def private_key_pem(private_key: rsa.RSAPrivateKey) -> str:

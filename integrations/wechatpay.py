@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
+from integrations import rsa_keys
 from integrations.rsa_keys import (  # noqa: F401 - the sandbox, the demo and the test vectors use them from here
     load_private_key,
     load_public_key,
@@ -454,8 +455,4 @@ class WechatPay:
                 "headers": {name: header(message.headers, name)[:128] for name in LOGGED_HEADERS}}
 
     def key_readable(self, pem: object, *, private: bool) -> bool:
-        try:
-            (load_private_key if private else load_public_key)(pem)  # type: ignore[arg-type]
-        except (ValueError, TypeError):
-            return False
-        return True
+        return rsa_keys.readable(pem, load_private_key if private else load_public_key)
