@@ -15,21 +15,19 @@ channels (models.ports): it answers in the ports' plain types and fails with `Ch
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import datetime
-import functools
 import json
 import logging
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives.asymmetric import rsa
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
+from integrations import rsa_keys
+from integrations.rsa_keys import generate_private_key_pem  # noqa: F401 - tests and the demo make app keys here
 from models.core.timezone import alipay_time
 from models.ports import (
     Channel,
@@ -48,40 +46,20 @@ SUCCESS_CODE = "10000"
 
 
 # ---- keys ------------------------------------------------------------------------------------
-def generate_private_key_pem(bits: int = 2048) -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption()).decode()
+# Alipay's console hands out bare base64 keys; they are read as well as PEM.
+def read_private_key(pem: str) -> rsa.RSAPrivateKey:
+    """An app private key, PEM or bare base64."""
+    return rsa_keys.load_private_key(rsa_keys.as_pem(pem, "PRIVATE KEY"))
 
 
-def _as_pem(text: str, kind: str) -> bytes:
-    """Alipay's console hands out bare base64 keys; accept those as well as PEM."""
-    text = text.strip()
-    if text.startswith("-----BEGIN"):
-        return text.encode()
-    body = "\n".join(text[i:i + 64] for i in range(0, len(text), 64))
-    return f"-----BEGIN {kind}-----\n{body}\n-----END {kind}-----\n".encode()
-
-
-@functools.lru_cache(maxsize=64)
-def _private_key(pem: str) -> rsa.RSAPrivateKey:
-    key = serialization.load_pem_private_key(_as_pem(pem, "PRIVATE KEY"), password=None)
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ValueError("RSA2 needs an RSA private key")
-    return key
-
-
-@functools.lru_cache(maxsize=64)
-def _public_key(pem: str) -> rsa.RSAPublicKey:
-    key = serialization.load_pem_public_key(_as_pem(pem, "PUBLIC KEY"))
-    if not isinstance(key, rsa.RSAPublicKey):
-        raise ValueError("RSA2 needs an RSA public key")
-    return key
+def read_public_key(pem: str) -> rsa.RSAPublicKey:
+    """A public key (Alipay's or an app's), PEM or bare base64."""
+    return rsa_keys.load_public_key(rsa_keys.as_pem(pem, "PUBLIC KEY"))
 
 
 def public_key_pem(private_pem: str) -> str:
-    return _private_key(private_pem).public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    """The public half (PEM) of an app private key given as PEM or bare base64."""
+    return rsa_keys.public_key_pem(read_private_key(private_pem))
 
 
 # ---- RSA2 signing ----------------------------------------------------------------------------
@@ -100,17 +78,16 @@ def signing_content(params: Mapping[str, Any], exclude: tuple[str, ...] = ("sign
 
 def sign_text(text: str, private_key: str) -> str:
     """SHA256withRSA signature of `text`, base64."""
-    signature = _private_key(private_key).sign(text.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
-    return base64.b64encode(signature).decode()
+    return rsa_keys.sign(text, read_private_key(private_key))
 
 
 def verify_text(text: str, signature: str, public_key: str) -> bool:
+    """True when `signature` is Alipay's RSA2 of `text` under `public_key` (False for an unreadable key)."""
     try:
-        raw = base64.b64decode(signature, validate=False)
-        _public_key(public_key).verify(raw, text.encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
-    except (InvalidSignature, ValueError, TypeError):
+        key = read_public_key(public_key)
+    except (ValueError, TypeError):
         return False
-    return True
+    return rsa_keys.verify(text, signature, key, strict_base64=False)
 
 
 def sign_params(params: Mapping[str, Any], private_key: str) -> str:
@@ -341,5 +318,5 @@ class AlipayAdapter:
         if name == "app_private_key":
             return {"app_public_key": public_key_pem(value)}  # the app's public key follows its private key
         if name == "alipay_public_key":
-            _public_key(value)
+            read_public_key(value)
         return {}

@@ -23,6 +23,7 @@ from typing import Any
 from tornado.httpclient import AsyncHTTPClient
 
 from integrations import alipay as gateway
+from integrations import rsa_keys
 from integrations.alipay import AlipayError  # noqa: F401 - re-exported for the tests
 from models.core.timezone import alipay_time, parse_alipay_time, vendor_time_field
 from models.ports import (
@@ -289,10 +290,5 @@ class AlipayTrade:
                 "body_sha256": hashlib.sha256(json.dumps(dict(params), sort_keys=True).encode()).hexdigest()}
 
     def key_readable(self, pem: object, *, private: bool) -> bool:
-        if not isinstance(pem, str):
-            return False
-        try:  # the loaders the gateway client signs and verifies with (bare base64 or PEM)
-            (gateway._private_key if private else gateway._public_key)(pem)
-        except (ValueError, TypeError):
-            return False
-        return True
+        # the loaders the gateway client signs and verifies with (bare base64 or PEM)
+        return isinstance(pem, str) and rsa_keys.readable(pem, gateway.read_private_key if private else gateway.read_public_key)

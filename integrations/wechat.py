@@ -33,7 +33,7 @@ from tornado.httpclient import HTTPClientError, HTTPRequest
 from wechatpy.client import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from integrations import wechatpay
+from integrations import rsa_keys
 from models.ports import (
     Channel,
     ChannelCallFailed,
@@ -310,7 +310,7 @@ class WeChatAdapter:
 
     def derived_public(self, name: str, value: str) -> dict[str, str]:
         if name == "wechatpay_private_key":
-            wechatpay.load_private_key(value)
+            rsa_keys.load_private_key(value)
         return {}
 
 

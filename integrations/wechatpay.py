@@ -16,7 +16,6 @@ import base64
 import binascii
 import dataclasses
 import datetime
-import functools
 import hashlib
 import json
 import logging
@@ -27,12 +26,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
+from integrations import rsa_keys
+from integrations.rsa_keys import (  # noqa: F401 - the sandbox, the demo and the test vectors use them from here
+    load_private_key,
+    load_public_key,
+    public_key_pem,
+    sign,
+    verify,
+)
 from models.core.timezone import parse_rfc3339, rfc3339, vendor_time_field
 from models.ports import (
     InboundNotification,
@@ -104,59 +110,10 @@ class Notification:
 
 # ---- keys and primitives ----------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=64)
-def load_private_key(pem: str | bytes) -> rsa.RSAPrivateKey:
-    """An RSA private key from PEM (parsed once per process: parsing checks the key, ~50 ms)."""
-    key = serialization.load_pem_private_key(pem.encode() if isinstance(pem, str) else pem, password=None)
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ValueError("not an RSA private key")
-    return key
-
-
-@functools.lru_cache(maxsize=256)
-def load_public_key(pem: str | bytes) -> rsa.RSAPublicKey:
-    """An RSA public key from a PEM public key or a PEM X.509 certificate (platform certificates)."""
-    data = pem.encode() if isinstance(pem, str) else pem
-    if b"BEGIN CERTIFICATE" in data:
-        key = x509.load_pem_x509_certificate(data).public_key()
-    else:
-        key = serialization.load_pem_public_key(data)
-    if not isinstance(key, rsa.RSAPublicKey):
-        raise ValueError("not an RSA public key")
-    return key
-
-
 def certificate_serial(pem: str | bytes) -> str:
     """The serial number of a PEM certificate as WeChat Pay writes it (upper-case hex)."""
     data = pem.encode() if isinstance(pem, str) else pem
     return format(x509.load_pem_x509_certificate(data).serial_number, "X")
-
-
-def public_key_pem(private_key: rsa.RSAPrivateKey) -> str:
-    return private_key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-
-
-def private_key_pem(private_key: rsa.RSAPrivateKey) -> str:
-    return private_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                     serialization.NoEncryption()).decode()
-
-
-def sign(message: str, private_key: rsa.RSAPrivateKey) -> str:
-    """SHA256withRSA (PKCS#1 v1.5) of `message`, base64."""
-    return base64.b64encode(private_key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())).decode()
-
-
-def verify(message: str, signature: str, public_key: rsa.RSAPublicKey) -> bool:
-    try:
-        raw = base64.b64decode(signature, validate=True)
-    except (binascii.Error, ValueError):
-        return False
-    try:
-        public_key.verify(raw, message.encode(), padding.PKCS1v15(), hashes.SHA256())
-    except InvalidSignature:
-        return False
-    return True
 
 
 def nonce_str(length: int = 32) -> str:
@@ -498,8 +455,4 @@ class WechatPay:
                 "headers": {name: header(message.headers, name)[:128] for name in LOGGED_HEADERS}}
 
     def key_readable(self, pem: object, *, private: bool) -> bool:
-        try:
-            (load_private_key if private else load_public_key)(pem)  # type: ignore[arg-type]
-        except (ValueError, TypeError):
-            return False
-        return True
+        return rsa_keys.readable(pem, load_private_key if private else load_public_key)

@@ -21,7 +21,8 @@ from bson import ObjectId
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from models.core.timezone import SHANGHAI, local_iso
+from models.core.pagination import page_of
+from models.core.timezone import SHANGHAI, local_instant, local_iso
 from models.errors import FieldError, ValidationFailed
 
 SUMMARY_MAX = 200
@@ -175,7 +176,7 @@ def parse_instant(raw: str | None, field: str, *, end: bool = False) -> datetime
     try:
         if _DATE.match(raw):
             day = datetime.date.fromisoformat(raw) + datetime.timedelta(days=1 if end else 0)
-            return datetime.datetime.combine(day, datetime.time(), tzinfo=SHANGHAI).astimezone(datetime.UTC)
+            return local_instant(day)
         moment = datetime.datetime.fromisoformat(raw.replace("Z", "+00:00"))
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=SHANGHAI)
@@ -231,10 +232,7 @@ SORT = [("at", DESCENDING), ("_id", DESCENDING)]
 
 async def search(ctx: Any, found: Mapping[str, Any], *, page: int = 1, page_size: int = 20) -> dict[str, Any]:
     """One page of the entries matching `found` (from `query`), newest first."""
-    total = await ctx.db.audit_log.count_documents(dict(found))
-    cursor = ctx.db.audit_log.find(dict(found)).sort(SORT)
-    docs = await cursor.skip((page - 1) * page_size).limit(page_size).to_list(page_size)
-    return {"items": [view(d) for d in docs], "total": total, "page": page, "page_size": page_size}
+    return await page_of(ctx.db.audit_log, dict(found), SORT, page, page_size, view)
 
 
 async def export_rows(ctx: Any, found: Mapping[str, Any], limit: int | None = None) -> AsyncIterator[dict[str, Any]]:

@@ -31,6 +31,7 @@ from pymongo.errors import DuplicateKeyError
 
 from models import channels, idcard, ratelimit, tokens
 from models.channels import identity as channel_identity
+from models.core.masking import mask_phone
 from models.core.timezone import local
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 from models.tokens import Principal
@@ -85,15 +86,6 @@ class ChannelIdentity:
         return self.keys[0][0]
 
 
-# ---- masking --------------------------------------------------------------------------------
-def mask_phone(phone: str) -> str:
-    """"13812341234" → "138****1234"."""
-    digits = phone.lstrip("+")
-    if len(digits) < 8:
-        return "*" * len(digits)
-    return digits[:3] + "*" * (len(digits) - 7) + digits[-4:]
-
-
 def public_view(citizen: dict[str, Any]) -> dict[str, Any]:
     """The citizen as their own apps see them: linked channels, profile, masked PII."""
     details = citizen.get("identities") or {}
@@ -133,12 +125,15 @@ def _object_id(citizen_id: Any) -> ObjectId:
         raise NotFound("citizen_not_found", "未找到该市民", "Citizen not found") from None
 
 
-async def find_citizen(ctx, citizen_id: Any) -> dict[str, Any] | None:  # noqa: ANN001 - AppContext
-    """The citizen document, following a merge to the surviving citizen."""
+async def find_citizen(ctx, citizen_id: Any, *, follow_merge: bool = True) -> dict[str, Any] | None:  # noqa: ANN001 - AppContext
+    """The citizen document (None for an id that is not one), following a merge to the surviving
+    citizen unless not `follow_merge` (the merged-away record itself)."""
     try:
         oid = _object_id(citizen_id)
     except NotFound:
         return None
+    if not follow_merge:
+        return await ctx.db.citizens.find_one({"_id": oid})
     for _ in range(3):
         citizen = await ctx.db.citizens.find_one({"_id": oid})
         if citizen is None or not citizen.get("merged_into"):

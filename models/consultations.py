@@ -27,6 +27,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from config.settings import Settings
 from models import applications, catalogue, files, outbox, usertext, workdays
 from models.access import OperatorScope  # noqa: F401 - callers import it from here too
+from models.core.pagination import page_of
+from models.core.timezone import local_iso
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 KINDS = ("consultation", "complaint")
@@ -138,12 +140,9 @@ async def check_attachments(db: AsyncDatabase, citizen_id: str, file_ids: list[s
 
 async def list_own(ctx: Any, citizen_id: str, page: int, page_size: int) -> dict[str, Any]:
     """A citizen's consultations, newest first."""
-    query = {"citizen_id": citizen_id}
-    total = await ctx.db.consultations.count_documents(query)
-    cursor = ctx.db.consultations.find(query).sort("created_at", DESCENDING).skip((page - 1) * page_size).limit(page_size)
     now = ctx.clock()
-    return {"items": [citizen_view(doc, None, now) for doc in await cursor.to_list(length=page_size)],
-            "total": total, "page": page, "page_size": page_size}
+    return await page_of(ctx.db.consultations, {"citizen_id": citizen_id}, [("created_at", DESCENDING)], page, page_size,
+                         lambda doc: citizen_view(doc, None, now))
 
 
 async def get_own(ctx: Any, citizen_id: str, consultation_id: str) -> dict[str, Any]:
@@ -237,10 +236,7 @@ async def list_for_operator(ctx: Any, operator: OperatorScope, *, department: st
     if overdue:
         query["due_at"] = {"$lt": now}
     order = [("due_at", ASCENDING)] if unanswered or overdue else [("created_at", DESCENDING)]
-    total = await ctx.db.consultations.count_documents(query)
-    cursor = ctx.db.consultations.find(query).sort(order).skip((page - 1) * page_size).limit(page_size)
-    return {"items": [operator_view(doc, None, now) for doc in await cursor.to_list(length=page_size)],
-            "total": total, "page": page, "page_size": page_size}
+    return await page_of(ctx.db.consultations, query, order, page, page_size, lambda doc: operator_view(doc, None, now))
 
 
 async def _for_operator(db: AsyncDatabase, operator: OperatorScope, consultation_id: str) -> dict[str, Any]:
@@ -293,7 +289,7 @@ async def _reply(ctx: Any, operator: OperatorScope, doc: dict[str, Any], content
     await outbox.enqueue(ctx, citizen_id=doc["citizen_id"], event="consultation.replied",
                          dedupe_key=f"consultation:{doc['_id']}:{seq}", template="consultation_replied",
                          data={"consultation_id": str(doc["_id"]), "kind": doc["kind"], "subject": doc["subject"],
-                               "service_code": doc["service_code"], "replied_at": usertext.iso(now)})
+                               "service_code": doc["service_code"], "replied_at": local_iso(now)})
 
 
 async def close(ctx: Any, operator: OperatorScope, consultation_id: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -318,7 +314,7 @@ async def close(ctx: Any, operator: OperatorScope, consultation_id: str, body: d
     await outbox.enqueue(ctx, citizen_id=doc["citizen_id"], event="consultation.closed",
                          dedupe_key=f"consultation:{doc['_id']}:closed", template="consultation_closed",
                          data={"consultation_id": str(doc["_id"]), "kind": doc["kind"], "subject": doc["subject"],
-                               "service_code": doc["service_code"], "closed_at": usertext.iso(now)})
+                               "service_code": doc["service_code"], "closed_at": local_iso(now)})
     return operator_view(closed, await _messages(ctx.db, doc["_id"]), now)
 
 
@@ -385,11 +381,11 @@ async def _messages(db: AsyncDatabase, oid: ObjectId) -> list[dict[str, Any]]:
 
 def _turns(doc: dict[str, Any], messages: list[dict[str, Any]], for_operator: bool) -> list[dict[str, Any]]:
     first = {"seq": 1, "author": "citizen", "content": doc["content"], "attachments": doc.get("attachments", []),
-             "created_at": usertext.iso(doc["created_at"])}
+             "created_at": local_iso(doc["created_at"])}
     turns = [first]
     for message in messages:
         turn = {"seq": message["seq"], "author": message["author"], "content": message["content"],
-                "attachments": message.get("attachments", []), "created_at": usertext.iso(message["created_at"])}
+                "attachments": message.get("attachments", []), "created_at": local_iso(message["created_at"])}
         if for_operator and message["author"] == "operator":
             turn["operator_id"] = message.get("operator_id")
             turn["answer_working_hours"] = message.get("answer_working_hours")
@@ -402,8 +398,8 @@ def citizen_view(doc: dict[str, Any], messages: list[dict[str, Any]] | None, now
         "id": str(doc["_id"]), "kind": doc["kind"], "service_code": doc["service_code"],
         "service_name": doc.get("service_name", {}), "department": doc["department"],
         "application_no": doc.get("application_no"), "subject": doc["subject"], "status": doc["status"],
-        "turns": doc["turns"], "created_at": usertext.iso(doc["created_at"]), "due_at": usertext.iso(doc["due_at"]),
-        "first_answered_at": usertext.iso(doc.get("first_answered_at")), "closed_at": usertext.iso(doc.get("closed_at")),
+        "turns": doc["turns"], "created_at": local_iso(doc["created_at"]), "due_at": local_iso(doc["due_at"]),
+        "first_answered_at": local_iso(doc.get("first_answered_at")), "closed_at": local_iso(doc.get("closed_at")),
         # bool(): nx-27017 stores booleans written by $set as 0/1.
         "rated": bool(doc.get("rated")), "can_rate": doc["status"] == "closed" and not doc.get("rated"),
     }
@@ -417,7 +413,7 @@ def operator_view(doc: dict[str, Any], messages: list[dict[str, Any]] | None, no
     view.update({
         "citizen_id": doc["citizen_id"],
         "overdue": doc["status"] == "open" and doc["due_at"] < now,
-        "pending_since": usertext.iso(doc.get("pending_since")),
+        "pending_since": local_iso(doc.get("pending_since")),
         "first_answer_working_hours": doc.get("first_answer_hours"),
         "answered_late": None if doc.get("answered_late") is None else bool(doc["answered_late"]),
     })

@@ -15,41 +15,14 @@ Record fields: `promised_days`, `used_days` (working days consumed by earlier se
 from __future__ import annotations
 
 import datetime
-import functools
 from typing import Any
 
 from models import workdays
+from models.workdays import workdays_between
 
 
 def _day(value: str) -> datetime.date:
     return datetime.date.fromisoformat(value)
-
-
-@functools.lru_cache(maxsize=64)
-def _running_count(year: int) -> tuple[int, ...]:
-    """Working days from 1 January of `year` up to and including each day of that year."""
-    # chinese_calendar re-validates every date against its whole table (tens of µs a call), and the
-    # view of a long-overdue application spans hundreds of days: count each year once per process.
-    day, counts, total = datetime.date(year, 1, 1), [], 0
-    while day.year == year:
-        total += workdays.is_workday(day)
-        counts.append(total)
-        day += datetime.timedelta(days=1)
-    return tuple(counts)
-
-
-def _through(day: datetime.date) -> int:
-    return _running_count(day.year)[day.timetuple().tm_yday - 1]
-
-
-def workdays_between(start: datetime.date, end: datetime.date) -> int:
-    """Working days in (start, end], negative when reversed: `workdays.workdays_between`, in O(years)."""
-    if end < start:
-        return -workdays_between(end, start)
-    total = _through(end) - _through(start)
-    for year in range(start.year, end.year):
-        total += _running_count(year)[-1]
-    return total
 
 
 def _due(start: datetime.date, days: int) -> datetime.date:

@@ -22,6 +22,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from models import catalogue, outbox, usertext
 from models.access import OperatorScope
+from models.core.pagination import page_of
+from models.core.timezone import local_iso
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 # Elements of a service item a report may concern (see docs/service-item.md).
@@ -121,10 +123,7 @@ async def list_for_operator(ctx: Any, operator: OperatorScope, *, department: st
         query["status"] = status
     if service_code:
         query["service_code"] = service_code
-    total = await ctx.db.feedback.count_documents(query)
-    cursor = ctx.db.feedback.find(query).sort("created_at", DESCENDING).skip((page - 1) * page_size).limit(page_size)
-    return {"items": [operator_view(doc) for doc in await cursor.to_list(length=page_size)],
-            "total": total, "page": page, "page_size": page_size}
+    return await page_of(ctx.db.feedback, query, [("created_at", DESCENDING)], page, page_size, operator_view)
 
 
 async def _for_operator(db: AsyncDatabase, operator: OperatorScope, feedback_id: str) -> dict[str, Any]:
@@ -169,7 +168,7 @@ async def resolve(ctx: Any, operator: OperatorScope, feedback_id: str, body: dic
         await outbox.enqueue(ctx, citizen_id=doc["citizen_id"], event="feedback.answered",
                              dedupe_key=f"feedback:{doc['_id']}:answered", template="feedback_answered",
                              data={"feedback_id": str(doc["_id"]), "service_code": doc["service_code"],
-                                   "element": doc["element"], "outcome": target, "answered_at": usertext.iso(now)})
+                                   "element": doc["element"], "outcome": target, "answered_at": local_iso(now)})
     return operator_view(doc)
 
 
@@ -177,13 +176,13 @@ def reporter_view(doc: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": str(doc["_id"]), "service_code": doc["service_code"], "service_name": doc.get("service_name", {}),
         "element": doc["element"], "description": doc["description"], "suggestion": doc.get("suggestion"),
-        "status": doc["status"], "answer": doc.get("answer"), "created_at": usertext.iso(doc["created_at"]),
-        "answered_at": usertext.iso(doc.get("answered_at")),
+        "status": doc["status"], "answer": doc.get("answer"), "created_at": local_iso(doc["created_at"]),
+        "answered_at": local_iso(doc.get("answered_at")),
     }
 
 
 def operator_view(doc: dict[str, Any]) -> dict[str, Any]:
     view = reporter_view(doc)
     view.update({"department": doc["department"], "citizen_id": doc.get("citizen_id"),
-                 "confirmed_at": usertext.iso(doc.get("confirmed_at")), "answered_by": doc.get("answered_by")})
+                 "confirmed_at": local_iso(doc.get("confirmed_at")), "answered_by": doc.get("answered_by")})
     return view

@@ -225,8 +225,6 @@ def describe(document: dict[str, Any]) -> dict[str, Any]:
     uploaded = document.get("uploadDate")
     if isinstance(uploaded, str):  # nx-27017 hands GridFS dates back as naive UTC ISO strings
         uploaded = datetime.datetime.fromisoformat(uploaded)
-    if isinstance(uploaded, datetime.datetime) and uploaded.tzinfo is None:
-        uploaded = uploaded.replace(tzinfo=datetime.UTC)
     return {
         "file_id": str(document["_id"]), "name": document.get("filename", ""), "size": int(document.get("length", 0)),
         "content_type": meta.get("content_type"), "sha256": meta.get("sha256"),

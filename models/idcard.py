@@ -17,6 +17,7 @@ import datetime
 import re
 import unicodedata
 
+from models.core.masking import mask as mask_id_number  # region prefix and last four only
 from models.errors import FieldError, ValidationFailed
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -96,10 +97,3 @@ def is_valid_id_number(raw: str, today: datetime.date | None = None) -> bool:
     except ValidationFailed:
         return False
     return True
-
-
-def mask_id_number(value: str) -> str:
-    """"110101199003071234" → "110***********1234": region prefix and last four only."""
-    if len(value) < 8:
-        return "*" * len(value)
-    return value[:3] + "*" * (len(value) - 7) + value[-4:]

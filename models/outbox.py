@@ -20,7 +20,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from models import notifications
+from models import citizens, notifications
 
 log = logging.getLogger("citygate.outbox")
 
@@ -81,7 +81,7 @@ async def deliver_due(ctx, limit: int = 50) -> int:  # noqa: ANN001
         if record is None:
             break
         handled += 1
-        citizen = await _find_citizen(ctx.db, record["citizen_id"])
+        citizen = await citizens.find_citizen(ctx, record["citizen_id"], follow_merge=False)
         now = ctx.clock()
         if citizen is None:
             await _finish(ctx.db, record, "skipped", now, reason="citizen_not_found")
@@ -108,12 +108,3 @@ async def _finish(db: AsyncDatabase, record: dict[str, Any], outcome: str, now: 
     await db.outbox.update_one({"_id": record["_id"]},
                                {"$set": {"status": outcome, "finished_at": now, "last_error": reason}})
 
-
-async def _find_citizen(db: AsyncDatabase, citizen_id: str) -> dict[str, Any] | None:
-    from bson import ObjectId
-    from bson.errors import InvalidId
-
-    try:
-        return await db.citizens.find_one({"_id": ObjectId(citizen_id)})
-    except InvalidId:
-        return await db.citizens.find_one({"_id": citizen_id})

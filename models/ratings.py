@@ -20,6 +20,8 @@ from pymongo.errors import DuplicateKeyError
 
 from models import applications, catalogue, consultations, outbox, usertext, workdays
 from models.access import OperatorScope
+from models.core.pagination import page_of
+from models.core.timezone import local_iso
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 GRADES: dict[int, tuple[str, str]] = {
@@ -146,7 +148,7 @@ def rating_view(rating: dict[str, Any]) -> dict[str, Any]:
         "id": str(rating["_id"]), "target_type": rating["target_type"], "target_id": rating["target_id"],
         "service_code": rating["service_code"], "department": rating["department"], "grade": rating["grade"],
         "grade_label": rating["grade_label"], "grade_code": GRADES[rating["grade"]][1], "comment": rating["comment"],
-        "tags": rating["tags"], "created_at": usertext.iso(rating["created_at"]),
+        "tags": rating["tags"], "created_at": local_iso(rating["created_at"]),
         "rectification_id": rating.get("rectification_id"),
     }
 
@@ -171,11 +173,8 @@ async def list_cases(ctx: Any, operator: OperatorScope, *, department: str | Non
         query["status"] = status
     if overdue:
         query.update({"status": "open", "due_at": {"$lt": now}})
-    total = await ctx.db.rectification_cases.count_documents(query)
-    cursor = (ctx.db.rectification_cases.find(query).sort([("due_at", ASCENDING)])
-              .skip((page - 1) * page_size).limit(page_size))
-    return {"items": [case_view(doc, now) for doc in await cursor.to_list(length=page_size)],
-            "total": total, "page": page, "page_size": page_size}
+    return await page_of(ctx.db.rectification_cases, query, [("due_at", ASCENDING)], page, page_size,
+                         lambda doc: case_view(doc, now))
 
 
 async def get_case_for_operator(ctx: Any, operator: OperatorScope, case_id: str) -> dict[str, Any]:
@@ -244,16 +243,16 @@ def case_view(doc: dict[str, Any], now: datetime.datetime, for_operator: bool = 
         "id": str(doc["_id"]), "target_type": doc["target_type"], "target_id": doc["target_id"],
         "department": doc["department"], "service_code": doc["service_code"], "grade": doc["grade"],
         "grade_label": GRADES[doc["grade"]][0], "comment": doc["comment"], "status": doc["status"],
-        "created_at": usertext.iso(doc["created_at"]), "due_at": usertext.iso(doc["due_at"]),
+        "created_at": local_iso(doc["created_at"]), "due_at": local_iso(doc["due_at"]),
         "overdue": doc["status"] == "open" and doc["due_at"] < now,
-        "response": doc.get("response"), "responded_at": usertext.iso(doc.get("responded_at")),
+        "response": doc.get("response"), "responded_at": local_iso(doc.get("responded_at")),
         "responded_late": bool(doc.get("responded_at") and doc["responded_at"] > doc["due_at"]),
         "follow_up": {
             "question": doc["follow_up_question"] if doc["status"] != "open" else None,
             # bool(): nx-27017 stores booleans written by $set as 0/1.
             "satisfied": None if doc.get("follow_up_satisfied") is None else bool(doc["follow_up_satisfied"]),
             "comment": doc.get("follow_up_comment"),
-            "answered_at": usertext.iso(doc.get("follow_up_answered_at")),
+            "answered_at": local_iso(doc.get("follow_up_answered_at")),
         },
     }
     if for_operator:

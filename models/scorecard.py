@@ -30,6 +30,7 @@ from typing import Any
 from models import access, appointments, catalogue, consultations, ratings, search, workdays
 from models.access import OperatorScope
 from models.applications import RUNNING
+from models.core.timezone import as_utc
 from models.errors import FieldError, Forbidden, ValidationFailed
 
 WORST_LIMIT = 10
@@ -198,7 +199,7 @@ async def _findable(ctx: Any, items: list[dict[str, Any]], department: str | Non
 
     since = now - datetime.timedelta(days=SEARCH_MISS_WINDOW_DAYS)
     misses = await catalogue.list_search_misses(ctx.db, page=1, page_size=100)
-    recent = [m for m in misses["items"] if m.get("last_at") and _aware(m["last_at"]) >= since]
+    recent = [m for m in misses["items"] if m.get("last_at") and _instant(m["last_at"]) >= since]
 
     codes = {i["code"] for i in items}
     misfiled = [m for m in await catalogue.misfiled_items(ctx.db, OperatorScope("scorecard")) if m["code"] in codes]
@@ -443,7 +444,6 @@ async def _satisfied(ctx: Any, operator: OperatorScope, items: list[dict[str, An
     ])
 
 
-def _aware(moment: Any) -> datetime.datetime:
-    if isinstance(moment, str):
-        moment = datetime.datetime.fromisoformat(moment)
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
+def _instant(moment: Any) -> datetime.datetime:
+    """A stored time as an aware instant (the datastore may hand it back as naive ISO text)."""
+    return as_utc(datetime.datetime.fromisoformat(moment) if isinstance(moment, str) else moment)

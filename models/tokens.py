@@ -30,6 +30,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
 
+from models.core.timezone import as_utc
 from models.errors import Unauthorized
 from models.localcache import LocalCache
 
@@ -207,10 +208,6 @@ async def start_session(ctx, principal: Principal) -> TokenPair:  # noqa: ANN001
 CONCURRENT_REFRESH_GRACE = datetime.timedelta(seconds=2)
 
 
-def _aware(moment: datetime.datetime) -> datetime.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
-
-
 async def rotate_refresh_token(ctx, presented: str) -> TokenPair:  # noqa: ANN001
     """Exchange a refresh token for a new pair; a reused (already rotated) token revokes its family."""
     if not isinstance(presented, str) or not presented.startswith(REFRESH_TOKEN_PREFIX):
@@ -225,7 +222,7 @@ async def rotate_refresh_token(ctx, presented: str) -> TokenPair:  # noqa: ANN00
         if known is None:
             raise Unauthorized("refresh_token_invalid", "刷新令牌无效，请重新登录",
                                "Invalid refresh token; please log in again")
-        if not known.get("rotated") or now - _aware(known["used_at"]) < CONCURRENT_REFRESH_GRACE:
+        if not known.get("rotated") or now - as_utc(known["used_at"]) < CONCURRENT_REFRESH_GRACE:
             # A double tap: the same client racing itself moments after (or while) the winner rotated.
             # That is not a stolen token, so the session the winner just renewed must survive.
             raise Unauthorized("refresh_token_used", "该刷新令牌正在使用中，请使用最新的登录凭证",

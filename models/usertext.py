@@ -7,13 +7,11 @@ later echoes the value (API, console, exports) cannot emit live HTML.
 
 from __future__ import annotations
 
-import datetime
 import html
 import re
 import unicodedata
 from typing import Any
 
-from models.core.timezone import local_iso
 from models.errors import FieldError
 
 # A markup tag starts with a letter, "/", "!" or "?" right after "<"; "a < b" is text and stays.
@@ -80,7 +78,3 @@ def file_ids(body: dict[str, Any], name: str, errors: list[FieldError], *, max_c
         return []
     return list(raw)
 
-
-def iso(value: datetime.datetime | None) -> str | None:
-    """An instant as ISO 8601 in Asia/Shanghai (the API's display zone), or None."""
-    return local_iso(value)

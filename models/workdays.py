@@ -135,10 +135,30 @@ def add_workdays(day: datetime.date, count: int) -> datetime.date:
 
 
 def workdays_between(start: datetime.date, end: datetime.date) -> int:
-    """Working days in the interval (start, end]; negative when `end` is before `start`."""
+    """Working days in the interval (start, end]; negative when `end` is before `start`. O(years)."""
     if end < start:
         return -workdays_between(end, start)
-    return sum(1 for offset in range(1, (end - start).days + 1) if is_workday(start + datetime.timedelta(days=offset)))
+    total = _workdays_through(end) - _workdays_through(start)
+    for year in range(start.year, end.year):
+        total += _running_count(year)[-1]
+    return total
+
+
+@functools.lru_cache(maxsize=64)
+def _running_count(year: int) -> tuple[int, ...]:
+    """Working days from 1 January of `year` up to and including each day of that year."""
+    # Even with is_workday cached, the view of a long-overdue application spans hundreds of days:
+    # count each year once per process and answer any span from two look-ups per year.
+    day, counts, total = datetime.date(year, 1, 1), [], 0
+    while day.year == year:
+        total += is_workday(day)
+        counts.append(total)
+        day += datetime.timedelta(days=1)
+    return tuple(counts)
+
+
+def _workdays_through(day: datetime.date) -> int:
+    return _running_count(day.year)[day.timetuple().tm_yday - 1]
 
 
 # ---- instants ------------------------------------------------------------------------------------

@@ -52,9 +52,14 @@ def published_through(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[int
                 raise NotImplementedError(f"no holiday calendar for {day.year} yet")
             return real(day)
         monkeypatch.setattr(workdays.chinese_calendar, "is_workday", is_workday)
-        workdays._is_workday.cache_clear()
+        _forget_calendar()
     yield limit
-    workdays._is_workday.cache_clear()  # no answer of the limited calendar outlives the test
+    _forget_calendar()  # no answer of the limited calendar outlives the test
+
+
+def _forget_calendar() -> None:
+    workdays._is_workday.cache_clear()
+    workdays._running_count.cache_clear()
 
 
 @pytest.mark.parametrize("day, expected", [
@@ -114,6 +119,21 @@ def test_next_workday_and_count_between() -> None:
     assert workdays.workdays_between(D(2025, 9, 26), D(2025, 10, 12)) == 6   # incl. Sun 28 and Sat 11
     assert workdays.workdays_between(D(2025, 10, 12), D(2025, 9, 26)) == -6
     assert workdays.workdays_between(D(2025, 10, 1), D(2025, 10, 8)) == 0
+
+
+def test_workdays_between_counts_as_stepping_day_by_day_would() -> None:
+    def stepped(start: datetime.date, end: datetime.date) -> int:
+        if end < start:
+            return -stepped(end, start)
+        return sum(workdays.is_workday(start + datetime.timedelta(days=n)) for n in range(1, (end - start).days + 1))
+
+    start = D(2025, 12, 20)
+    for offset in range(0, 800, 7):
+        for length in (0, 1, 5, 40, 400):
+            a = start + datetime.timedelta(days=offset)
+            b = a + datetime.timedelta(days=length)
+            assert workdays.workdays_between(a, b) == stepped(a, b)
+            assert workdays.workdays_between(b, a) == stepped(b, a)
 
 
 @pytest.mark.parametrize("received, cutoff, count, expected", [

@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from pymongo.errors import DuplicateKeyError
 
+from integrations import rsa_keys
 from integrations.sandbox.base import SandboxHandler
 
 MaterialProvider = Callable[[Any], Awaitable[Any]]  # provider(ctx) -> JSON-ready value
@@ -34,16 +33,13 @@ def register_material(name: str, provider: MaterialProvider) -> None:
 def process_private_key_pem(name: str) -> str:
     """An RSA private key (PEM) generated once per process for `name`."""
     if name not in _GENERATED:
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        _GENERATED[name] = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                             serialization.NoEncryption()).decode()
+        _GENERATED[name] = rsa_keys.generate_private_key_pem()
     return _GENERATED[name]
 
 
 def public_pem_of(private_pem: str) -> str:
-    key = serialization.load_pem_private_key(private_pem.encode(), password=None)
-    return key.public_key().public_bytes(serialization.Encoding.PEM,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    """The public half (PEM) of a sandbox private key."""
+    return rsa_keys.public_key_pem(rsa_keys.load_private_key(private_pem))
 
 
 async def rsa_private_key_pem(ctx, name: str) -> str:  # noqa: ANN001 - AppContext

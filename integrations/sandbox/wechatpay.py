@@ -34,6 +34,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 from tornado.httpclient import HTTPRequest
 
+from integrations import rsa_keys
 from integrations import wechatpay as wxpay
 from integrations.sandbox import keys as sandbox_keys
 from integrations.sandbox.base import SandboxHandler as BaseHandler
@@ -58,7 +59,7 @@ class WxPayFail(Exception):
 
 def platform_serial_for(public_pem: str) -> str:
     """A stable "WeChat Pay public key id" for a public key (every worker derives the same)."""
-    der = serialization.load_pem_public_key(public_pem.encode()).public_bytes(
+    der = rsa_keys.load_public_key(public_pem).public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     return "PUB_KEY_ID_" + hashlib.sha256(der).hexdigest()[:32].upper()
 
@@ -68,8 +69,8 @@ async def platform(ctx) -> tuple[str, Any, str]:  # noqa: ANN001 - AppContext
     cached = ctx.extras.get("sandbox_wechatpay_platform")
     if cached is None:
         private_pem = await sandbox_keys.rsa_private_key_pem(ctx, PLATFORM_KEY_NAME)
-        private_key = wxpay.load_private_key(private_pem)
-        public_pem = wxpay.public_key_pem(private_key)
+        private_key = rsa_keys.load_private_key(private_pem)
+        public_pem = rsa_keys.public_key_pem(private_key)
         cached = (platform_serial_for(public_pem), private_key, public_pem)
         ctx.extras["sandbox_wechatpay_platform"] = cached
     return cached
@@ -133,7 +134,7 @@ async def build_notification(ctx, *, apiv3_key: str, event_type: str, original_t
     body = json.dumps(envelope, ensure_ascii=False, separators=(",", ":"))
     timestamp = int(now.timestamp()) if timestamp is None else timestamp  # the receiver checks against its clock
     header_nonce = wxpay.nonce_str()
-    signature = wxpay.sign(wxpay.response_message(timestamp, header_nonce, body), signing_key or platform_key)
+    signature = rsa_keys.sign(wxpay.response_message(timestamp, header_nonce, body), signing_key or platform_key)
     headers = {
         "Content-Type": "application/json", "Wechatpay-Serial": serial or platform_serial,
         "Wechatpay-Signature": signature, "Wechatpay-Timestamp": str(timestamp), "Wechatpay-Nonce": header_nonce,
@@ -266,7 +267,7 @@ class _WxPayHandler(BaseHandler):
         self.set_header("Wechatpay-Serial", serial)
         self.set_header("Wechatpay-Timestamp", timestamp)
         self.set_header("Wechatpay-Nonce", nonce)
-        self.set_header("Wechatpay-Signature", wxpay.sign(wxpay.response_message(timestamp, nonce, body), key))
+        self.set_header("Wechatpay-Signature", rsa_keys.sign(wxpay.response_message(timestamp, nonce, body), key))
         self.set_header("Wechatpay-Signature-Type", wxpay.SCHEMA)
         self.set_header("Request-ID", self.request_id)
         if payload is None:
@@ -310,7 +311,7 @@ class _WxPayHandler(BaseHandler):
             raise WxPayFail(401, "SIGN_ERROR", "请求时间戳过期")
         message = wxpay.request_message(self.request.method or "", self.request.uri or "", fields["timestamp"],
                                         fields["nonce_str"], self.request.body.decode("utf-8", "replace"))
-        if not wxpay.verify(message, fields["signature"], wxpay.load_public_key(merchant["public_key_pem"])):
+        if not rsa_keys.verify(message, fields["signature"], rsa_keys.load_public_key(merchant["public_key_pem"])):
             raise WxPayFail(401, "SIGN_ERROR", "签名错误")
         self.merchant = merchant
         return merchant

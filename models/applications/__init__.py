@@ -20,13 +20,21 @@ call `forget`. The cache bounds (`caches.LOCAL_CACHE_SECONDS`, ...) are read whe
 set them on `caches`, not here.
 """
 
-from models.applications.actions import NOTE_MAX, create, operator_action, save_draft, submit_draft, supplement, withdraw
+from models.applications.actions import (
+    NOTE_MAX,
+    create,
+    operator_action,
+    save_draft,
+    submit_draft,
+    supplement,
+    withdraw,
+)
 from models.applications.caches import citizen_body, forget, read_model, renew_read_models
 from models.applications.events import timeline, timeline_event
 from models.applications.forms import form_errors
-from models.applications.items import load_item, localized, online_item
+from models.applications.items import load_item, online_item
 from models.applications.materials import has_file, required_materials
-from models.applications.prefill import form_meanings, mask, prefilled_form
+from models.applications.prefill import form_meanings, prefilled_form
 from models.applications.queries import (
     get_for_citizen,
     get_for_operator,
@@ -42,7 +50,7 @@ from models.applications.views import citizen_view, operator_view, public_view, 
 __all__ = [
     "ACTIONS", "NOTE_MAX", "OPEN", "OPERATOR_ACTIONS", "RUNNING", "STATUS_LABELS", "allowed_actions", "citizen_body", "citizen_view",
     "create", "ensure_indexes", "forget", "form_errors", "form_meanings", "get_for_citizen", "get_for_operator",
-    "get_owned", "has_file", "list_for_citizen", "list_for_operators", "load_item", "localized", "mask",
+    "get_owned", "has_file", "list_for_citizen", "list_for_operators", "load_item",
     "new_application", "online_item", "operator_action", "operator_detail", "operator_view", "prefilled_form",
     "progress", "public_view", "read_model", "renew_read_models", "required_materials", "save_draft", "submit_draft",
     "summary_view", "supplement", "timeline", "timeline_event", "transition", "withdraw",

@@ -15,7 +15,7 @@ from redis.exceptions import RedisError
 from models import workdays
 from models.applications.events import timeline
 from models.applications.views import citizen_view, plain
-from models.core.timezone import SHANGHAI
+from models.core.timezone import local_instant
 from models.errors import NotFound
 from models.localcache import LocalCache
 
@@ -200,9 +200,8 @@ def _rendered(ctx) -> LocalCache:  # noqa: ANN001 - AppContext
 def view_fresh_until(application: dict[str, Any], now: datetime.datetime) -> datetime.datetime:
     """The first instant after `now` at which the application's view could read differently by time
     alone (capped at RENDERED_SECONDS from now)."""
-    local = now.astimezone(SHANGHAI)
     until = min(now + datetime.timedelta(seconds=RENDERED_SECONDS),
-                datetime.datetime.combine(local.date() + datetime.timedelta(days=1), datetime.time(), tzinfo=SHANGHAI))
+                local_instant(workdays.local_date(now) + datetime.timedelta(days=1)))
     record = application.get("deadline") or {}
     if record.get("due_date") and not record.get("finished_on") and not record.get("paused_on"):
         closing = workdays.close_of_business(datetime.date.fromisoformat(str(record["due_date"])[:10]))

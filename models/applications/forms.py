@@ -7,7 +7,7 @@ from typing import Any
 
 import jsonschema
 
-from models.applications.items import localized
+from models.core import localized
 from models.errors import FieldError
 
 _TYPE_WORDS = {"string": ("文本", "text"), "integer": ("整数", "a whole number"), "number": ("数字", "a number"),
@@ -23,7 +23,7 @@ def field_titles(schema: Any, name: str) -> tuple[str, str]:
         return name, name
     title = schema.get("title")
     if isinstance(title, dict):
-        return localized(title, "zh-CN") or name, localized(title, "en") or name
+        return localized.text(title, "zh-CN") or name, localized.text(title, "en") or name
     return (title or name), (schema.get("x-title-en") or title or name)
 
 

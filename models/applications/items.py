@@ -26,8 +26,3 @@ async def online_item(db: AsyncDatabase, code: str) -> dict[str, Any]:
     return item
 
 
-def localized(value: Any, locale: str) -> str:
-    """The `locale` text of an {"zh-CN", "en"} dict (falling back to Chinese), or the value itself."""
-    if isinstance(value, dict):
-        return str(value.get(locale) or value.get("zh-CN") or next(iter(value.values()), ""))
-    return "" if value is None else str(value)

@@ -8,7 +8,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from models import files
-from models.applications.items import localized
+from models.core import localized
 from models.errors import FieldError
 
 MAX_FILES_PER_MATERIAL = 20
@@ -26,7 +26,7 @@ def required_materials(item: dict[str, Any]) -> set[str]:
 
 def material_view(material: dict[str, Any], locale: str) -> dict[str, Any]:
     """A declared material as the prefill answer shows it: name, whether required, medium and upload rules."""
-    return {"key": material["key"], "name": localized(material.get("name"), locale),
+    return {"key": material["key"], "name": localized.text(material.get("name"), locale),
             "required": bool(material.get("required")), "medium": material.get("medium", "electronic"),
             "allowed_types": list(material.get("allowed_types") or files.KNOWN_TYPES),
             "max_bytes": material.get("max_bytes")}
@@ -94,8 +94,8 @@ async def attached_files(db: AsyncDatabase, item: dict[str, Any], citizen_id: st
     for key in sorted(required or ()):
         if not attached.get(key) and not any(p.field.startswith(f"materials.{key}.") for p in problems):
             name = declared.get(key, {}).get("name", key)
-            problems.append(FieldError(f"materials.{key}", "material_required", f"请上传「{localized(name, 'zh-CN')}」",
-                                       f"Please attach: {localized(name, 'en')}"))
+            problems.append(FieldError(f"materials.{key}", "material_required", f"请上传「{localized.text(name, 'zh-CN')}」",
+                                       f"Please attach: {localized.text(name, 'en')}"))
     return attached, problems
 
 

@@ -7,14 +7,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from bson import ObjectId
-from bson.errors import InvalidId
 from pymongo import DESCENDING
-from pymongo.asynchronous.database import AsyncDatabase
 
+from models import citizens
 from models.applications.forms import field_titles
-from models.applications.items import localized, online_item
+from models.applications.items import online_item
 from models.applications.materials import material_view, materials_of
+from models.core import localized
+from models.core.masking import mask
 from models.errors import FieldError
 
 # Meanings whose values never leave the server unmasked (prefill shows them masked only).
@@ -60,11 +60,6 @@ def form_meanings(schema: Any, form: dict[str, Any]) -> dict[str, Any]:
         if value not in (None, "") and not isinstance(value, (dict, list)) and key not in SENSITIVE_MEANINGS:
             found.setdefault(key, value)
     return found
-
-
-def mask(value: str) -> str:
-    """An identifier shown safely: first 3 and last 4 characters, the rest starred (as /me shows them)."""
-    return value[:3] + "*" * max(0, len(value) - 7) + value[-4:] if len(value) > 7 else "*" * len(value)
 
 
 def sensitive_paths(schema: Any) -> list[str]:
@@ -167,7 +162,7 @@ async def prefilled_form(ctx, citizen_id: str, code: str, locale: str) -> dict[s
     """
     item = await online_item(ctx.db, code)
     schema = item.get("form_schema") or {"type": "object", "properties": {}}
-    sources = citizen_facts(await find_citizen(ctx.db, citizen_id) or {})
+    sources = citizen_facts(await citizens.find_citizen(ctx, citizen_id, follow_merge=False) or {})
     earlier = ctx.db.applications.find(
         {"citizen_id": citizen_id, "status": {"$ne": "draft"}, "prefill_values": {"$exists": True}},
         {"prefill_values": 1}).sort([("created_at", DESCENDING)]).limit(20)
@@ -183,15 +178,8 @@ async def prefilled_form(ctx, citizen_id: str, code: str, locale: str) -> dict[s
             origin[".".join(path)] = found[0]
     draft = await ctx.db.applications.find_one({"citizen_id": citizen_id, "service_code": code, "status": "draft"},
                                                {"_id": 1, "version": 1}, sort=[("updated_at", DESCENDING)])
-    return {"service_code": code, "service_name": localized(item.get("name"), locale), "form_schema": schema,
+    return {"service_code": code, "service_name": localized.text(item.get("name"), locale), "form_schema": schema,
             "values": values, "sources": origin, "masked": sorted(set(origin) & set(sensitive_paths(schema))),
             "materials": [material_view(m, locale) for m in materials_of(item).values()],
             "draft_application_no": draft["_id"] if draft else None}
 
-
-async def find_citizen(db: AsyncDatabase, citizen_id: str) -> dict[str, Any] | None:
-    """The citizen's record (keyed by ObjectId, or by a plain string id), or None."""
-    try:
-        return await db.citizens.find_one({"_id": ObjectId(citizen_id)})
-    except InvalidId:
-        return await db.citizens.find_one({"_id": citizen_id})

@@ -15,6 +15,7 @@ from models.applications.caches import read_model
 from models.applications.numbering import QUERY_CODE_LENGTH
 from models.applications.states import RUNNING, STATUS_LABELS
 from models.applications.views import SUMMARY_FIELDS, citizen_view, operator_view, public_view, summary_view
+from models.core.pagination import page_of
 from models.errors import FieldError, NotFound, ValidationFailed
 
 
@@ -32,11 +33,9 @@ async def list_for_citizen(ctx, citizen_id: str, status: str | None, page: int, 
     query: dict[str, Any] = {"citizen_id": citizen_id}
     if status:
         query["status"] = {"$in": _statuses(status)}
-    total = await ctx.db.applications.count_documents(query)
-    cursor = ctx.db.applications.find(query, SUMMARY_FIELDS).sort([("created_at", DESCENDING)]) \
-        .skip((page - 1) * page_size).limit(page_size)
     now = ctx.clock()
-    return {"items": [summary_view(a, now, locale) async for a in cursor], "total": total, "page": page, "page_size": page_size}
+    return await page_of(ctx.db.applications, query, [("created_at", DESCENDING)], page, page_size,
+                         lambda application: summary_view(application, now, locale), SUMMARY_FIELDS)
 
 
 def _statuses(raw: str) -> list[str]:
@@ -88,11 +87,8 @@ async def list_for_operators(ctx, scope: OperatorScope, department: str | None =
         late = {"$or": [{"status": {"$in": list(RUNNING)}, "deadline.due_date": {"$lt": today}},
                         {"deadline.late": True}]}
         query = {"$and": [query, late]} if overdue else {"$and": [query, {"$nor": late["$or"]}]}
-    total = await ctx.db.applications.count_documents(query)
-    cursor = ctx.db.applications.find(query, SUMMARY_FIELDS).sort([("created_at", DESCENDING)]) \
-        .skip((page - 1) * page_size).limit(page_size)
-    return {"items": [summary_view(a, now, locale, operator=True) async for a in cursor],
-            "total": total, "page": page, "page_size": page_size}
+    return await page_of(ctx.db.applications, query, [("created_at", DESCENDING)], page, page_size,
+                         lambda application: summary_view(application, now, locale, operator=True), SUMMARY_FIELDS)
 
 
 async def progress(ctx, no: str, query_code: str, locale: str) -> dict[str, Any]:  # noqa: ANN001

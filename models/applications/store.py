@@ -13,10 +13,10 @@ from pymongo.errors import DuplicateKeyError, OperationFailure
 from models import outbox
 from models.applications.caches import cache_generation, changed_everywhere, remember
 from models.applications.events import timeline, timeline_event
-from models.applications.items import localized
 from models.applications.numbering import new_query_code
 from models.applications.prefill import form_meanings, sensitive_paths
 from models.applications.states import ACTIONS, STATUS_LABELS, deadline_change, invalid_transition
+from models.core import localized
 from models.core.timezone import local_minute
 from models.errors import Conflict, NotFound
 
@@ -40,7 +40,7 @@ def notice(application: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]
     zh_label = STATUS_LABELS[status][0]
     return outbox.outbox_record(event["at"], citizen_id=application["citizen_id"], event=f"application.{status}",
                                 dedupe_key=f"application:{no}:{event['seq']}", template="application_status", data={
-        "application_no": no, "service_name": localized(application.get("service_name"), "zh-CN"),
+        "application_no": no, "service_name": localized.text(application.get("service_name"), "zh-CN"),
         "status": status, "status_label": zh_label, "note": event.get("note", "")[:20],
         "at": local_minute(event["at"]),
     })

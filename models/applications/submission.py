@@ -6,9 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from models import citizens
 from models.applications.forms import form_errors
 from models.applications.materials import attached_files, normalize_materials, required_materials
-from models.applications.prefill import citizen_secrets, find_citizen, mask, unmask
+from models.applications.prefill import citizen_secrets, unmask
+from models.core.masking import mask
 from models.errors import FieldError, ValidationFailed
 
 
@@ -47,7 +49,7 @@ async def checked_input(ctx, item: dict[str, Any], citizen_id: str, body: dict[s
     problems: list[FieldError] = []
     form, found = _form_of(body, base.get("form"))
     problems += found
-    known = citizen_secrets(ctx, await find_citizen(ctx.db, citizen_id) or {})
+    known = citizen_secrets(ctx, await citizens.find_citizen(ctx, citizen_id, follow_merge=False) or {})
     form, found = unmask(schema, form, known, base.get("form"))
     problems += found
     if "materials" in body:

@@ -7,19 +7,15 @@ import datetime
 from typing import Any
 
 from models import deadlines
-from models.applications.items import localized
-from models.applications.prefill import mask, masked_form
+from models.applications.prefill import masked_form
 from models.applications.states import ACTION_LABELS, STATUS_LABELS, allowed_actions
-from models.core.timezone import local_iso
+from models.core import localized
+from models.core.masking import mask
+from models.core.timezone import shown_time
 
 # The fields a summary row shows (the projection of list queries).
 SUMMARY_FIELDS = {"_id": 1, "service_code": 1, "service_name": 1, "department": 1, "status": 1, "version": 1,
                   "deadline": 1, "created_at": 1, "updated_at": 1, "submitted_at": 1, "citizen_id": 1}
-
-
-def iso(value: Any) -> Any:
-    """A datetime as the API shows it (Shanghai ISO); anything else unchanged."""
-    return local_iso(value) if isinstance(value, datetime.datetime) else value
 
 
 def _label(status: str, locale: str) -> str:
@@ -28,23 +24,23 @@ def _label(status: str, locale: str) -> str:
 
 
 def plain(value: Any) -> Any:
-    """`value` with every datetime inside it rendered by `iso` (JSON-ready)."""
+    """`value` with every datetime inside it rendered by `shown_time` (JSON-ready)."""
     if isinstance(value, dict):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, list):
         return [plain(v) for v in value]
-    return iso(value)
+    return shown_time(value)
 
 
 def summary_view(application: dict[str, Any], now: datetime.datetime, locale: str, operator: bool = False) -> dict[str, Any]:
     """One row of a list (the operator's rows name the citizen)."""
     shown = {
         "application_no": application["_id"], "service_code": application["service_code"],
-        "service_name": localized(application.get("service_name"), locale), "department": application.get("department"),
+        "service_name": localized.text(application.get("service_name"), locale), "department": application.get("department"),
         "status": application["status"], "status_label": _label(application["status"], locale),
         "version": application.get("version"), "deadline": deadlines.view(application.get("deadline"), now),
-        "created_at": iso(application.get("created_at")), "updated_at": iso(application.get("updated_at")),
-        "submitted_at": iso(application.get("submitted_at")),
+        "created_at": shown_time(application.get("created_at")), "updated_at": shown_time(application.get("updated_at")),
+        "submitted_at": shown_time(application.get("submitted_at")),
     }
     if operator:
         shown["citizen_id"] = application.get("citizen_id")
@@ -53,7 +49,7 @@ def summary_view(application: dict[str, Any], now: datetime.datetime, locale: st
 
 def _event_view(event: dict[str, Any], locale: str, *, internal: bool) -> dict[str, Any]:
     act_zh, act_en = ACTION_LABELS.get(event["action"], (event["action"], event["action"]))
-    shown = {"seq": event["seq"], "at": iso(event["at"]), "action": event["action"],
+    shown = {"seq": event["seq"], "at": shown_time(event["at"]), "action": event["action"],
              "action_label": act_en if locale == "en" else act_zh, "status": event["to"],
              "status_label": _label(event["to"], locale), "actor": event["actor"]["kind"],
              "note": event.get("note", ""), **plain(event.get("data") or {})}
@@ -103,10 +99,10 @@ def public_view(application: dict[str, Any], events: list[dict[str, Any]], now: 
     """Progress for the public lookup: states and dates only, no notes, names or form values."""
     record = deadlines.view(application.get("deadline"), now)
     return {
-        "application_no": application["_id"], "service_name": localized(application.get("service_name"), locale),
+        "application_no": application["_id"], "service_name": localized.text(application.get("service_name"), locale),
         "status": application["status"], "status_label": _label(application["status"], locale),
-        "submitted_at": iso(application.get("submitted_at")),
+        "submitted_at": shown_time(application.get("submitted_at")),
         "deadline": {k: record[k] for k in ("due_date", "days_left", "overdue", "paused")} if record else None,
-        "timeline": [{"at": iso(e["at"]), "status": e["to"], "status_label": _label(e["to"], locale)}
+        "timeline": [{"at": shown_time(e["at"]), "status": e["to"], "status_label": _label(e["to"], locale)}
                      for e in events if e["action"] != "save_draft"],
     }

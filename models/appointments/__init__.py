@@ -47,7 +47,7 @@ from models.appointments.reminders import REMINDER_FROM_HOUR, enqueue_reminders
 from models.appointments.rules import ACTIVE, STATUSES, day_plan, distance_m, quota_of, slot_id, slot_instant
 from models.appointments.schedules import delete_exception, get_schedule, resync_counters, set_exception, set_schedule
 from models.appointments.slots import hall_days, list_slots
-from models.appointments.views import appointment_view, hall_view, text
+from models.appointments.views import appointment_view, hall_view
 
 __all__ = [
     "ACTIVE", "MAX_SLOTS_PER_DAY", "MAX_WINDOWS", "REMINDER_FROM_HOUR", "STATUSES", "apply_no_show_policy", "appointment_view", "book", "call_next",
@@ -56,5 +56,5 @@ __all__ = [
     "hall_appointments", "hall_days", "hall_for_operator", "hall_view", "list_halls", "list_mine", "list_slots",
     "load_demo", "mark_no_show", "mark_no_shows", "parse_date", "parse_hall", "parse_schedule", "parse_slots",
     "quota_of", "require_hall_placement", "resync_counters", "set_exception", "set_schedule", "slot_id",
-    "slot_instant", "suspension_of", "text", "update_hall",
+    "slot_instant", "suspension_of", "update_hall",
 ]

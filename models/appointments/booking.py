@@ -20,6 +20,7 @@ from models.appointments.parsing import parse_date
 from models.appointments.rules import STATUSES, day_plan, slot_id, slot_instant
 from models.appointments.slots import booking_horizon
 from models.appointments.views import appointment_view
+from models.core.pagination import page_of
 from models.errors import Conflict, FieldError, Forbidden, ValidationFailed
 
 
@@ -132,10 +133,8 @@ async def list_mine(ctx, citizen_id: str, page: int, page_size: int, status: str
         if status not in STATUSES:
             raise ValidationFailed(errors=[FieldError("status", "invalid_status", "未知的预约状态", "Unknown status")])
         query["status"] = status
-    total = await ctx.db.appointments.count_documents(query)
-    cursor = ctx.db.appointments.find(query).sort("starts_at", DESCENDING).skip((page - 1) * page_size).limit(page_size)
-    return {"items": [appointment_view(ctx, d, locale) for d in await cursor.to_list()], "total": total,
-            "page": page, "page_size": page_size}
+    return await page_of(ctx.db.appointments, query, [("starts_at", DESCENDING)], page, page_size,
+                         lambda doc: appointment_view(ctx, doc, locale))
 
 
 async def cancel(ctx, citizen_id: str, appointment_id: str, locale: str) -> dict[str, Any]:  # noqa: ANN001

@@ -17,6 +17,7 @@ from models.appointments.parsing import parse_hall
 from models.appointments.rules import ACTIVE
 from models.appointments.schedules import resync_counters
 from models.appointments.views import hall_view
+from models.core.pagination import page_of
 from models.core.timezone import local
 from models.errors import Conflict, NotFound
 
@@ -46,11 +47,8 @@ def require_hall_placement(scope: OperatorScope, body: Any, hall: dict[str, Any]
 
 
 async def list_halls(ctx, scope: OperatorScope, page: int, page_size: int) -> dict[str, Any]:  # noqa: ANN001
-    query = scope.filter(department_field=None)
-    total = await ctx.db.halls.count_documents(query)
-    cursor = ctx.db.halls.find(query).sort("created_at", ASCENDING).skip((page - 1) * page_size).limit(page_size)
-    return {"items": [hall_view(h) for h in await cursor.to_list()], "total": total, "page": page,
-            "page_size": page_size}
+    return await page_of(ctx.db.halls, scope.filter(department_field=None), [("created_at", ASCENDING)], page, page_size,
+                         hall_view)
 
 
 async def update_hall(ctx, hall_id: str, body: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001

@@ -12,6 +12,7 @@ from models.appointments.lookups import get_hall, own_appointment
 from models.appointments.parsing import parse_date, parse_location
 from models.appointments.rules import STATUSES, distance_m
 from models.appointments.views import appointment_view
+from models.core.pagination import page_of
 from models.core.timezone import local
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 
@@ -108,8 +109,5 @@ async def hall_appointments(ctx, hall_id: str, date: str | None, status: str | N
         if status not in STATUSES:
             raise ValidationFailed(errors=[FieldError("status", "invalid_status", "未知的预约状态", "Unknown status")])
         query["status"] = status
-    total = await ctx.db.appointments.count_documents(query)
-    cursor = (ctx.db.appointments.find(query).sort([("starts_at", ASCENDING), ("queue_seq", ASCENDING)])
-              .skip((page - 1) * page_size).limit(page_size))
-    return {"items": [appointment_view(ctx, d, locale) for d in await cursor.to_list()], "total": total,
-            "page": page, "page_size": page_size}
+    return await page_of(ctx.db.appointments, query, [("starts_at", ASCENDING), ("queue_seq", ASCENDING)], page,
+                         page_size, lambda doc: appointment_view(ctx, doc, locale))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime
 
 from models import outbox
-from models.appointments.views import text
+from models.core.localized import text
 from models.core.timezone import local
 
 REMINDER_FROM_HOUR = 9  # reminders for tomorrow are queued from 09:00 local, not at midnight

@@ -9,7 +9,7 @@ import datetime
 import math
 from typing import Any
 
-from models.core.timezone import SHANGHAI
+from models.core.timezone import local_instant
 from models.workdays import is_workday
 
 ACTIVE = ("booked", "checked_in")  # statuses that hold a place in a hall
@@ -19,7 +19,7 @@ STATUSES = ("booked", "checked_in", "called", "cancelled", "no_show")
 def slot_instant(day: datetime.date, hhmm: str) -> datetime.datetime:
     """The UTC instant of a local time of day ("08:30") on `day`."""
     hour, minute = (int(part) for part in hhmm.split(":"))
-    return datetime.datetime.combine(day, datetime.time(hour, minute), tzinfo=SHANGHAI).astimezone(datetime.UTC)
+    return local_instant(day, datetime.time(hour, minute))
 
 
 def slot_id(start: str) -> str:

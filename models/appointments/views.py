@@ -5,12 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-
-def text(value: Any, locale: str) -> str:
-    """One language of a localised dict (falling back to zh-CN), or the value itself."""
-    if isinstance(value, dict):
-        return value.get(locale) or value.get("zh-CN") or next(iter(value.values()), "")
-    return value or ""
+from models.core.localized import text
 
 
 def hall_view(hall: dict[str, Any]) -> dict[str, Any]:

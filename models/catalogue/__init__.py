@@ -6,10 +6,11 @@ through the publish gate (`guide_problems`), which names every missing or vague 
 guide (办事指南). Citizens see only published items, and navigation hides departments and themes
 that have none. Other modules read items through `get_published_item` / `get_item` only.
 
-Modules: `localized` (texts in several languages), `gate` (the publish gate), `items` (storage,
+Modules: `gate` (the publish gate), `items` (storage,
 edits, publication), `navigation` (departments, themes, regions), `misfiling` (items filed under
 the wrong department or theme), `browse` (citizens' search, zero-result queries), `demo` (the demo
-catalogue in data/demo_catalogue/). Callers import from `models.catalogue`.
+catalogue in data/demo_catalogue/). Texts in several languages are `models.core.localized`'s, re-exported
+here. Callers import from `models.catalogue`.
 """
 
 from models.catalogue.browse import list_search_misses, record_search_miss, search_catalogue, summary
@@ -58,7 +59,9 @@ from models.catalogue.items import (
     unpublish_item,
     update_item,
 )
-from models.catalogue.localized import (
+from models.catalogue.misfiling import misfiled_items, misfiling_problems
+from models.catalogue.navigation import list_departments, list_regions, list_themes, public_entry, public_region
+from models.core.localized import (
     DEFAULT_LOCALE,
     LOCALE_KEY,
     SUPPORTED_LOCALES,
@@ -68,8 +71,6 @@ from models.catalogue.localized import (
     resolve_locale,
     text,
 )
-from models.catalogue.misfiling import misfiled_items, misfiling_problems
-from models.catalogue.navigation import list_departments, list_regions, list_themes, public_entry, public_region
 
 __all__ = [
     "AUDIENCES", "DEFAULT_ALLOWED_TYPES", "DEFAULT_LOCALE", "DEMO_DIR", "EDITABLE_FIELDS", "FORM_MATERIAL",

@@ -11,7 +11,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from models.catalogue.gate import AUDIENCES
-from models.catalogue.localized import DEFAULT_LOCALE, text
+from models.core.localized import DEFAULT_LOCALE, text
+from models.core.pagination import page_of
 from models.errors import FieldError, ValidationFailed
 
 
@@ -48,10 +49,8 @@ async def record_search_miss(db: AsyncDatabase, query: str, *, now: datetime.dat
 
 async def list_search_misses(db: AsyncDatabase, *, page: int = 1, page_size: int = 20) -> dict[str, Any]:
     """Zero-result queries, most frequent first."""
-    total = await db.search_misses.count_documents({})
-    cursor = db.search_misses.find({}, {"_id": 0}).sort([("count", DESCENDING), ("query", ASCENDING)])
-    items = await cursor.skip((page - 1) * page_size).limit(page_size).to_list(length=page_size)
-    return {"items": items, "total": total, "page": page, "page_size": page_size}
+    return await page_of(db.search_misses, {}, [("count", DESCENDING), ("query", ASCENDING)], page, page_size,
+                         projection={"_id": 0})
 
 
 async def search_catalogue(ctx: Any, *, q: str | None = None, department: str | None = None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from models.catalogue.localized import DEFAULT_LOCALE, is_localized
+from models.core.localized import DEFAULT_LOCALE, is_localized, text
 from models.errors import FieldError
 
 AUDIENCES = ("personal", "enterprise")
@@ -77,7 +77,8 @@ def check_text(problems: list[FieldError], field: str, value: Any, zh: str, en: 
 
 
 def _zh(value: Any) -> str:
-    return value if isinstance(value, str) else (value.get(DEFAULT_LOCALE) or "") if isinstance(value, dict) else ""
+    """The Chinese text itself: the gate judges it, not a translation standing in for it."""
+    return text(value, DEFAULT_LOCALE, fallback=False)
 
 
 def is_vague_legal_basis(value: str) -> bool:

@@ -14,7 +14,8 @@ from pymongo.errors import DuplicateKeyError
 
 from models.access import OperatorScope
 from models.catalogue.gate import ITEM_CODE, check_text, guide_problems, problem
-from models.catalogue.localized import localize
+from models.core.localized import localize
+from models.core.pagination import page_of
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 STATUSES = ("draft", "published")
@@ -196,10 +197,7 @@ async def list_items(db: AsyncDatabase, scope: OperatorScope, *, status: str | N
     query: dict[str, Any] = scope.filter(department)
     if status:
         query["status"] = status
-    total = await db.services.count_documents(query)
-    cursor = db.services.find(query, {"_id": 0}).sort("code", ASCENDING).skip((page - 1) * page_size)
-    items = await cursor.limit(page_size).to_list(length=page_size)
-    return {"items": items, "total": total, "page": page, "page_size": page_size}
+    return await page_of(db.services, query, [("code", ASCENDING)], page, page_size, projection={"_id": 0})
 
 
 async def catalogue_changed(db: AsyncDatabase, redis: Any = None) -> None:

@@ -9,7 +9,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
 from models.access import OperatorScope
-from models.catalogue.localized import text
+from models.core.localized import text
 
 
 def _fold(value: str) -> str:

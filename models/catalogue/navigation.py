@@ -10,7 +10,7 @@ from typing import Any
 from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
-from models.catalogue.localized import text
+from models.core.localized import text
 
 
 async def _published_counts(db: AsyncDatabase, field: str) -> dict[str, int]:

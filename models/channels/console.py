@@ -29,6 +29,7 @@ from models.channels.store import (
     not_found,
     secret_context,
 )
+from models.core.pagination import page_of
 from models.errors import Conflict, FieldError, ValidationFailed
 from models.ports import ChannelCredentials
 
@@ -175,9 +176,7 @@ async def list_channels(ctx, *, kind: str | None = None, page: int = 1, page_siz
         raise ValidationFailed(errors=[FieldError("kind", "invalid", "kind 应为 wechat_miniprogram 或 alipay_miniprogram",
                                                   "kind must be wechat_miniprogram or alipay_miniprogram")])
     query: dict[str, Any] = {"kind": kind} if kind else {}
-    total = await ctx.db.channels.count_documents(query)
-    docs = await ctx.db.channels.find(query).sort("app_id", 1).skip((page - 1) * page_size).to_list(page_size)
-    return {"items": [channel_view(ctx, d) for d in docs], "total": total, "page": page, "page_size": page_size}
+    return await page_of(ctx.db.channels, query, [("app_id", 1)], page, page_size, lambda doc: channel_view(ctx, doc))
 
 async def get_channel_view(ctx, app_id: str) -> dict[str, Any]:  # noqa: ANN001
     doc = await ctx.db.channels.find_one({"app_id": app_id})

@@ -15,6 +15,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from models.core.timezone import as_utc
 from models.errors import BadRequest, NotFound
 from models.ports import Channel
 
@@ -44,10 +45,6 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db.channels.create_index("app_id", unique=True)
 
 
-def _aware(value: datetime.datetime) -> datetime.datetime:
-    return value if value.tzinfo else value.replace(tzinfo=datetime.UTC)
-
-
 def from_document(ctx, doc: dict[str, Any]) -> Channel:  # noqa: ANN001 - AppContext
     """A channel document as the config adapters work from, its secrets (and rotated-out ones) decrypted."""
     decrypted = {name: ctx.cipher.decrypt(value, secret_context(doc["_id"], name))
@@ -59,7 +56,7 @@ def from_document(ctx, doc: dict[str, Any]) -> Channel:  # noqa: ANN001 - AppCon
         value = entry.get("value") or ""
         if entry.get("secret"):
             value = ctx.cipher.decrypt(value, previous_context(doc["_id"], name))
-        previous[name] = (value, _aware(entry["until"]))
+        previous[name] = (value, as_utc(entry["until"]))
     return Channel(
         id=doc["_id"], kind=doc["kind"], app_id=doc["app_id"], name=doc.get("name", ""),
         enabled=bool(doc.get("enabled", True)), api_base_url=doc["api_base_url"].rstrip("/"),

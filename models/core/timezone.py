@@ -48,6 +48,16 @@ def local_iso(moment: datetime.datetime | None, timespec: str = "auto") -> str |
     return None if moment is None else local(moment).isoformat(timespec=timespec)
 
 
+def shown_time(value: Any) -> Any:
+    """A datetime as `local_iso` shows it; any other value (None, a time already shown) unchanged."""
+    return local_iso(value) if isinstance(value, datetime.datetime) else value
+
+
+def local_instant(day: datetime.date, wall: datetime.time = datetime.time()) -> datetime.datetime:
+    """The UTC instant of a Shanghai wall-clock time on `day` (its start by default)."""
+    return datetime.datetime.combine(day, wall, tzinfo=SHANGHAI).astimezone(datetime.UTC)
+
+
 def local_minute(moment: datetime.datetime) -> str:
     """"2026-11-29 19:32": Shanghai time to the minute, as messages to citizens show it."""
     return local(moment).strftime("%Y-%m-%d %H:%M")

@@ -23,6 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from models import access, tokens
+from models.core.pagination import page_of
 from models.errors import Conflict, FieldError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from models.operators import lockout, passwords, sessions, totp
 from models.tokens import Principal
@@ -203,10 +204,7 @@ def parse_operator(body: dict[str, Any], *, creating: bool, username: str = "") 
 
 async def list_operators(ctx, scope: access.OperatorScope, *, page: int = 1, page_size: int = 20) -> dict[str, Any]:  # noqa: ANN001
     """The accounts within the caller's scope, oldest first."""
-    query = scope.filter()
-    total = await ctx.db.operators.count_documents(query)
-    docs = await ctx.db.operators.find(query).sort("_id", 1).skip((page - 1) * page_size).to_list(page_size)
-    return {"items": [view(doc) for doc in docs], "total": total, "page": page, "page_size": page_size}
+    return await page_of(ctx.db.operators, scope.filter(), [("_id", 1)], page, page_size, view)
 
 
 async def get_operator(ctx, scope: access.OperatorScope, operator_id: str) -> dict[str, Any]:  # noqa: ANN001

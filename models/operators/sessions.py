@@ -13,6 +13,7 @@ import secrets
 from typing import Any
 
 from models import tokens
+from models.core.timezone import as_utc
 from models.errors import NotFound
 
 USER_AGENT_MAX = 300
@@ -45,16 +46,12 @@ def _view(doc: dict[str, Any], current: str) -> dict[str, Any]:
             "current": doc["_id"] == current}
 
 
-def _aware(moment: datetime.datetime) -> datetime.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=datetime.UTC)
-
-
 async def live(ctx, operator_id: str, current: str = "") -> list[dict[str, Any]]:  # noqa: ANN001
     """The operator's sessions not revoked and not expired, newest first (`current`: the caller's)."""
     now = ctx.clock()
     docs = await ctx.db.operator_sessions.find({"operator_id": operator_id, "revoked_at": None}).to_list(None)
-    docs = [doc for doc in docs if _aware(doc["expires_at"]) > now]
-    docs.sort(key=lambda doc: _aware(doc["started_at"]), reverse=True)
+    docs = [doc for doc in docs if as_utc(doc["expires_at"]) > now]
+    docs.sort(key=lambda doc: as_utc(doc["started_at"]), reverse=True)
     return [_view(doc, current) for doc in docs]
 
 

@@ -15,6 +15,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from models import applications, catalogue, channels, citizens
+from models.core.localized import text
 from models.core.timezone import as_utc, local
 from models.errors import Conflict, FieldError, NotFound, Unavailable, ValidationFailed
 from models.payments.merchants import CHANNEL_KINDS, PaymentChannelError, gateway_for, notify_url
@@ -36,12 +37,6 @@ def new_number(prefix: str, now: datetime.datetime) -> str:
     """E.g. "PAY20261123104530K7Q2M9XD4T": time-ordered, unique by its random tail (and the _id index)."""
     alphabet = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
     return prefix + local(now).strftime("%Y%m%d%H%M%S") + "".join(secrets.choice(alphabet) for _ in range(10))
-
-
-def _localized(value: Any) -> str:
-    if isinstance(value, dict):
-        return str(value.get("zh-CN") or value.get("en") or "")
-    return str(value or "")
 
 
 def _in_progress() -> Conflict:
@@ -124,7 +119,7 @@ async def create_payment(ctx, citizen_id: str, application_no: str, channel_name
         "service_code": application["service_code"],
         # Whose order it is, for operators' scope: the application's department and region.
         "department": application.get("department", ""), "region_code": application.get("region_code", ""),
-        "description": f"{_localized(application.get('service_name')) or application['service_code']} 办件 {application_no}"[:120],
+        "description": f"{text(application.get('service_name')) or application['service_code']} 办件 {application_no}"[:120],
         "channel": channel_name, "channel_id": channel.id, "app_id": channel.app_id, "payer_id": payer,
         "amount_fen": amount_fen, "status": "pending", "active_for": application_no, "placed": False,
         "created_at": now, "updated_at": now,

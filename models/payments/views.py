@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
 from models.access import OperatorScope
-from models.core.timezone import local_iso
+from models.core.pagination import page_of
+from models.core.timezone import shown_time
 from models.errors import BadRequest, NotFound
 from models.payments.merchants import CHANNEL_KINDS
-
-
-def _iso(value: Any) -> Any:
-    """Datetimes as ISO 8601 in Asia/Shanghai (views are JSON-ready, so idempotent replays match)."""
-    return local_iso(value) if isinstance(value, datetime.datetime) else value
 
 
 def order_view(order: dict[str, Any], *, operator: bool = False) -> dict[str, Any]:
@@ -23,8 +18,8 @@ def order_view(order: dict[str, Any], *, operator: bool = False) -> dict[str, An
         "order_no": order["_id"], "application_no": order["application_no"], "service_code": order.get("service_code"),
         "description": order.get("description"), "channel": order["channel"], "app_id": order["app_id"],
         "amount_fen": order["amount_fen"], "currency": "CNY", "status": order["status"],
-        "created_at": _iso(order["created_at"]), "expires_at": _iso(order["expires_at"]),
-        "paid_at": _iso(order.get("paid_at")), "closed_at": _iso(order.get("closed_at")),
+        "created_at": shown_time(order["created_at"]), "expires_at": shown_time(order["expires_at"]),
+        "paid_at": shown_time(order.get("paid_at")), "closed_at": shown_time(order.get("closed_at")),
         "refunded_fen": order.get("refunded_fen", 0),
     }
     if operator:
@@ -38,8 +33,8 @@ def order_view(order: dict[str, Any], *, operator: bool = False) -> dict[str, An
 def refund_view(refund: dict[str, Any]) -> dict[str, Any]:
     return {"refund_no": refund["_id"], "order_no": refund["order_no"], "amount_fen": refund["amount_fen"],
             "status": refund["status"], "reason": refund.get("reason", ""), "operator_id": refund.get("operator_id"),
-            "created_at": _iso(refund["created_at"]), "succeeded_at": _iso(refund.get("succeeded_at")),
-            "failed_at": _iso(refund.get("failed_at")), "failure": refund.get("failure")}
+            "created_at": shown_time(refund["created_at"]), "succeeded_at": shown_time(refund.get("succeeded_at")),
+            "failed_at": shown_time(refund.get("failed_at")), "failure": refund.get("failure")}
 
 
 # ---- operators' reads ----------------------------------------------------------------------------
@@ -65,10 +60,8 @@ async def list_orders(ctx, scope: OperatorScope, *, status: str | None, applicat
         if channel not in CHANNEL_KINDS:
             raise BadRequest("invalid_channel", "channel 应为 wechat 或 alipay", "channel must be wechat or alipay")
         query["channel"] = channel
-    total = await ctx.db.payment_orders.count_documents(query)
-    cursor = ctx.db.payment_orders.find(query).sort([("created_at", DESCENDING)]).skip((page - 1) * page_size).limit(page_size)
-    return {"items": [order_view(o, operator=True) async for o in cursor], "total": total, "page": page,
-            "page_size": page_size}
+    return await page_of(ctx.db.payment_orders, query, [("created_at", DESCENDING)], page, page_size,
+                         lambda order: order_view(order, operator=True))
 
 
 async def operator_detail(ctx, scope: OperatorScope, order_no: str) -> dict[str, Any]:  # noqa: ANN001
@@ -80,6 +73,6 @@ async def operator_detail(ctx, scope: OperatorScope, order_no: str) -> dict[str,
     refunds = await ctx.db.payment_refunds.find({"order_no": order_no}).sort([("created_at", ASCENDING)]).to_list(None)
     attempts = await ctx.db.payment_notifications.find({"order_no": order_no}).sort([("received_at", ASCENDING)]).to_list(None)
     return {**order_view(order, operator=True), "refunds": [refund_view(r) for r in refunds],
-            "notifications": [{"id": str(a["_id"]), "received_at": _iso(a["received_at"]), "event_type": a.get("event_type"),
+            "notifications": [{"id": str(a["_id"]), "received_at": shown_time(a["received_at"]), "event_type": a.get("event_type"),
                                "outcome": a["outcome"], "reason": a.get("reason"), "http_status": a.get("http_status")}
                               for a in attempts]}

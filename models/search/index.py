@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from models import access
+from models.core import localized
 from models.search.analysis import Analyzer, get_analyzer, pinyin_keys
 from models.search.ranking import (
     ALIAS,
@@ -50,21 +51,6 @@ class SearchResult:
     page_size: int
     scores: list[float] = dataclasses.field(default_factory=list)
     total_exact: bool = True
-
-
-def _text(value: Any) -> list[str]:
-    """Every translation of a localised value (or the string itself)."""
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [v for v in value.values() if isinstance(v, str)]
-    return []
-
-
-def _zh(value: Any) -> str:
-    if isinstance(value, dict):
-        return value.get("zh-CN") or next((v for v in value.values() if isinstance(v, str)), "")
-    return value if isinstance(value, str) else ""
 
 
 def region_scope(region: str) -> tuple[str, frozenset[str]]:
@@ -159,7 +145,7 @@ class SearchIndex(Ranking):
         for doc, item in enumerate(items):
             fields: dict[str, set[float]] = {}  # term -> weights of the fields holding it
             add = functools.partial(_add_terms, fields)
-            names = _text(item.get("name"))
+            names = localized.translations(item.get("name"))
             aliases = [a for a in item.get("aliases", []) if isinstance(a, str)]
             for text in names:
                 terms = an.terms(text)
@@ -177,12 +163,12 @@ class SearchIndex(Ranking):
             for exact in {an.normalize_cached(t) for t in names + aliases}:
                 self._exact.setdefault(exact, set()).add(doc)
             guide = item.get("guide") or {}
-            for text in _text((guide.get("result") or {}).get("name")):
+            for text in localized.translations((guide.get("result") or {}).get("name")):
                 add(an.terms(text), RESULT)
             taxonomy = [departments.get(item.get("department", ""))] + \
                 [themes.get(t) for t in item.get("themes", [])] + [regions.get(item.get("region_code", ""))]
             for value in taxonomy:
-                for text in _text(value):
+                for text in localized.translations(value):
                     add(an.terms(text), TAXONOMY)
             add(an.key_terms("\n".join(self._guide_texts(guide)), GUIDE_TERMS_PER_ITEM), GUIDE)
 
@@ -227,13 +213,13 @@ class SearchIndex(Ranking):
 
     @staticmethod
     def _guide_texts(guide: dict[str, Any]) -> Iterator[str]:
-        yield _zh(guide.get("conditions"))
-        yield _zh(guide.get("legal_basis"))
+        yield localized.text(guide.get("conditions"))
+        yield localized.text(guide.get("legal_basis"))
         for material in guide.get("materials") or []:
             if isinstance(material, dict):
-                yield _zh(material.get("name"))
+                yield localized.text(material.get("name"))
         for step in guide.get("process") or []:
-            yield _zh(step)
+            yield localized.text(step)
 
     def _filter(self, department: str | None, theme: str | None, audience: str | None,
                 region: str | None) -> tuple[Any, list[str] | None]:
