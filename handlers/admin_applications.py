@@ -8,8 +8,7 @@ import msgspec
 
 from handlers.applications import ApplicationSummary, TimelineEntry
 from handlers.base import BaseHandler, requires
-from handlers.contract import Body, Page, PageQuery, declare
-from handlers.domain_checked import checked_by_domain
+from handlers.contract import BY_DOMAIN, Body, Page, PageQuery, declare, one_of
 from handlers.files import DOWNLOAD, DOWNLOAD_AS, send_file
 from models import access, applications, files, idempotency
 from models.errors import FieldError, NotFound, ValidationFailed
@@ -56,7 +55,13 @@ class AdminApplicationView(ApplicationSummary, kw_only=True):
     timeline: list[AdminTimelineEntry]
 
 
-_NOTE = {"type": "string", "maxLength": applications.NOTE_MAX}
+Note = Annotated[str, msgspec.Meta(max_length=applications.NOTE_MAX)]
+ActionName = one_of(applications.OPERATOR_ACTIONS)
+
+
+class Shipment(Body):
+    carrier: str = msgspec.UNSET
+    tracking_no: str = msgspec.UNSET
 
 
 class OperatorAction(Body):
@@ -65,17 +70,16 @@ class OperatorAction(Body):
 
     # The state machine checks what each action needs (and ignores what it does not), naming the
     # actions it knows when refusing one: the schema documents the fields, models.applications decides.
-    action: checked_by_domain({"enum": list(applications.OPERATOR_ACTIONS)}, "required") = msgspec.UNSET
-    note: checked_by_domain(_NOTE) = msgspec.UNSET
-    expected_version: checked_by_domain(
-        {"type": "integer"}, "the version the operator saw: 409 when the application changed since") = msgspec.UNSET
-    missing_materials: checked_by_domain({"type": "array", "minItems": 1, "items": {"type": "string"}},
-                                         "material keys (request_supplement)") = msgspec.UNSET
-    reason: checked_by_domain(_NOTE, "required to reject") = msgspec.UNSET
-    result: checked_by_domain({"type": ["string", "object"]}, "what the applicant receives (complete)") = msgspec.UNSET
-    delivery: checked_by_domain({"type": "object", "properties": {"carrier": {"type": "string"},
-                                                                  "tracking_no": {"type": "string"}}},
-                                "how the result was sent (complete)") = msgspec.UNSET
+    action: Annotated[ActionName, BY_DOMAIN]
+    note: Annotated[Note, BY_DOMAIN] = msgspec.UNSET
+    expected_version: Annotated[int, msgspec.Meta(
+        description="the version the operator saw: 409 when the application changed since"), BY_DOMAIN] = msgspec.UNSET
+    missing_materials: Annotated[list[str], msgspec.Meta(min_length=1, description="material keys (request_supplement)"),
+                                 BY_DOMAIN] = msgspec.UNSET
+    reason: Annotated[Note, msgspec.Meta(description="required to reject"), BY_DOMAIN] = msgspec.UNSET
+    result: Annotated[str | dict[str, Any], msgspec.Meta(description="what the applicant receives (complete)"),
+                      BY_DOMAIN] = msgspec.UNSET
+    delivery: Annotated[Shipment, msgspec.Meta(description="how the result was sent (complete)"), BY_DOMAIN] = msgspec.UNSET
 
 
 MATERIAL_DOWNLOAD = DOWNLOAD  # the material as the citizen uploaded it

@@ -12,8 +12,7 @@ from typing import Annotated, Any
 import msgspec
 
 from handlers.base import BaseHandler, requires
-from handlers.contract import Answer, Body, Page, PageQuery, Query, Timestamp, declare
-from handlers.domain_checked import checked_by_domain
+from handlers.contract import BY_DOMAIN, Answer, Body, Page, PageQuery, Query, Timestamp, declare, one_of
 from models import access, consultations, feedback, ratings
 from models.core.timezone import SHANGHAI
 from models.errors import BadRequest
@@ -62,25 +61,27 @@ class FeedbackQuery(PageQuery):
 
 # Free text is checked by models.usertext (its own codes: required, not_text, too_long, too_short).
 class ConsultationReply(Body):
-    content: checked_by_domain({"type": "string", "minLength": 1, "maxLength": consultations.CONTENT_MAX})
+    content: Annotated[str, msgspec.Meta(min_length=1, max_length=consultations.CONTENT_MAX), BY_DOMAIN]
 
 
 class ConsultationClosing(Body):
     """A final note, required when the consultation was never answered (it becomes the answer)."""
 
-    note: checked_by_domain({"type": "string", "maxLength": consultations.CONTENT_MAX}) = msgspec.UNSET
+    note: Annotated[str, msgspec.Meta(max_length=consultations.CONTENT_MAX), BY_DOMAIN] = msgspec.UNSET
 
 
 class RectificationResponse(Body):
-    response: checked_by_domain({"type": "string", "minLength": ratings.RESPONSE_MIN,
-                                 "maxLength": ratings.RESPONSE_MAX})
+    response: Annotated[str, msgspec.Meta(min_length=ratings.RESPONSE_MIN, max_length=ratings.RESPONSE_MAX), BY_DOMAIN]
+
+
+FeedbackAction = one_of(feedback.ACTIONS)
 
 
 class FeedbackResolution(Body):
     """`confirm` (it is an error), `fix` (corrected; a note of 5+ characters) or `explain` (the content is right)."""
 
-    action: checked_by_domain({"enum": list(feedback.ACTIONS)}, "required") = msgspec.UNSET
-    note: checked_by_domain({"type": "string", "maxLength": feedback.NOTE_MAX}) = msgspec.UNSET
+    action: Annotated[FeedbackAction, BY_DOMAIN]
+    note: Annotated[str, msgspec.Meta(max_length=feedback.NOTE_MAX), BY_DOMAIN] = msgspec.UNSET
 
 
 class ConsultationAdminTurn(Answer, kw_only=True):

@@ -26,8 +26,8 @@ import dataclasses
 import functools
 import re
 import typing
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Annotated, Any, Generic, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import msgspec
 
@@ -54,10 +54,24 @@ class Answer(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Base of answer types: a documented answer may carry fields added later (clients ignore them)."""
 
 
-# A field the domain checks itself, reporting every problem of a body at once with its own codes
-# (`Annotated[str, BY_DOMAIN]`): documented with its type, but not refused here, where msgspec
-# would stop at the first problem.
+# A body field the domain checks itself: `Annotated[T, BY_DOMAIN]`.
+#
+# Some models check a whole body and report every fault at once, each with its own code
+# (`invalid_slots`, `invalid_window_number`, `unknown_field`...), which the console shows field by
+# field; msgspec would stop at the first fault and word it its own way. Such a field is declared with
+# the type the domain accepts, constraints included (`Literal` for its enums, `msgspec.Meta` for
+# patterns, lengths and ranges) and without a default where the domain requires it: /openapi.json
+# documents exactly that, while `declare` validates the body with a twin type in which the marked
+# fields take anything and may be missing, leaving the verdict to the domain.
 BY_DOMAIN = msgspec.Meta(extra={"checked_by": "domain"})
+
+# Texts operators give in one language or several: "text" or {"zh-CN": "...", "en": "..."}.
+LocalizedText = str | dict[str, str]
+
+
+def one_of(values: Iterable[str]) -> Any:
+    """The type of a text that is one of `values` (a set of names the domain keeps as a constant)."""
+    return Literal[tuple(values)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,7 +148,7 @@ def _as_validated(body_type: Any) -> Any:
     fields: list[tuple[Any, ...]] = []
     for field in msgspec.structs.fields(body_type):
         if field.name in by_domain:
-            fields.append((field.name, Any, None))
+            fields.append((field.name, Any, msgspec.UNSET))  # absent stays absent, as in the body
         elif field.required:
             fields.append((field.name, hints[field.name]))
         elif field.default_factory is not msgspec.NODEFAULT:
