@@ -10,7 +10,7 @@ from handlers.applications import ApplicationSummary, TimelineEntry
 from handlers.base import BaseHandler, requires
 from handlers.contract import BY_DOMAIN, Body, Page, PageQuery, declare, one_of
 from handlers.files import DOWNLOAD, DOWNLOAD_AS, send_file
-from models import access, applications, files, idempotency
+from models import access, applications, files
 from models.errors import FieldError, NotFound, ValidationFailed
 
 ROLE = "applications"
@@ -135,12 +135,8 @@ class AdminApplicationActionHandler(OperatorHandler):
     async def post(self, no: str) -> None:
         """Take one step {action, note?, expected_version?, ...}; honours Idempotency-Key."""
         body = self.json_body()
-        scope = f"operator:{self.principal.subject_id}:applications.action:{no}"
-        status, payload = await idempotency.run_once(
-            self.ctx, scope, self.request.headers.get("Idempotency-Key"), body,
-            lambda: applications.operator_action(self.ctx, self.principal.subject_id, self.scope, no, body,
-                                                 self.locale_code))
-        self.write_json(payload, status)
+        await self.write_once(f"applications.action:{no}", body, lambda: applications.operator_action(
+            self.ctx, self.principal.subject_id, self.scope, no, body, self.locale_code))
 
 
 class AdminApplicationFileHandler(OperatorHandler):

@@ -8,7 +8,7 @@ import msgspec
 
 from handlers.base import BaseHandler, requires
 from handlers.contract import BY_DOMAIN, Answer, Body, Fen, Page, PageQuery, Timestamp, declare
-from models import access, channels, idempotency, payments
+from models import access, channels, payments
 from models.errors import BadRequest, NotFound
 
 FINANCE = "finance"
@@ -165,11 +165,8 @@ class RefundsHandler(BaseHandler):
         """Refund {amount_fen? (default: all that is left), reason}; honours Idempotency-Key."""
         body = self.json_body()
         operator_id = self.principal.subject_id
-        status, payload = await idempotency.run_once(
-            self.ctx, f"operator:{operator_id}:payments.refund:{order_no}", self.request.headers.get("Idempotency-Key"),
-            body, lambda: payments.request_refund(self.ctx, self.scope, order_no, body.get("amount_fen"), body.get("reason"),
-                                                  operator_id))
-        self.write_json(payload, status)
+        await self.write_once(f"payments.refund:{order_no}", body, lambda: payments.request_refund(
+            self.ctx, self.scope, order_no, body.get("amount_fen"), body.get("reason"), operator_id))
 
 
 class MerchantHandler(BaseHandler):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import msgspec
 
 from handlers.base import BaseHandler, citizen_required
 from handlers.contract import Answer, Body, Day, Page, PageQuery, Query, Timestamp, declare
-from models import applications, exposure, idempotency, ratelimit
+from models import applications, exposure, ratelimit
 
 SUBMISSIONS_PER_HOUR = 60
 PROGRESS_PER_IP_PER_MINUTE = 30
@@ -169,13 +168,6 @@ class CitizenHandler(BaseHandler):
     @property
     def citizen_id(self) -> str:
         return self.principal.subject_id
-
-    async def write_once(self, operation: str, body: dict[str, Any],
-                         create: Callable[[], Awaitable[tuple[int, Any]]]) -> None:
-        """Run a write once per Idempotency-Key (replaying its first answer) and send the answer."""
-        scope = f"citizen:{self.citizen_id}:{operation}"
-        status, payload = await idempotency.run_once(self.ctx, scope, self.request.headers.get("Idempotency-Key"), body, create)
-        self.write_json(payload, status)
 
 
 class ApplicationsHandler(CitizenHandler):

@@ -8,7 +8,7 @@ import msgspec
 
 from handlers.base import BaseHandler, citizen_required
 from handlers.contract import Answer, Body, Day, Page, PageQuery, Query, Timestamp, declare
-from models import appointments, idempotency, ratelimit
+from models import appointments, ratelimit
 
 # ---- the contract ---------------------------------------------------------------------------------
 Clock = Annotated[str, msgspec.Meta(description="local time of day in the hall, HH:MM")]
@@ -139,14 +139,8 @@ class AppointmentsHandler(BaseHandler):
         body = self.json_body()
         await ratelimit.enforce(self.ctx.redis, f"book:{citizen_id}", 20, 60, "booking_rate_limited",
                                 "预约操作过于频繁，请稍后再试", "Too many booking attempts; retry later")
-
-        async def create() -> tuple[int, object]:
-            return 201, await appointments.book(self.ctx, citizen_id, body, self.locale_code)
-
-        status, payload = await idempotency.run_once(
-            self.ctx, f"citizen:{citizen_id}:appointments.create", self.request.headers.get("Idempotency-Key"),
-            body, create)
-        self.write_json(payload, status)
+        await self.write_once("appointments.create", body,
+                              lambda: appointments.book(self.ctx, citizen_id, body, self.locale_code), status=201)
 
     @citizen_required
     @declare(query=AppointmentsQuery, answer=Page[AppointmentView])

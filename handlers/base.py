@@ -22,7 +22,7 @@ from bson import ObjectId
 from handlers import contract, jsonbody
 from handlers.contract import Contract
 from handlers.openapi import openapi_path
-from models import access, audit, tokens
+from models import access, audit, idempotency, tokens
 from models.core.timezone import local_iso
 from models.errors import BadRequest, DomainError, Forbidden, PayloadTooLarge, Unauthorized
 from models.tokens import Principal
@@ -199,6 +199,25 @@ class BaseHandler(tornado.web.RequestHandler):
         return number("page", 1, 1, 10_000), number("page_size", default_size, 1, 100)
 
     # ---- output ------------------------------------------------------------------------------
+    async def write_once(self, operation: str, body: Any, create: Callable[[], Awaitable[Any]], *,
+                         status: int | None = None, caller: str | None = None) -> None:
+        """Run a write once per Idempotency-Key, replaying its first answer to a retry, and send the answer.
+
+        `create` returns (status, answer), as the models that choose their status do, or with
+        `status` given, the answer alone. Keys are kept per `caller` and `operation` (the stored
+        keys are "<caller>:<operation>:<key>"): by default the caller is the logged-in principal
+        ("citizen:<id>", "operator:<id>"), so two callers choosing the same key never meet.
+        """
+        async def run() -> tuple[int, Any]:
+            answer = await create()
+            return answer if status is None else (status, answer)
+
+        if caller is None:
+            caller = f"{self.principal.kind}:{self.principal.subject_id}"
+        answered, payload = await idempotency.run_once(self.ctx, f"{caller}:{operation}",
+                                                       self.request.headers.get("Idempotency-Key"), body, run)
+        self.write_json(payload, answered)
+
     def write_json(self, payload: Any, status: int = 200) -> None:
         self.write_json_body(json.dumps(payload, ensure_ascii=False, default=_json_default).encode(), status)
 

@@ -8,7 +8,7 @@ import msgspec
 
 from handlers.base import BaseHandler, citizen_required
 from handlers.contract import Answer, Body, Fen, Timestamp, declare
-from models import idempotency, payments
+from models import payments
 
 
 # ---- the contract ---------------------------------------------------------------------------------
@@ -62,13 +62,8 @@ class ApplicationPaymentsHandler(BaseHandler):
         """Fee order {channel: "wechat"|"alipay", app_id} → order with `pay_params`; honours Idempotency-Key."""
         body = self.json_body()
         citizen_id = self.principal.subject_id
-
-        async def create() -> tuple[int, dict]:
-            return 201, await payments.create_payment(self.ctx, citizen_id, no, body.get("channel"), body.get("app_id"))
-
-        status, payload = await idempotency.run_once(
-            self.ctx, f"citizen:{citizen_id}:payments.create:{no}", self.request.headers.get("Idempotency-Key"), body, create)
-        self.write_json(payload, status)
+        await self.write_once(f"payments.create:{no}", body, lambda: payments.create_payment(
+            self.ctx, citizen_id, no, body.get("channel"), body.get("app_id")), status=201)
 
 
 class PaymentHandler(BaseHandler):
