@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
 from handlers.base import BaseHandler, citizen_required
-from handlers.contract import Answer, Body, Day, Page, PageQuery, Query, Timestamp, declare
+from handlers.contract import BY_DOMAIN, Answer, Body, Day, Page, PageQuery, Query, Timestamp, declare
 from models import appointments, ratelimit
 
 # ---- the contract ---------------------------------------------------------------------------------
@@ -102,14 +102,15 @@ class AppointmentsQuery(PageQuery):
     status: Annotated[str | None, msgspec.Meta(description="booked, checked_in, called, cancelled or no_show")] = None
 
 
+Degrees = msgspec.Meta(description="degrees")
+
+
 class CheckIn(Body):
     """Where the citizen is, when the hall checks in only on site."""
 
-    # Any: the appointment rules name a coordinate that is no finite number in range (`invalid_location`).
-    latitude: Annotated[Any, msgspec.Meta(description="degrees", extra_json_schema={
-        "type": ["number", "null"], "minimum": -90, "maximum": 90})] = None
-    longitude: Annotated[Any, msgspec.Meta(description="degrees", extra_json_schema={
-        "type": ["number", "null"], "minimum": -180, "maximum": 180})] = None
+    # The appointment rules name a coordinate that is no finite number in range (`invalid_location`).
+    latitude: Annotated[Annotated[float, msgspec.Meta(ge=-90, le=90)] | None, Degrees, BY_DOMAIN] = None
+    longitude: Annotated[Annotated[float, msgspec.Meta(ge=-180, le=180)] | None, Degrees, BY_DOMAIN] = None
 
 
 class SlotsHandler(BaseHandler):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
 from handlers.base import BaseHandler, citizen_required
-from handlers.contract import Answer, Body, Page, PageQuery, Query, Timestamp, declare
+from handlers.contract import BY_DOMAIN, Answer, Body, Page, PageQuery, Query, Timestamp, declare
 from models import consultations, feedback, ratelimit, ratings
 
 # ---- the contract ---------------------------------------------------------------------------------
@@ -69,8 +69,8 @@ class ConsultationView(ConsultationSummary, kw_only=True):
 class NewRating(Body):
     """A rating (好差评): grade 5 = 非常满意 … 1 = 非常不满意; an unfavourable one (1, 2) needs a comment."""
 
-    # Any: the rating rules refuse a grade that is no whole number from 1 to 5 in their own words.
-    grade: Annotated[Any, msgspec.Meta(extra_json_schema={"type": "integer", "minimum": 1, "maximum": 5})]
+    # The rating rules refuse a grade that is no whole number from 1 to 5 in their own words.
+    grade: Annotated[int, msgspec.Meta(ge=1, le=5), BY_DOMAIN]
     comment: Annotated[str | None, msgspec.Meta(description="at most 500 characters")] = None
     tags: Annotated[list[str], msgspec.Meta(description="at most 5, each at most 20 letters or digits")] = []
 

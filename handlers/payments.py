@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
 import msgspec
 
 from handlers.base import BaseHandler, citizen_required
-from handlers.contract import Answer, Body, Fen, Timestamp, declare
+from handlers.contract import BY_DOMAIN, Answer, Body, Fen, Timestamp, declare
 from models import payments
 
 
@@ -15,9 +15,9 @@ from models import payments
 class NewFeeOrder(Body):
     """Which channel pays: the mini-program the citizen pays in."""
 
-    # Loose: the payment rules name a wrong channel and a missing app_id together, in their own words.
-    channel: Annotated[Any, msgspec.Meta(extra_json_schema={"type": "string", "enum": ["wechat", "alipay"]})]
-    app_id: Annotated[str | None, msgspec.Meta(description="the mini-program's AppID (required)")] = None
+    # The payment rules name a wrong channel and a missing app_id together, in their own words.
+    channel: Annotated[Literal["wechat", "alipay"], BY_DOMAIN]
+    app_id: Annotated[str, msgspec.Meta(description="the mini-program's AppID"), BY_DOMAIN]
 
 
 class FeeOrder(Answer):
