@@ -8,24 +8,21 @@ import msgspec
 
 from handlers.applications import ApplicationSummary, TimelineEntry
 from handlers.base import BaseHandler, requires
-from handlers.contract import BY_DOMAIN, Body, Page, PageQuery, declare, one_of
+from handlers.contract import BY_DOMAIN, Body, Flag, Page, PageQuery, declare, one_of
 from handlers.files import DOWNLOAD, DOWNLOAD_AS, send_file
 from models import access, applications, files
-from models.errors import FieldError, NotFound, ValidationFailed
+from models.errors import NotFound
 
 ROLE = "applications"
 
 
 # ---- the contract ---------------------------------------------------------------------------------
-# The flags' words are read by `OperatorHandler.flag`, case-insensitively, as they were before the contract.
-Flag = Annotated[str, msgspec.Meta(description="true, false (or 1, 0); empty or `any` for either")]
-
-
 class AdminApplicationsQuery(PageQuery):
     status: Annotated[str | None, msgspec.Meta(description="comma-separated statuses")] = None
     department: str | None = None
     service_code: str | None = None
-    overdue: Flag = ""
+    overdue: Annotated[Flag | None, msgspec.Meta(
+        description="true: past the promised date; false: within it; empty or `any`: either")] = None
 
 
 class AdminApplicationSummary(ApplicationSummary, kw_only=True):
@@ -85,20 +82,7 @@ class OperatorAction(Body):
 MATERIAL_DOWNLOAD = DOWNLOAD  # the material as the citizen uploaded it
 
 
-class OperatorHandler(BaseHandler):
-    """Shared by the operator application routes."""
-
-    @staticmethod
-    def flag(name: str, raw: str) -> bool | None:
-        raw = raw.strip().lower()
-        if raw in ("", "any"):
-            return None
-        if raw not in ("true", "1", "false", "0"):
-            raise ValidationFailed(errors=[FieldError(name, "type", f"{name} 应为 true 或 false", f"{name} must be true or false")])
-        return raw in ("true", "1")
-
-
-class AdminApplicationsHandler(OperatorHandler):
+class AdminApplicationsHandler(BaseHandler):
     """Applications to handle, newest first: `?status=&department=&service_code=&overdue=`."""
 
     @requires(access.APPLICATIONS_READ)
@@ -107,11 +91,11 @@ class AdminApplicationsHandler(OperatorHandler):
         query = self.query
         self.write_json(await applications.list_for_operators(
             self.ctx, self.scope, query.department or None, status=query.status,
-            service_code=query.service_code, overdue=self.flag("overdue", query.overdue),
+            service_code=query.service_code, overdue=query.overdue,
             page=query.page, page_size=query.page_size, locale=self.locale_code))
 
 
-class AdminApplicationHandler(OperatorHandler):
+class AdminApplicationHandler(BaseHandler):
     """One application with its form, materials, timeline (with who acted) and deadline."""
 
     path_params = ("no",)
@@ -122,7 +106,7 @@ class AdminApplicationHandler(OperatorHandler):
         self.write_json(await applications.operator_detail(self.ctx, no, self.scope, self.locale_code))
 
 
-class AdminApplicationActionHandler(OperatorHandler):
+class AdminApplicationActionHandler(BaseHandler):
     """Act on an application {action: accept|request_supplement|approve|reject|complete, note, ...}."""
 
     path_params = ("no",)
@@ -139,7 +123,7 @@ class AdminApplicationActionHandler(OperatorHandler):
             self.ctx, self.principal.subject_id, self.scope, no, body, self.locale_code))
 
 
-class AdminApplicationFileHandler(OperatorHandler):
+class AdminApplicationFileHandler(BaseHandler):
     """Download a material attached to an application the operator handles."""
 
     path_params = ("no", "file_id")

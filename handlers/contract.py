@@ -160,9 +160,14 @@ def _as_validated(body_type: Any) -> Any:
 
 
 def _by_domain(hint: Any) -> bool:
-    if typing.get_origin(hint) is Annotated and BY_DOMAIN in typing.get_args(hint)[1:]:
+    return _marked(hint, BY_DOMAIN)
+
+
+def _marked(hint: Any, marker: msgspec.Meta) -> bool:
+    """Whether `marker` annotates `hint` or a type within it (`Annotated[T, marker] | None`)."""
+    if typing.get_origin(hint) is Annotated and marker in typing.get_args(hint)[1:]:
         return True
-    return any(_by_domain(arg) for arg in typing.get_args(hint))
+    return any(_marked(arg, marker) for arg in typing.get_args(hint))
 
 
 def parse_body(body_type: Any, data: dict[str, Any]) -> Any:
@@ -177,6 +182,7 @@ def parse_query(query_type: type, arguments: Mapping[str, list[bytes]]) -> Any:
     """The query string as `query_type`: the last value of each argument (list fields take them all),
     text coerced to the declared types; 400 naming the argument that does not fit."""
     list_fields = _list_fields(query_type)
+    flags = _flag_fields(query_type)
     values: dict[str, Any] = {}
     for name, raw in arguments.items():
         try:
@@ -184,6 +190,10 @@ def parse_query(query_type: type, arguments: Mapping[str, list[bytes]]) -> Any:
         except UnicodeDecodeError:
             raise _query_error(FieldError(name, "encoding", "应为 UTF-8 文本", "must be UTF-8 text")) from None
         values[name] = texts if name in list_fields else texts[-1]
+        if name in flags:
+            word = values.pop(name).strip().lower()
+            if word not in _UNSAID:
+                values[name] = _flag(name, word)
     try:
         return msgspec.convert(values, query_type, strict=False)
     except msgspec.ValidationError as exc:
@@ -198,6 +208,19 @@ def _query_error(error: FieldError) -> BadRequest:
     code = _QUERY_ERROR_CODES.get(error.field, "invalid_query")
     return BadRequest(code, f"查询参数 {error.field} {error.zh}", f"query argument {error.field} {error.en}",
                       errors=[error])
+
+
+def _flag(name: str, word: str) -> bool:
+    if word not in _FLAG_WORDS:
+        raise _query_error(FieldError(name, "type", "应为 true 或 false", "must be true or false"))
+    return _FLAG_WORDS[word]
+
+
+@functools.cache
+def _flag_fields(query_type: type) -> frozenset[str]:
+    hints = typing.get_type_hints(query_type, include_extras=True)
+    return frozenset(field.encode_name for field in msgspec.structs.fields(query_type)
+                     if _marked(hints[field.name], _FLAG))
 
 
 @functools.cache
@@ -304,6 +327,14 @@ class Page(Answer, Generic[T]):
 
 PageNumber = Annotated[int, msgspec.Meta(ge=1, le=10_000, description="page number, from 1")]
 PageSize = Annotated[int, msgspec.Meta(ge=1, le=100, description="items per page, at most 100")]
+
+
+# A yes-or-no query argument: true/false, 1/0 or yes/no in any case; empty or `any` is as if it were
+# not given (a filter's default, e.g. `Flag | None = None`, selects either). Anything else is 400.
+_FLAG = msgspec.Meta(extra={"query": "flag"})
+_FLAG_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+_UNSAID = ("", "any")
+Flag = Annotated[bool, msgspec.Meta(description="true or false (also 1/0, yes/no); empty or `any`: either"), _FLAG]
 
 
 class PageQuery(Query):
