@@ -177,9 +177,9 @@ class ApplicationsHandler(CitizenHandler):
     @declare(query=ApplicationsQuery, answer=Page[ApplicationSummary])
     async def get(self) -> None:
         """My applications, newest first; `?status=` filters (comma-separated)."""
-        page, size = self.page_args()
         self.write_json(await applications.list_for_citizen(
-            self.ctx, self.citizen_id, self.get_query_argument("status", None), page, size, self.locale_code))
+            self.ctx, self.citizen_id, self.get_query_argument("status", None), self.query.page, self.query.page_size,
+            self.locale_code))
 
     @citizen_required
     @declare(body=NewApplication, answer=ApplicationView, status=201, errors=IDEMPOTENT,

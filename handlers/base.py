@@ -187,17 +187,6 @@ class BaseHandler(tornado.web.RequestHandler):
             self._json_body = data
         return self._json_body
 
-    def page_args(self, default_size: int = 20) -> tuple[int, int]:
-        """Validated `page` (from 1) and `page_size` (1..100) query arguments."""
-        def number(name: str, default: int, low: int, high: int) -> int:
-            raw = self.get_query_argument(name, str(default))
-            # ASCII digits only: str.isdigit() also holds for "¹" and "١", which int() refuses or reads.
-            if not (raw.isascii() and raw.isdigit() and len(raw) <= 6) or not low <= int(raw) <= high:
-                raise BadRequest("invalid_pagination", f"{name} 应为 {low} 到 {high} 之间的整数",
-                                 f"{name} must be a whole number from {low} to {high}")
-            return int(raw)
-        return number("page", 1, 1, 10_000), number("page_size", default_size, 1, 100)
-
     # ---- output ------------------------------------------------------------------------------
     async def write_once(self, operation: str, body: Any, create: Callable[[], Awaitable[Any]], *,
                          status: int | None = None, caller: str | None = None) -> None:

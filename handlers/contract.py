@@ -181,8 +181,7 @@ def parse_body(body_type: Any, data: dict[str, Any]) -> Any:
 def parse_query(query_type: type, arguments: Mapping[str, list[bytes]]) -> Any:
     """The query string as `query_type`: the last value of each argument (list fields take them all),
     text coerced to the declared types; 400 naming the argument that does not fit."""
-    list_fields = _list_fields(query_type)
-    flags = _flag_fields(query_type)
+    list_fields, flags, pages = _list_fields(query_type), _flag_fields(query_type), _page_fields(query_type)
     values: dict[str, Any] = {}
     for name, raw in arguments.items():
         try:
@@ -194,19 +193,23 @@ def parse_query(query_type: type, arguments: Mapping[str, list[bytes]]) -> Any:
             word = values.pop(name).strip().lower()
             if word not in _UNSAID:
                 values[name] = _flag(name, word)
+        elif name in pages and not (values[name].isascii() and values[name].isdigit()):
+            # Digits only: msgspec would also read "1e2" and "5.0" as numbers.
+            raise _query_error(FieldError(name, "type", "应为整数", "must be a whole number"))
     try:
         return msgspec.convert(values, query_type, strict=False)
     except msgspec.ValidationError as exc:
         raise _query_error(field_error(str(exc))) from None
 
 
-# Query arguments whose refusal keeps the code the service gave it before the contract existed.
-_QUERY_ERROR_CODES = {"page": "invalid_pagination", "page_size": "invalid_pagination"}
-
-
 def _query_error(error: FieldError) -> BadRequest:
-    code = _QUERY_ERROR_CODES.get(error.field, "invalid_query")
-    return BadRequest(code, f"查询参数 {error.field} {error.zh}", f"query argument {error.field} {error.en}",
+    """400 for a refused query argument; page and page_size keep the code and words they had before
+    the contract existed."""
+    if error.field in _PAGINATION:
+        low, high = _PAGINATION[error.field]
+        return BadRequest("invalid_pagination", f"{error.field} 应为 {low} 到 {high} 之间的整数",
+                          f"{error.field} must be a whole number from {low} to {high}", errors=[error])
+    return BadRequest("invalid_query", f"查询参数 {error.field} {error.zh}", f"query argument {error.field} {error.en}",
                       errors=[error])
 
 
@@ -221,6 +224,11 @@ def _flag_fields(query_type: type) -> frozenset[str]:
     hints = typing.get_type_hints(query_type, include_extras=True)
     return frozenset(field.encode_name for field in msgspec.structs.fields(query_type)
                      if _marked(hints[field.name], _FLAG))
+
+
+@functools.cache
+def _page_fields(query_type: type) -> frozenset[str]:
+    return frozenset(field.encode_name for field in msgspec.structs.fields(query_type)) & _PAGINATION.keys()
 
 
 @functools.cache
@@ -256,6 +264,8 @@ _RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], tuple[str, str, st
      lambda m: ("too_short", f"长度不能少于 {m['n']}", f"must be at least {m['n']} long")),
     (re.compile(r"^Expected `(?P<type>[a-z]+)` (?P<op>[<>]=?) (?P<n>-?[\d.e+]+)"),
      lambda m: ("out_of_range", f"应{_OPS[m['op']][0]} {m['n']}", f"must be {_OPS[m['op']][1]} {m['n']}")),
+    (re.compile(r"^Integer value out of range"),
+     lambda m: ("out_of_range", "超出范围", "is out of range")),
     (re.compile(r"^Expected `str` matching regex"),
      lambda m: ("pattern", "格式不正确", "is not in the expected format")),
     (re.compile(r"^Invalid enum value"),
@@ -325,8 +335,10 @@ class Page(Answer, Generic[T]):
     page_size: int
 
 
-PageNumber = Annotated[int, msgspec.Meta(ge=1, le=10_000, description="page number, from 1")]
-PageSize = Annotated[int, msgspec.Meta(ge=1, le=100, description="items per page, at most 100")]
+PAGE_MAX, PAGE_SIZE_MAX = 10_000, 100
+_PAGINATION = {"page": (1, PAGE_MAX), "page_size": (1, PAGE_SIZE_MAX)}
+PageNumber = Annotated[int, msgspec.Meta(ge=1, le=PAGE_MAX, description="page number, from 1")]
+PageSize = Annotated[int, msgspec.Meta(ge=1, le=PAGE_SIZE_MAX, description=f"items per page, at most {PAGE_SIZE_MAX}")]
 
 
 # A yes-or-no query argument: true/false, 1/0 or yes/no in any case; empty or `any` is as if it were
