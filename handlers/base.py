@@ -333,6 +333,12 @@ class BaseHandler(tornado.web.RequestHandler):
         if not task.cancelled() and task.exception() is not None:
             app_log.error("audit entry for request %s not written", self.request_id, exc_info=task.exception())
 
+    def require_citizen(self) -> None:
+        """401 unless the caller is a logged-in citizen: what `@citizen_required` checks, for a handler
+        that must know before its method runs (a streamed upload, before its body arrives)."""
+        if self.principal is None or self.principal.kind != "citizen":
+            raise Unauthorized("unauthorized", "请先登录", "Please log in first")
+
     @property
     def scope(self) -> access.OperatorScope:
         """The calling operator's scope (region, department); only for methods guarded by `requires`."""
@@ -363,8 +369,7 @@ def citizen_required(method: F) -> F:
     """Only a logged-in citizen may call this; `self.principal` is theirs."""
     @functools.wraps(method)
     def wrapper(self: BaseHandler, *args: Any, **kwargs: Any) -> Awaitable[Any]:
-        if self.principal is None or self.principal.kind != "citizen":
-            raise Unauthorized("unauthorized", "请先登录", "Please log in first")
+        self.require_citizen()
         return method(self, *args, **kwargs)
     wrapper.guard = "citizen"  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]
