@@ -181,7 +181,7 @@ def parse_body(body_type: Any, data: dict[str, Any]) -> Any:
 def parse_query(query_type: type, arguments: Mapping[str, list[bytes]]) -> Any:
     """The query string as `query_type`: the last value of each argument (list fields take them all),
     text coerced to the declared types; 400 naming the argument that does not fit."""
-    list_fields, flags, pages = _list_fields(query_type), _flag_fields(query_type), _page_fields(query_type)
+    list_fields, int_fields, flags = _list_fields(query_type), _int_fields(query_type), _flag_fields(query_type)
     values: dict[str, Any] = {}
     for name, raw in arguments.items():
         try:
@@ -193,18 +193,25 @@ def parse_query(query_type: type, arguments: Mapping[str, list[bytes]]) -> Any:
             word = values.pop(name).strip().lower()
             if word not in _UNSAID:
                 values[name] = _flag(name, word)
-        elif name in pages and not (values[name].isascii() and values[name].isdigit()):
-            # Digits only: msgspec would also read "1e2" and "5.0" as numbers.
-            raise _query_error(FieldError(name, "type", "应为整数", "must be a whole number"))
+        # A whole number in a query is ASCII digits, no more: msgspec alone would also read "1e2" and
+        # "5.0", and str.isdigit() alone "¹" and "١".
+        if name in int_fields:
+            if not (values[name].isascii() and values[name].isdigit()):
+                raise _query_error(FieldError(name, "type", "应为整数", "must be a whole number"))
+            if len(values[name]) > 18:  # past int64 (and int() refuses past 4,300 digits)
+                raise _query_error(FieldError(name, "out_of_range", "应为范围内的整数", "must be a whole number in range"))
+            values[name] = int(values[name])
     try:
         return msgspec.convert(values, query_type, strict=False)
     except msgspec.ValidationError as exc:
         raise _query_error(field_error(str(exc))) from None
 
 
+# Pagination is refused in one sentence naming its bounds, whatever was wrong with the number.
+_PAGINATION = {"page": (1, 10_000), "page_size": (1, 100)}
+
+
 def _query_error(error: FieldError) -> BadRequest:
-    """400 for a refused query argument; page and page_size keep the code and words they had before
-    the contract existed."""
     if error.field in _PAGINATION:
         low, high = _PAGINATION[error.field]
         return BadRequest("invalid_pagination", f"{error.field} 应为 {low} 到 {high} 之间的整数",
@@ -227,15 +234,16 @@ def _flag_fields(query_type: type) -> frozenset[str]:
 
 
 @functools.cache
-def _page_fields(query_type: type) -> frozenset[str]:
-    return frozenset(field.encode_name for field in msgspec.structs.fields(query_type)) & _PAGINATION.keys()
-
-
-@functools.cache
 def _list_fields(query_type: type) -> frozenset[str]:
     info = msgspec.inspect.type_info(query_type)
     return frozenset(field.encode_name for field in info.fields
                      if isinstance(_unwrap(field.type), (msgspec.inspect.ListType, msgspec.inspect.SetType)))
+
+
+@functools.cache
+def _int_fields(query_type: type) -> frozenset[str]:
+    info = msgspec.inspect.type_info(query_type)
+    return frozenset(field.encode_name for field in info.fields if isinstance(_unwrap(field.type), msgspec.inspect.IntType))
 
 
 def _unwrap(info: Any) -> Any:
@@ -265,7 +273,7 @@ _RULES: list[tuple[re.Pattern[str], Callable[[re.Match[str]], tuple[str, str, st
     (re.compile(r"^Expected `(?P<type>[a-z]+)` (?P<op>[<>]=?) (?P<n>-?[\d.e+]+)"),
      lambda m: ("out_of_range", f"应{_OPS[m['op']][0]} {m['n']}", f"must be {_OPS[m['op']][1]} {m['n']}")),
     (re.compile(r"^Integer value out of range"),
-     lambda m: ("out_of_range", "超出范围", "is out of range")),
+     lambda m: ("out_of_range", "应为范围内的整数", "must be a whole number in range")),
     (re.compile(r"^Expected `str` matching regex"),
      lambda m: ("pattern", "格式不正确", "is not in the expected format")),
     (re.compile(r"^Invalid enum value"),
@@ -335,10 +343,8 @@ class Page(Answer, Generic[T]):
     page_size: int
 
 
-PAGE_MAX, PAGE_SIZE_MAX = 10_000, 100
-_PAGINATION = {"page": (1, PAGE_MAX), "page_size": (1, PAGE_SIZE_MAX)}
-PageNumber = Annotated[int, msgspec.Meta(ge=1, le=PAGE_MAX, description="page number, from 1")]
-PageSize = Annotated[int, msgspec.Meta(ge=1, le=PAGE_SIZE_MAX, description=f"items per page, at most {PAGE_SIZE_MAX}")]
+PageNumber = Annotated[int, msgspec.Meta(ge=1, le=10_000, description="page number, from 1")]
+PageSize = Annotated[int, msgspec.Meta(ge=1, le=100, description="items per page, at most 100")]
 
 
 # A yes-or-no query argument: true/false, 1/0 or yes/no in any case; empty or `any` is as if it were

@@ -187,3 +187,15 @@ def test_every_operation_documents_its_request_and_answer() -> None:
             if reads_body and "requestBody" not in operation:
                 missing.append(f"{method.upper()} {path}: reads a body it does not declare")
     assert not missing, "\n".join(missing)
+
+
+@pytest.mark.parametrize("text", ["1e2", "5.0", "-1", "+5", " 5", "¹", "9" * 5000])
+def test_a_whole_number_in_a_query_is_ascii_digits(text) -> None:
+    with pytest.raises(c.BadRequest) as caught:
+        c.parse_query(c.PageQuery, {"page": [text.encode()]})
+    assert caught.value.code == "invalid_pagination"
+    assert caught.value.en == "page must be a whole number from 1 to 10000"
+
+
+def test_leading_zeros_are_still_a_number() -> None:
+    assert c.parse_query(c.PageQuery, {"page": [b"0005"]}).page == 5
