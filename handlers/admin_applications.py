@@ -8,25 +8,21 @@ import msgspec
 
 from handlers.applications import ApplicationSummary, TimelineEntry
 from handlers.base import BaseHandler, requires
-from handlers.contract import Body, Page, PageQuery, declare
-from handlers.domain_checked import checked_by_domain
+from handlers.contract import BY_DOMAIN, Body, Flag, Page, PageQuery, declare, one_of
 from handlers.files import DOWNLOAD, DOWNLOAD_AS, send_file
-from models import access, applications, files, idempotency
-from models.errors import FieldError, NotFound, ValidationFailed
+from models import access, applications, files
+from models.errors import NotFound
 
 ROLE = "applications"
 
 
 # ---- the contract ---------------------------------------------------------------------------------
-# The flags' words are read by `OperatorHandler.flag`, case-insensitively, as they were before the contract.
-Flag = Annotated[str, msgspec.Meta(description="true, false (or 1, 0); empty or `any` for either")]
-
-
 class AdminApplicationsQuery(PageQuery):
     status: Annotated[str | None, msgspec.Meta(description="comma-separated statuses")] = None
     department: str | None = None
     service_code: str | None = None
-    overdue: Flag = ""
+    overdue: Annotated[Flag | None, msgspec.Meta(
+        description="true: past the promised date; false: within it; empty or `any`: either")] = None
 
 
 class AdminApplicationSummary(ApplicationSummary, kw_only=True):
@@ -56,7 +52,13 @@ class AdminApplicationView(ApplicationSummary, kw_only=True):
     timeline: list[AdminTimelineEntry]
 
 
-_NOTE = {"type": "string", "maxLength": applications.NOTE_MAX}
+Note = Annotated[str, msgspec.Meta(max_length=applications.NOTE_MAX)]
+ActionName = one_of(applications.OPERATOR_ACTIONS)
+
+
+class Shipment(Body):
+    carrier: str = msgspec.UNSET
+    tracking_no: str = msgspec.UNSET
 
 
 class OperatorAction(Body):
@@ -65,36 +67,22 @@ class OperatorAction(Body):
 
     # The state machine checks what each action needs (and ignores what it does not), naming the
     # actions it knows when refusing one: the schema documents the fields, models.applications decides.
-    action: checked_by_domain({"enum": list(applications.OPERATOR_ACTIONS)}, "required") = msgspec.UNSET
-    note: checked_by_domain(_NOTE) = msgspec.UNSET
-    expected_version: checked_by_domain(
-        {"type": "integer"}, "the version the operator saw: 409 when the application changed since") = msgspec.UNSET
-    missing_materials: checked_by_domain({"type": "array", "minItems": 1, "items": {"type": "string"}},
-                                         "material keys (request_supplement)") = msgspec.UNSET
-    reason: checked_by_domain(_NOTE, "required to reject") = msgspec.UNSET
-    result: checked_by_domain({"type": ["string", "object"]}, "what the applicant receives (complete)") = msgspec.UNSET
-    delivery: checked_by_domain({"type": "object", "properties": {"carrier": {"type": "string"},
-                                                                  "tracking_no": {"type": "string"}}},
-                                "how the result was sent (complete)") = msgspec.UNSET
+    action: Annotated[ActionName, BY_DOMAIN]
+    note: Annotated[Note, BY_DOMAIN] = msgspec.UNSET
+    expected_version: Annotated[int, msgspec.Meta(
+        description="the version the operator saw: 409 when the application changed since"), BY_DOMAIN] = msgspec.UNSET
+    missing_materials: Annotated[list[str], msgspec.Meta(min_length=1, description="material keys (request_supplement)"),
+                                 BY_DOMAIN] = msgspec.UNSET
+    reason: Annotated[Note, msgspec.Meta(description="required to reject"), BY_DOMAIN] = msgspec.UNSET
+    result: Annotated[str | dict[str, Any], msgspec.Meta(description="what the applicant receives (complete)"),
+                      BY_DOMAIN] = msgspec.UNSET
+    delivery: Annotated[Shipment, msgspec.Meta(description="how the result was sent (complete)"), BY_DOMAIN] = msgspec.UNSET
 
 
 MATERIAL_DOWNLOAD = DOWNLOAD  # the material as the citizen uploaded it
 
 
-class OperatorHandler(BaseHandler):
-    """Shared by the operator application routes."""
-
-    @staticmethod
-    def flag(name: str, raw: str) -> bool | None:
-        raw = raw.strip().lower()
-        if raw in ("", "any"):
-            return None
-        if raw not in ("true", "1", "false", "0"):
-            raise ValidationFailed(errors=[FieldError(name, "type", f"{name} 应为 true 或 false", f"{name} must be true or false")])
-        return raw in ("true", "1")
-
-
-class AdminApplicationsHandler(OperatorHandler):
+class AdminApplicationsHandler(BaseHandler):
     """Applications to handle, newest first: `?status=&department=&service_code=&overdue=`."""
 
     @requires(access.APPLICATIONS_READ)
@@ -103,11 +91,11 @@ class AdminApplicationsHandler(OperatorHandler):
         query = self.query
         self.write_json(await applications.list_for_operators(
             self.ctx, self.scope, query.department or None, status=query.status,
-            service_code=query.service_code, overdue=self.flag("overdue", query.overdue),
+            service_code=query.service_code, overdue=query.overdue,
             page=query.page, page_size=query.page_size, locale=self.locale_code))
 
 
-class AdminApplicationHandler(OperatorHandler):
+class AdminApplicationHandler(BaseHandler):
     """One application with its form, materials, timeline (with who acted) and deadline."""
 
     path_params = ("no",)
@@ -118,7 +106,7 @@ class AdminApplicationHandler(OperatorHandler):
         self.write_json(await applications.operator_detail(self.ctx, no, self.scope, self.locale_code))
 
 
-class AdminApplicationActionHandler(OperatorHandler):
+class AdminApplicationActionHandler(BaseHandler):
     """Act on an application {action: accept|request_supplement|approve|reject|complete, note, ...}."""
 
     path_params = ("no",)
@@ -131,15 +119,11 @@ class AdminApplicationActionHandler(OperatorHandler):
     async def post(self, no: str) -> None:
         """Take one step {action, note?, expected_version?, ...}; honours Idempotency-Key."""
         body = self.json_body()
-        scope = f"operator:{self.principal.subject_id}:applications.action:{no}"
-        status, payload = await idempotency.run_once(
-            self.ctx, scope, self.request.headers.get("Idempotency-Key"), body,
-            lambda: applications.operator_action(self.ctx, self.principal.subject_id, self.scope, no, body,
-                                                 self.locale_code))
-        self.write_json(payload, status)
+        await self.write_once(f"applications.action:{no}", body, lambda: applications.operator_action(
+            self.ctx, self.principal.subject_id, self.scope, no, body, self.locale_code))
 
 
-class AdminApplicationFileHandler(OperatorHandler):
+class AdminApplicationFileHandler(BaseHandler):
     """Download a material attached to an application the operator handles."""
 
     path_params = ("no", "file_id")

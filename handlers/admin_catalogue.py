@@ -10,36 +10,41 @@ from typing import Annotated, Any, Literal
 import msgspec
 
 from handlers.base import BaseHandler, requires
-from handlers.contract import Answer, Body, Page, PageQuery, Timestamp, declare
-from handlers.domain_checked import LOCALIZED_TEXT, checked_by_domain
+from handlers.contract import BY_DOMAIN, Answer, Body, LocalizedText, Page, PageQuery, Timestamp, declare, one_of
 from models import access, catalogue
 
 # ---- the contract ---------------------------------------------------------------------------------
 # The catalogue checks a save's fields itself and names every bad one at once (unknown fields too):
 # documented here, decided there (models.catalogue); the guide is checked in full when publishing.
-_NAMES = {"type": "array", "items": {"type": "string"}}
+Names = list[str]
+DraftName = Annotated[LocalizedText, msgspec.Meta(description="zh-CN required to publish")]
+Audience = one_of(catalogue.AUDIENCES)
+HandlingDepth = one_of(catalogue.HANDLING_DEPTHS)
 
 
 class ServiceFields(Body):
     """What an operator sets on a service item; `guide` is the service guide (办事指南), checked in
     full only when publishing (422 `guide_incomplete`). Fields not listed here are refused."""
 
-    name: checked_by_domain(LOCALIZED_TEXT, "zh-CN required to publish") = msgspec.UNSET
-    aliases: checked_by_domain(_NAMES, "other names citizens search by") = msgspec.UNSET
-    department: checked_by_domain({"type": "string"}, "department code") = msgspec.UNSET
-    region_code: checked_by_domain({"type": "string"}, "six-digit region code, e.g. 330100") = msgspec.UNSET
-    audience: checked_by_domain({**_NAMES, "items": {"enum": list(catalogue.AUDIENCES)}}) = msgspec.UNSET
-    themes: checked_by_domain(_NAMES, "theme codes") = msgspec.UNSET
-    handling_depth: checked_by_domain({"enum": list(catalogue.HANDLING_DEPTHS)}) = msgspec.UNSET
-    guide: checked_by_domain({"type": "object"}, "merged key by key into the stored guide") = msgspec.UNSET
-    form_schema: checked_by_domain({"type": "object"}, "the application form, a JSON Schema") = msgspec.UNSET
+    name: Annotated[DraftName, BY_DOMAIN] = msgspec.UNSET
+    aliases: Annotated[Names, msgspec.Meta(description="other names citizens search by"), BY_DOMAIN] = msgspec.UNSET
+    department: Annotated[str, msgspec.Meta(description="department code"), BY_DOMAIN] = msgspec.UNSET
+    region_code: Annotated[str, msgspec.Meta(description="six-digit region code, e.g. 330100"), BY_DOMAIN] = msgspec.UNSET
+    audience: Annotated[list[Audience], BY_DOMAIN] = msgspec.UNSET
+    themes: Annotated[Names, msgspec.Meta(description="theme codes"), BY_DOMAIN] = msgspec.UNSET
+    handling_depth: Annotated[HandlingDepth, BY_DOMAIN] = msgspec.UNSET
+    guide: Annotated[dict[str, Any], msgspec.Meta(description="merged key by key into the stored guide"),
+                     BY_DOMAIN] = msgspec.UNSET
+    form_schema: Annotated[dict[str, Any], msgspec.Meta(description="the application form, a JSON Schema"),
+                           BY_DOMAIN] = msgspec.UNSET
 
 
-class ServiceDraft(ServiceFields):
+class ServiceDraft(ServiceFields, kw_only=True):
     """A new service item, saved as a draft; `code` and `name` are required."""
 
-    code: checked_by_domain({"type": "string", "pattern": catalogue.ITEM_CODE.pattern},
-                            "item code, e.g. GA-0001") = msgspec.UNSET
+    code: Annotated[str, msgspec.Meta(pattern=catalogue.ITEM_CODE.pattern, description="item code, e.g. GA-0001"),
+                    BY_DOMAIN]
+    name: Annotated[DraftName, BY_DOMAIN]
 
 
 class ServiceRecord(Answer, kw_only=True):

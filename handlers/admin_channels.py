@@ -122,9 +122,8 @@ class ChannelsHandler(BaseHandler):
     @declare(query=ChannelsQuery, answer=Page[ChannelView])
     async def get(self) -> None:
         """Channels by app_id; secrets only as `secret_set`, fingerprints and when each was rotated."""
-        page, size = self.page_args()
-        self.write_json(await channels.list_channels(
-            self.ctx, kind=self.get_query_argument("kind", None) or None, page=page, page_size=size))
+        self.write_json(await channels.list_channels(self.ctx, kind=self.get_query_argument("kind", None) or None,
+                                                     page=self.query.page, page_size=self.query.page_size))
 
     @requires(access.CHANNELS_MANAGE)
     @declare(body=NewChannel, answer=ChannelView, status=201, errors=CHANNEL_CONFLICTS,

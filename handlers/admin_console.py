@@ -145,8 +145,7 @@ class AuditHandler(BaseHandler):
             since=arg(since_field, None) or None, until=arg(until_field, None) or None,
             since_field=since_field, until_field=until_field, scope_filter=self.scope.filter())
         if not csv_wanted:
-            page, size = self.page_args()
-            self.write_json(await audit.search(self.ctx, found, page=page, page_size=size))
+            self.write_json(await audit.search(self.ctx, found, page=self.query.page, page_size=self.query.page_size))
             return
         total = await self.ctx.db.audit_log.count_documents(found)
         rows = [audit.csv_row(doc) async for doc in audit.export_rows(self.ctx, found)]

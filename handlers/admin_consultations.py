@@ -12,24 +12,22 @@ from typing import Annotated, Any
 import msgspec
 
 from handlers.base import BaseHandler, requires
-from handlers.contract import Answer, Body, Page, PageQuery, Query, Timestamp, declare
-from handlers.domain_checked import checked_by_domain
+from handlers.contract import BY_DOMAIN, Answer, Body, Flag, Page, PageQuery, Query, Timestamp, declare, one_of
 from models import access, consultations, feedback, ratings
 from models.core.timezone import SHANGHAI
 from models.errors import BadRequest
 
 # ---- the contract ---------------------------------------------------------------------------------
-# Query arguments keep the words and checks they had before the contract (`AdminHandler` reads them):
-# flags take true/false/1/0/yes/no, texts at most 64 characters, dates YYYY-MM-DD (Asia/Shanghai).
-Flag = Annotated[str, msgspec.Meta(description="true or false (also 1/0, yes/no)")]
+# Query arguments keep the checks they had before the contract (`AdminHandler` reads them): texts at
+# most 64 characters, dates YYYY-MM-DD (Asia/Shanghai).
 Text = Annotated[str, msgspec.Meta(description="at most 64 characters")]
 DayText = Annotated[str, msgspec.Meta(description="YYYY-MM-DD (Asia/Shanghai), inclusive")]
 
 
 class ConsultationsQuery(PageQuery):
     department: Text = ""
-    unanswered: Annotated[str, msgspec.Meta(description="true: waiting for an answer, earliest deadline first")] = ""
-    overdue: Annotated[str, msgspec.Meta(description="true: waiting past the answer deadline")] = ""
+    unanswered: Annotated[Flag, msgspec.Meta(description="true: waiting for an answer, earliest deadline first")] = False
+    overdue: Annotated[Flag, msgspec.Meta(description="true: waiting past the answer deadline")] = False
     kind: Annotated[str, msgspec.Meta(description="consultation or complaint")] = ""
     status: Annotated[str, msgspec.Meta(description="open, answered or closed")] = ""
 
@@ -51,7 +49,7 @@ class RatingStatsQuery(Period):
 class RectificationsQuery(PageQuery):
     department: Text = ""
     status: Annotated[str, msgspec.Meta(description="open, responded or closed")] = ""
-    overdue: Annotated[str, msgspec.Meta(description="true: still open past the deadline")] = ""
+    overdue: Annotated[Flag, msgspec.Meta(description="true: still open past the deadline")] = False
 
 
 class FeedbackQuery(PageQuery):
@@ -62,25 +60,27 @@ class FeedbackQuery(PageQuery):
 
 # Free text is checked by models.usertext (its own codes: required, not_text, too_long, too_short).
 class ConsultationReply(Body):
-    content: checked_by_domain({"type": "string", "minLength": 1, "maxLength": consultations.CONTENT_MAX})
+    content: Annotated[str, msgspec.Meta(min_length=1, max_length=consultations.CONTENT_MAX), BY_DOMAIN]
 
 
 class ConsultationClosing(Body):
     """A final note, required when the consultation was never answered (it becomes the answer)."""
 
-    note: checked_by_domain({"type": "string", "maxLength": consultations.CONTENT_MAX}) = msgspec.UNSET
+    note: Annotated[str, msgspec.Meta(max_length=consultations.CONTENT_MAX), BY_DOMAIN] = msgspec.UNSET
 
 
 class RectificationResponse(Body):
-    response: checked_by_domain({"type": "string", "minLength": ratings.RESPONSE_MIN,
-                                 "maxLength": ratings.RESPONSE_MAX})
+    response: Annotated[str, msgspec.Meta(min_length=ratings.RESPONSE_MIN, max_length=ratings.RESPONSE_MAX), BY_DOMAIN]
+
+
+FeedbackAction = one_of(feedback.ACTIONS)
 
 
 class FeedbackResolution(Body):
     """`confirm` (it is an error), `fix` (corrected; a note of 5+ characters) or `explain` (the content is right)."""
 
-    action: checked_by_domain({"enum": list(feedback.ACTIONS)}, "required") = msgspec.UNSET
-    note: checked_by_domain({"type": "string", "maxLength": feedback.NOTE_MAX}) = msgspec.UNSET
+    action: Annotated[FeedbackAction, BY_DOMAIN]
+    note: Annotated[str, msgspec.Meta(max_length=feedback.NOTE_MAX), BY_DOMAIN] = msgspec.UNSET
 
 
 class ConsultationAdminTurn(Answer, kw_only=True):
@@ -225,13 +225,6 @@ class AdminHandler(BaseHandler):
     """Shared query-argument parsing for this module's handlers."""
 
     @staticmethod
-    def flag(name: str, raw: str) -> bool:
-        raw = raw.strip().lower()
-        if raw not in ("", "true", "false", "1", "0", "yes", "no"):
-            raise BadRequest("invalid_query", f"{name} 应为 true 或 false", f"{name} must be true or false")
-        return raw in ("true", "1", "yes")
-
-    @staticmethod
     def text_arg(name: str, raw: str) -> str | None:
         value = raw.strip()
         if len(value) > 64:
@@ -261,7 +254,7 @@ class AdminConsultationsHandler(AdminHandler):
         query = self.query
         self.write_json(await consultations.list_for_operator(
             self.ctx, self.scope, department=self.text_arg("department", query.department),
-            unanswered=self.flag("unanswered", query.unanswered), overdue=self.flag("overdue", query.overdue),
+            unanswered=query.unanswered, overdue=query.overdue,
             kind=self.text_arg("kind", query.kind), status=self.text_arg("status", query.status),
             page=query.page, page_size=query.page_size))
 
@@ -324,7 +317,7 @@ class AdminRectificationsHandler(AdminHandler):
         query = self.query
         self.write_json(await ratings.list_cases(
             self.ctx, self.scope, department=self.text_arg("department", query.department),
-            status=self.text_arg("status", query.status), overdue=self.flag("overdue", query.overdue),
+            status=self.text_arg("status", query.status), overdue=query.overdue,
             page=query.page, page_size=query.page_size))
 
 

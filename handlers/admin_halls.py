@@ -5,68 +5,86 @@ Roles: `halls` configures halls and schedules; `hall_staff` works the windows on
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
 from handlers.base import BaseHandler, requires
-from handlers.contract import Answer, Body, Day, Page, PageQuery, PageSize, Timestamp, declare
-from handlers.domain_checked import LOCALIZED_TEXT, checked_by_domain
+from handlers.contract import BY_DOMAIN, Answer, Body, Day, LocalizedText, Page, PageQuery, PageSize, Timestamp, declare
 from models import access, appointments
 
 # ---- the contract ---------------------------------------------------------------------------------
 # Hall bodies are checked by models.appointments, which names every bad field at once with its own
 # code (`invalid_slots`, `invalid_window_number`, `overlapping_slots`...): documented here, decided there.
-_TIME = {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "examples": ["08:30"]}
-_SLOTS = {"type": "array", "maxItems": appointments.MAX_SLOTS_PER_DAY, "items": {
-    "type": "object", "required": ["start", "end", "quota"],
-    "properties": {"start": _TIME, "end": _TIME, "quota": {"type": "integer", "minimum": 0, "maximum": 10_000}}}}
-_WEEK = {"type": "object", "properties": {
-    "default": {**_SLOTS, "description": "every working day's slots"},
-    "weekdays": {"type": "object", "description": "own slots for some weekdays, by ISO number: 1 Monday .. 7 Sunday",
-                 "propertyNames": {"enum": ["1", "2", "3", "4", "5", "6", "7"]}, "additionalProperties": _SLOTS}}}
-_WINDOWS = {"type": "array", "minItems": 1, "maxItems": appointments.MAX_WINDOWS, "items": {
-    "type": "object", "required": ["number", "service_codes"], "properties": {
-        "number": {"type": "string", "pattern": "^[A-Za-z0-9]{1,8}$", "description": "unique in the hall"},
-        "service_codes": {"type": "array", "minItems": 1, "maxItems": 200, "items": {"type": "string"}},
-        "queue_prefix": {"type": "string", "pattern": "^[A-Z]{1,3}$",
-                         "description": "queue numbers' letters (default A, B, C... by position)"},
-        "name": LOCALIZED_TEXT}}}
-_GEO = {"type": ["object", "null"], "required": ["latitude", "longitude"], "properties": {
-    "latitude": {"type": "number", "minimum": -90, "maximum": 90},
-    "longitude": {"type": "number", "minimum": -180, "maximum": 180},
-    "radius_m": {"type": "integer", "minimum": 50, "maximum": 5000, "default": 500}}}
+ClockTime = Annotated[str, msgspec.Meta(pattern="^([01][0-9]|2[0-3]):[0-5][0-9]$", examples=["08:30"])]
+ZhRequired = msgspec.Meta(description="zh-CN required")
 
 
-class HallFields(Body):
-    """A hall's fields: creating one needs `name`, `address` and `windows`; a change gives only what
-    changes (`windows`, `closed_dates` and `schedule` are replaced whole)."""
+class SlotQuota(Body):
+    start: ClockTime
+    end: ClockTime
+    quota: Annotated[int, msgspec.Meta(ge=0, le=10_000)]
 
-    name: checked_by_domain(LOCALIZED_TEXT, "zh-CN required") = msgspec.UNSET
-    address: checked_by_domain(LOCALIZED_TEXT, "zh-CN required") = msgspec.UNSET
-    hours: checked_by_domain(LOCALIZED_TEXT, "opening hours, as shown to citizens") = msgspec.UNSET
-    phone: checked_by_domain({"type": ["string", "null"], "pattern": "^[0-9+\\- ]{3,30}$"}) = msgspec.UNSET
-    region_code: checked_by_domain({"type": ["string", "null"], "pattern": "^[0-9]{6}$"}) = msgspec.UNSET
-    windows: checked_by_domain(_WINDOWS) = msgspec.UNSET
-    closed_dates: checked_by_domain({"type": "array", "maxItems": 1000, "items": {"type": "string", "format": "date"}},
-                                    "dates the hall is closed besides public holidays") = msgspec.UNSET
-    geo: checked_by_domain(_GEO, "where check-in is allowed (none: anywhere)") = msgspec.UNSET
-    active: checked_by_domain({"type": "boolean"}, "an inactive hall takes no bookings") = msgspec.UNSET
-    schedule: checked_by_domain(_WEEK, "weekly slot quotas") = msgspec.UNSET
+
+Slots = Annotated[list[SlotQuota], msgspec.Meta(max_length=appointments.MAX_SLOTS_PER_DAY)]
+IsoWeekday = Literal["1", "2", "3", "4", "5", "6", "7"]
+
+
+class WindowSetting(Body):
+    number: Annotated[str, msgspec.Meta(pattern="^[A-Za-z0-9]{1,8}$", description="unique in the hall")]
+    service_codes: Annotated[list[str], msgspec.Meta(min_length=1, max_length=200)]
+    queue_prefix: Annotated[str, msgspec.Meta(
+        pattern="^[A-Z]{1,3}$", description="queue numbers' letters (default A, B, C... by position)")] = msgspec.UNSET
+    name: LocalizedText = msgspec.UNSET
+
+
+class GeoFence(Body):
+    latitude: Annotated[float, msgspec.Meta(ge=-90, le=90)]
+    longitude: Annotated[float, msgspec.Meta(ge=-180, le=180)]
+    radius_m: Annotated[int, msgspec.Meta(ge=50, le=5000)] = 500
 
 
 class WeeklySchedule(Body):
     """The hall's weekly quotas: `default` slots for every working day, `weekdays` overriding some."""
 
-    default: checked_by_domain(_SLOTS) = msgspec.UNSET
-    weekdays: checked_by_domain(_WEEK["properties"]["weekdays"]) = msgspec.UNSET
+    default: Annotated[Slots, msgspec.Meta(description="every working day's slots"), BY_DOMAIN] = msgspec.UNSET
+    weekdays: Annotated[dict[IsoWeekday, Slots], msgspec.Meta(
+        description="own slots for some weekdays, by ISO number: 1 Monday .. 7 Sunday"), BY_DOMAIN] = msgspec.UNSET
+
+
+class HallFields(Body):
+    """A change of a hall: only what changes (`windows`, `closed_dates` and `schedule` are replaced whole)."""
+
+    name: Annotated[LocalizedText, ZhRequired, BY_DOMAIN] = msgspec.UNSET
+    address: Annotated[LocalizedText, ZhRequired, BY_DOMAIN] = msgspec.UNSET
+    hours: Annotated[LocalizedText, msgspec.Meta(description="opening hours, as shown to citizens"),
+                     BY_DOMAIN] = msgspec.UNSET
+    phone: Annotated[Annotated[str, msgspec.Meta(pattern="^[0-9+\\- ]{3,30}$")] | None, BY_DOMAIN] = msgspec.UNSET
+    region_code: Annotated[Annotated[str, msgspec.Meta(pattern="^[0-9]{6}$")] | None, BY_DOMAIN] = msgspec.UNSET
+    windows: Annotated[list[WindowSetting], msgspec.Meta(min_length=1, max_length=appointments.MAX_WINDOWS),
+                       BY_DOMAIN] = msgspec.UNSET
+    closed_dates: Annotated[list[Day], msgspec.Meta(
+        max_length=1000, description="dates the hall is closed besides public holidays"), BY_DOMAIN] = msgspec.UNSET
+    geo: Annotated[GeoFence | None, msgspec.Meta(description="where check-in is allowed (none: anywhere)"),
+                   BY_DOMAIN] = msgspec.UNSET
+    active: Annotated[bool, msgspec.Meta(description="an inactive hall takes no bookings"), BY_DOMAIN] = msgspec.UNSET
+    schedule: Annotated[WeeklySchedule, msgspec.Meta(description="weekly slot quotas"), BY_DOMAIN] = msgspec.UNSET
+
+
+class NewHall(HallFields, kw_only=True):
+    """A new hall: `name`, `address` and `windows` are required."""
+
+    name: Annotated[LocalizedText, ZhRequired, BY_DOMAIN]
+    address: Annotated[LocalizedText, ZhRequired, BY_DOMAIN]
+    windows: Annotated[list[WindowSetting], msgspec.Meta(min_length=1, max_length=appointments.MAX_WINDOWS),
+                       BY_DOMAIN]
 
 
 class DaySchedule(Body):
     """One date's own slots (an empty list closes the hall that day) and a note for citizens."""
 
-    slots: checked_by_domain(_SLOTS) = msgspec.UNSET
-    note: checked_by_domain(LOCALIZED_TEXT) = msgspec.UNSET
+    slots: Annotated[Slots, BY_DOMAIN] = msgspec.UNSET
+    note: Annotated[LocalizedText, BY_DOMAIN] = msgspec.UNSET
 
 
 class HallSlot(Answer):
@@ -221,7 +239,7 @@ class HallsHandler(BaseHandler):
         self.write_json(await appointments.list_halls(self.ctx, self.scope, self.query.page, self.query.page_size))
 
     @requires(access.HALLS_MANAGE)
-    @declare(body=HallFields, answer=HallAdminView, status=201, example=NEW_HALL_EXAMPLE)
+    @declare(body=NewHall, answer=HallAdminView, status=201, example=NEW_HALL_EXAMPLE)
     async def post(self) -> None:
         """Create a hall."""
         body = self.json_body()

@@ -109,8 +109,8 @@ class OperatorsHandler(BaseHandler):
     @declare(query=PageQuery, answer=Page[OperatorView])
     async def get(self) -> None:
         """Accounts within your region and department, oldest first (never a password hash or TOTP secret)."""
-        page, size = self.page_args()
-        self.write_json(await accounts.list_operators(self.ctx, self.scope, page=page, page_size=size))
+        self.write_json(await accounts.list_operators(self.ctx, self.scope, page=self.query.page,
+                                                      page_size=self.query.page_size))
 
     @requires(access.OPERATORS_MANAGE)
     @declare(body=NewOperator, answer=OperatorView, status=201, errors=SCOPE_CONFLICTS,

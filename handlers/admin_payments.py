@@ -7,9 +7,8 @@ from typing import Annotated
 import msgspec
 
 from handlers.base import BaseHandler, requires
-from handlers.contract import Answer, Body, Fen, Page, PageQuery, Timestamp, declare
-from handlers.domain_checked import checked_by_domain
-from models import access, channels, idempotency, payments
+from handlers.contract import BY_DOMAIN, Answer, Body, Fen, Page, PageQuery, Timestamp, declare
+from models import access, channels, payments
 from models.errors import BadRequest, NotFound
 
 FINANCE = "finance"
@@ -82,27 +81,34 @@ class FeeOrderAdminDetail(FeeOrderAdminView, kw_only=True):
 
 
 # models.payments checks a refund (the amount against what is left, in one step) and names what is wrong.
-class RefundRequest(Body):
-    amount_fen: checked_by_domain({"type": "integer", "minimum": 1},
-                                  "fen to refund; default: all that is left") = msgspec.UNSET
-    reason: checked_by_domain({"type": "string", "minLength": 1, "maxLength": 80}, "required") = msgspec.UNSET
+class RefundRequest(Body, kw_only=True):
+    amount_fen: Annotated[int, msgspec.Meta(ge=1, description="fen to refund; default: all that is left"),
+                          BY_DOMAIN] = msgspec.UNSET
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=80), BY_DOMAIN]
+
+
+WriteOnly = msgspec.Meta(description="write-only")
 
 
 class MerchantSetup(Body):
     """A WeChat channel: `mch_id`, `serial_no`, `private_key_pem`, `apiv3_key`, `platform_keys`, `api_base`
     (every bad field named at once). An Alipay channel: `seller_id`, and optionally its keys."""
 
-    mch_id: checked_by_domain({"type": "string", "pattern": "^[0-9]{6,32}$"}, "WeChat Pay merchant number") = msgspec.UNSET
-    serial_no: checked_by_domain({"type": "string", "minLength": 8, "maxLength": 64},
-                                 "the merchant certificate's serial number") = msgspec.UNSET
-    private_key_pem: checked_by_domain({"type": "string"}, "the merchant's RSA private key (PEM), write-only") = msgspec.UNSET
-    apiv3_key: checked_by_domain({"type": "string", "minLength": 32, "maxLength": 32}, "write-only") = msgspec.UNSET
-    platform_keys: checked_by_domain({"type": "object", "minProperties": 1, "additionalProperties": {"type": "string"}},
-                                     "WeChat Pay platform public keys (PEM) by serial number") = msgspec.UNSET
-    api_base: checked_by_domain({"type": "string", "format": "uri"}, "e.g. https://api.mch.weixin.qq.com") = msgspec.UNSET
-    seller_id: checked_by_domain({"type": "string", "pattern": "^2088[0-9]{12}$"}, "Alipay seller PID") = msgspec.UNSET
-    app_private_key_pem: checked_by_domain({"type": "string"}, "write-only") = msgspec.UNSET
-    alipay_public_key_pem: checked_by_domain({"type": "string"}) = msgspec.UNSET
+    mch_id: Annotated[str, msgspec.Meta(pattern="^[0-9]{6,32}$", description="WeChat Pay merchant number"),
+                      BY_DOMAIN] = msgspec.UNSET
+    serial_no: Annotated[str, msgspec.Meta(min_length=8, max_length=64,
+                                           description="the merchant certificate's serial number"), BY_DOMAIN] = msgspec.UNSET
+    private_key_pem: Annotated[str, msgspec.Meta(description="the merchant's RSA private key (PEM), write-only"),
+                               BY_DOMAIN] = msgspec.UNSET
+    apiv3_key: Annotated[str, msgspec.Meta(min_length=32, max_length=32), WriteOnly, BY_DOMAIN] = msgspec.UNSET
+    platform_keys: Annotated[dict[str, str], msgspec.Meta(
+        min_length=1, description="WeChat Pay platform public keys (PEM) by serial number"), BY_DOMAIN] = msgspec.UNSET
+    api_base: Annotated[str, msgspec.Meta(description="e.g. https://api.mch.weixin.qq.com",
+                                          extra_json_schema={"format": "uri"}), BY_DOMAIN] = msgspec.UNSET
+    seller_id: Annotated[str, msgspec.Meta(pattern="^2088[0-9]{12}$", description="Alipay seller PID"),
+                         BY_DOMAIN] = msgspec.UNSET
+    app_private_key_pem: Annotated[str, WriteOnly, BY_DOMAIN] = msgspec.UNSET
+    alipay_public_key_pem: Annotated[str, BY_DOMAIN] = msgspec.UNSET
 
 
 class PaymentMerchantView(Answer, kw_only=True):
@@ -159,11 +165,8 @@ class RefundsHandler(BaseHandler):
         """Refund {amount_fen? (default: all that is left), reason}; honours Idempotency-Key."""
         body = self.json_body()
         operator_id = self.principal.subject_id
-        status, payload = await idempotency.run_once(
-            self.ctx, f"operator:{operator_id}:payments.refund:{order_no}", self.request.headers.get("Idempotency-Key"),
-            body, lambda: payments.request_refund(self.ctx, self.scope, order_no, body.get("amount_fen"), body.get("reason"),
-                                                  operator_id))
-        self.write_json(payload, status)
+        await self.write_once(f"payments.refund:{order_no}", body, lambda: payments.request_refund(
+            self.ctx, self.scope, order_no, body.get("amount_fen"), body.get("reason"), operator_id))
 
 
 class MerchantHandler(BaseHandler):

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import msgspec
 
 from handlers.base import BaseHandler, citizen_required
 from handlers.contract import Answer, Body, Day, Page, PageQuery, Query, Timestamp, declare
-from models import applications, exposure, idempotency, ratelimit
+from models import applications, exposure, ratelimit
 
 SUBMISSIONS_PER_HOUR = 60
 PROGRESS_PER_IP_PER_MINUTE = 30
@@ -170,13 +169,6 @@ class CitizenHandler(BaseHandler):
     def citizen_id(self) -> str:
         return self.principal.subject_id
 
-    async def write_once(self, operation: str, body: dict[str, Any],
-                         create: Callable[[], Awaitable[tuple[int, Any]]]) -> None:
-        """Run a write once per Idempotency-Key (replaying its first answer) and send the answer."""
-        scope = f"citizen:{self.citizen_id}:{operation}"
-        status, payload = await idempotency.run_once(self.ctx, scope, self.request.headers.get("Idempotency-Key"), body, create)
-        self.write_json(payload, status)
-
 
 class ApplicationsHandler(CitizenHandler):
     """My applications: list them, or submit a new one (`draft: true` saves a draft)."""
@@ -185,9 +177,9 @@ class ApplicationsHandler(CitizenHandler):
     @declare(query=ApplicationsQuery, answer=Page[ApplicationSummary])
     async def get(self) -> None:
         """My applications, newest first; `?status=` filters (comma-separated)."""
-        page, size = self.page_args()
         self.write_json(await applications.list_for_citizen(
-            self.ctx, self.citizen_id, self.get_query_argument("status", None), page, size, self.locale_code))
+            self.ctx, self.citizen_id, self.get_query_argument("status", None), self.query.page, self.query.page_size,
+            self.locale_code))
 
     @citizen_required
     @declare(body=NewApplication, answer=ApplicationView, status=201, errors=IDEMPOTENT,

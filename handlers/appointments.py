@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
 from handlers.base import BaseHandler, citizen_required
-from handlers.contract import Answer, Body, Day, Page, PageQuery, Query, Timestamp, declare
-from models import appointments, idempotency, ratelimit
+from handlers.contract import BY_DOMAIN, Answer, Body, Day, Page, PageQuery, Query, Timestamp, declare
+from models import appointments, ratelimit
 
 # ---- the contract ---------------------------------------------------------------------------------
 Clock = Annotated[str, msgspec.Meta(description="local time of day in the hall, HH:MM")]
@@ -102,14 +102,15 @@ class AppointmentsQuery(PageQuery):
     status: Annotated[str | None, msgspec.Meta(description="booked, checked_in, called, cancelled or no_show")] = None
 
 
+Degrees = msgspec.Meta(description="degrees")
+
+
 class CheckIn(Body):
     """Where the citizen is, when the hall checks in only on site."""
 
-    # Any: the appointment rules name a coordinate that is no finite number in range (`invalid_location`).
-    latitude: Annotated[Any, msgspec.Meta(description="degrees", extra_json_schema={
-        "type": ["number", "null"], "minimum": -90, "maximum": 90})] = None
-    longitude: Annotated[Any, msgspec.Meta(description="degrees", extra_json_schema={
-        "type": ["number", "null"], "minimum": -180, "maximum": 180})] = None
+    # The appointment rules name a coordinate that is no finite number in range (`invalid_location`).
+    latitude: Annotated[Annotated[float, msgspec.Meta(ge=-90, le=90)] | None, Degrees, BY_DOMAIN] = None
+    longitude: Annotated[Annotated[float, msgspec.Meta(ge=-180, le=180)] | None, Degrees, BY_DOMAIN] = None
 
 
 class SlotsHandler(BaseHandler):
@@ -141,14 +142,8 @@ class AppointmentsHandler(BaseHandler):
         body = self.json_body()
         await ratelimit.enforce(self.ctx.redis, f"book:{citizen_id}", 20, 60, "booking_rate_limited",
                                 "预约操作过于频繁，请稍后再试", "Too many booking attempts; retry later")
-
-        async def create() -> tuple[int, object]:
-            return 201, await appointments.book(self.ctx, citizen_id, body, self.locale_code)
-
-        status, payload = await idempotency.run_once(
-            self.ctx, f"citizen:{citizen_id}:appointments.create", self.request.headers.get("Idempotency-Key"),
-            body, create)
-        self.write_json(payload, status)
+        await self.write_once("appointments.create", body,
+                              lambda: appointments.book(self.ctx, citizen_id, body, self.locale_code), status=201)
 
     @citizen_required
     @declare(query=AppointmentsQuery, answer=Page[AppointmentView], errors={422: "Unknown status"})

@@ -24,7 +24,7 @@ from bson import ObjectId
 from handlers import contract, jsonbody
 from handlers.contract import Contract
 from handlers.openapi import openapi_path
-from models import access, audit, tokens
+from models import access, audit, idempotency, tokens
 from models.core.context import Context
 from models.core.timezone import local_iso
 from models.errors import BadRequest, DomainError, Forbidden, PayloadTooLarge, Unauthorized
@@ -195,18 +195,26 @@ class BaseHandler(tornado.web.RequestHandler):
             self._json_body = data
         return self._json_body
 
-    def page_args(self, default_size: int = 20) -> tuple[int, int]:
-        """Validated `page` (from 1) and `page_size` (1..100) query arguments."""
-        def number(name: str, default: int, low: int, high: int) -> int:
-            raw = self.get_query_argument(name, str(default))
-            # ASCII digits only: str.isdigit() also holds for "¹" and "١", which int() refuses or reads.
-            if not (raw.isascii() and raw.isdigit() and len(raw) <= 6) or not low <= int(raw) <= high:
-                raise BadRequest("invalid_pagination", f"{name} 应为 {low} 到 {high} 之间的整数",
-                                 f"{name} must be a whole number from {low} to {high}")
-            return int(raw)
-        return number("page", 1, 1, 10_000), number("page_size", default_size, 1, 100)
-
     # ---- output ------------------------------------------------------------------------------
+    async def write_once(self, operation: str, body: Any, create: Callable[[], Awaitable[Any]], *,
+                         status: int | None = None, caller: str | None = None) -> None:
+        """Run a write once per Idempotency-Key, replaying its first answer to a retry, and send the answer.
+
+        `create` returns (status, answer), as the models that choose their status do, or with
+        `status` given, the answer alone. Keys are kept per `caller` and `operation` (the stored
+        keys are "<caller>:<operation>:<key>"): by default the caller is the logged-in principal
+        ("citizen:<id>", "operator:<id>"), so two callers choosing the same key never meet.
+        """
+        async def run() -> tuple[int, Any]:
+            answer = await create()
+            return answer if status is None else (status, answer)
+
+        if caller is None:
+            caller = f"{self.principal.kind}:{self.principal.subject_id}"
+        answered, payload = await idempotency.run_once(self.ctx, f"{caller}:{operation}",
+                                                       self.request.headers.get("Idempotency-Key"), body, run)
+        self.write_json(payload, answered)
+
     def write_json(self, payload: Any, status: int = 200) -> None:
         self.write_json_body(json.dumps(payload, ensure_ascii=False, default=_json_default).encode(), status)
 
@@ -333,6 +341,12 @@ class BaseHandler(tornado.web.RequestHandler):
         if not task.cancelled() and task.exception() is not None:
             app_log.error("audit entry for request %s not written", self.request_id, exc_info=task.exception())
 
+    def require_citizen(self) -> None:
+        """401 unless the caller is a logged-in citizen: what `@citizen_required` checks, for a handler
+        that must know before its method runs (a streamed upload, before its body arrives)."""
+        if self.principal is None or self.principal.kind != "citizen":
+            raise Unauthorized("unauthorized", "请先登录", "Please log in first")
+
     @property
     def scope(self) -> access.OperatorScope:
         """The calling operator's scope (region, department); only for methods guarded by `requires`."""
@@ -363,8 +377,7 @@ def citizen_required(method: F) -> F:
     """Only a logged-in citizen may call this; `self.principal` is theirs."""
     @functools.wraps(method)
     def wrapper(self: BaseHandler, *args: Any, **kwargs: Any) -> Awaitable[Any]:
-        if self.principal is None or self.principal.kind != "citizen":
-            raise Unauthorized("unauthorized", "请先登录", "Please log in first")
+        self.require_citizen()
         return method(self, *args, **kwargs)
     wrapper.guard = "citizen"  # type: ignore[attr-defined]
     return wrapper  # type: ignore[return-value]

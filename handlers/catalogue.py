@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import msgspec
@@ -11,7 +9,6 @@ import msgspec
 from handlers.base import BaseHandler
 from handlers.contract import Answer, Fen, Page, PageQuery, Timestamp, declare
 from models import catalogue, exposure
-from models.errors import BadRequest
 
 
 # ---- the contract ---------------------------------------------------------------------------------
@@ -147,27 +144,9 @@ class RegionTree(Answer):
 CHANNEL_HEADER = {400: "X-CityGate-Channel names no enabled channel"}
 
 
-def _pagination_in_words(method: Callable[..., Awaitable[None]]) -> Callable[..., Awaitable[None]]:
-    """A page number too long for an integer is refused saying it must be a whole number, as before.
-
-    handlers.contract words msgspec's "Integer value out of range" as "is not valid"; until it knows
-    that message, `page_args` (which refuses the same arguments) words the refusal.
-    """
-    @functools.wraps(method)
-    def wrapper(self: BaseHandler, *args: Any, **kwargs: Any) -> Awaitable[None]:
-        try:
-            return method(self, *args, **kwargs)
-        except BadRequest as refused:
-            if refused.code == "invalid_pagination":
-                self.page_args()
-            raise
-    return wrapper
-
-
 class ServicesHandler(BaseHandler):
     """Browse and search published service items (q, department, theme, audience, region, page, page_size)."""
 
-    @_pagination_in_words
     @declare(query=ServicesQuery, answer=ServiceResults,
              errors={422: "A filter that is no valid value (each named in `errors`)"})
     async def get(self) -> None:

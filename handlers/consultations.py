@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import msgspec
 
 from handlers.base import BaseHandler, citizen_required
-from handlers.contract import Answer, Body, Page, PageQuery, Query, Timestamp, declare
-from models import consultations, feedback, idempotency, ratelimit, ratings
+from handlers.contract import BY_DOMAIN, Answer, Body, Page, PageQuery, Query, Timestamp, declare
+from models import consultations, feedback, ratelimit, ratings
 
 # ---- the contract ---------------------------------------------------------------------------------
 # Texts are checked by the domain (length, markup, emptiness), which names every bad field at once;
@@ -69,8 +69,8 @@ class ConsultationView(ConsultationSummary, kw_only=True):
 class NewRating(Body):
     """A rating (好差评): grade 5 = 非常满意 … 1 = 非常不满意; an unfavourable one (1, 2) needs a comment."""
 
-    # Any: the rating rules refuse a grade that is no whole number from 1 to 5 in their own words.
-    grade: Annotated[Any, msgspec.Meta(extra_json_schema={"type": "integer", "minimum": 1, "maximum": 5})]
+    # The rating rules refuse a grade that is no whole number from 1 to 5 in their own words.
+    grade: Annotated[int, msgspec.Meta(ge=1, le=5), BY_DOMAIN]
     comment: Annotated[str | None, msgspec.Meta(description="at most 500 characters")] = None
     tags: Annotated[list[str], msgspec.Meta(description="at most 5, each at most 20 letters or digits")] = []
 
@@ -169,14 +169,6 @@ async def _limit(handler: BaseHandler, name: str, key: str, limit: tuple[int, in
                             "提交过于频繁，请稍后再试", "Too many submissions, please retry later")
 
 
-async def _once(handler: BaseHandler, scope: str, body: dict[str, Any], create: Any) -> None:
-    async def run() -> tuple[int, Any]:
-        return 201, await create()
-    status, payload = await idempotency.run_once(handler.ctx, scope, handler.request.headers.get("Idempotency-Key"),
-                                                 body, run)
-    handler.write_json(payload, status)
-
-
 class ConsultationsHandler(BaseHandler):
     """Ask a question or complain about a service item; list my consultations."""
 
@@ -197,8 +189,8 @@ class ConsultationsHandler(BaseHandler):
         body = self.json_body()
         citizen_id = self.principal.subject_id
         await _limit(self, "consultation-create", citizen_id, consultations.RATE_LIMITS["create"])
-        await _once(self, f"citizen:{citizen_id}:consultations.create", body,
-                    lambda: consultations.create(self.ctx, citizen_id, body))
+        await self.write_once("consultations.create", body, lambda: consultations.create(self.ctx, citizen_id, body),
+                              status=201)
 
 
 class ConsultationHandler(BaseHandler):
@@ -312,8 +304,10 @@ class FeedbackHandler(BaseHandler):
             await _limit(self, "feedback", citizen_id, feedback.RATE_LIMITS["citizen"])
         else:
             await _limit(self, "feedback-anon", self.request.remote_ip or "unknown", feedback.RATE_LIMITS["anonymous"])
-        scope = f"citizen:{citizen_id}" if citizen_id else f"ip:{self.request.remote_ip}"
-        await _once(self, f"{scope}:feedback.create", body, lambda: feedback.report(self.ctx, body, citizen_id))
+        # Anyone may report, so the keys of a caller who is not a citizen are the address's.
+        caller = f"citizen:{citizen_id}" if citizen_id else f"ip:{self.request.remote_ip}"
+        await self.write_once("feedback.create", body, lambda: feedback.report(self.ctx, body, citizen_id),
+                              status=201, caller=caller)
 
 
 class FeedbackItemHandler(BaseHandler):

@@ -26,8 +26,8 @@ import dataclasses
 import functools
 import re
 import typing
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Annotated, Any, Generic, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 import msgspec
 
@@ -54,10 +54,24 @@ class Answer(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Base of answer types: a documented answer may carry fields added later (clients ignore them)."""
 
 
-# A field the domain checks itself, reporting every problem of a body at once with its own codes
-# (`Annotated[str, BY_DOMAIN]`): documented with its type, but not refused here, where msgspec
-# would stop at the first problem.
+# A body field the domain checks itself: `Annotated[T, BY_DOMAIN]`.
+#
+# Some models check a whole body and report every fault at once, each with its own code
+# (`invalid_slots`, `invalid_window_number`, `unknown_field`...), which the console shows field by
+# field; msgspec would stop at the first fault and word it its own way. Such a field is declared with
+# the type the domain accepts, constraints included (`Literal` for its enums, `msgspec.Meta` for
+# patterns, lengths and ranges) and without a default where the domain requires it: /openapi.json
+# documents exactly that, while `declare` validates the body with a twin type in which the marked
+# fields take anything and may be missing, leaving the verdict to the domain.
 BY_DOMAIN = msgspec.Meta(extra={"checked_by": "domain"})
+
+# Texts operators give in one language or several: "text" or {"zh-CN": "...", "en": "..."}.
+LocalizedText = str | dict[str, str]
+
+
+def one_of(values: Iterable[str]) -> Any:
+    """The type of a text that is one of `values` (a set of names the domain keeps as a constant)."""
+    return Literal[tuple(values)]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -134,7 +148,7 @@ def _as_validated(body_type: Any) -> Any:
     fields: list[tuple[Any, ...]] = []
     for field in msgspec.structs.fields(body_type):
         if field.name in by_domain:
-            fields.append((field.name, Any, None))
+            fields.append((field.name, Any, msgspec.UNSET))  # absent stays absent, as in the body
         elif field.required:
             fields.append((field.name, hints[field.name]))
         elif field.default_factory is not msgspec.NODEFAULT:
@@ -146,9 +160,14 @@ def _as_validated(body_type: Any) -> Any:
 
 
 def _by_domain(hint: Any) -> bool:
-    if typing.get_origin(hint) is Annotated and BY_DOMAIN in typing.get_args(hint)[1:]:
+    return _marked(hint, BY_DOMAIN)
+
+
+def _marked(hint: Any, marker: msgspec.Meta) -> bool:
+    """Whether `marker` annotates `hint` or a type within it (`Annotated[T, marker] | None`)."""
+    if typing.get_origin(hint) is Annotated and marker in typing.get_args(hint)[1:]:
         return True
-    return any(_by_domain(arg) for arg in typing.get_args(hint))
+    return any(_marked(arg, marker) for arg in typing.get_args(hint))
 
 
 def parse_body(body_type: Any, data: dict[str, Any]) -> Any:
@@ -162,7 +181,7 @@ def parse_body(body_type: Any, data: dict[str, Any]) -> Any:
 def parse_query(query_type: type, arguments: Mapping[str, list[bytes]]) -> Any:
     """The query string as `query_type`: the last value of each argument (list fields take them all),
     text coerced to the declared types; 400 naming the argument that does not fit."""
-    list_fields, int_fields = _list_fields(query_type), _int_fields(query_type)
+    list_fields, int_fields, flags = _list_fields(query_type), _int_fields(query_type), _flag_fields(query_type)
     values: dict[str, Any] = {}
     for name, raw in arguments.items():
         try:
@@ -170,6 +189,10 @@ def parse_query(query_type: type, arguments: Mapping[str, list[bytes]]) -> Any:
         except UnicodeDecodeError:
             raise _query_error(FieldError(name, "encoding", "应为 UTF-8 文本", "must be UTF-8 text")) from None
         values[name] = texts if name in list_fields else texts[-1]
+        if name in flags:
+            word = values.pop(name).strip().lower()
+            if word not in _UNSAID:
+                values[name] = _flag(name, word)
         # A whole number in a query is ASCII digits, no more: msgspec alone would also read "1e2" and
         # "5.0", and str.isdigit() alone "¹" and "١".
         if name in int_fields:
@@ -195,6 +218,19 @@ def _query_error(error: FieldError) -> BadRequest:
                           f"{error.field} must be a whole number from {low} to {high}", errors=[error])
     return BadRequest("invalid_query", f"查询参数 {error.field} {error.zh}", f"query argument {error.field} {error.en}",
                       errors=[error])
+
+
+def _flag(name: str, word: str) -> bool:
+    if word not in _FLAG_WORDS:
+        raise _query_error(FieldError(name, "type", "应为 true 或 false", "must be true or false"))
+    return _FLAG_WORDS[word]
+
+
+@functools.cache
+def _flag_fields(query_type: type) -> frozenset[str]:
+    hints = typing.get_type_hints(query_type, include_extras=True)
+    return frozenset(field.encode_name for field in msgspec.structs.fields(query_type)
+                     if _marked(hints[field.name], _FLAG))
 
 
 @functools.cache
@@ -309,6 +345,14 @@ class Page(Answer, Generic[T]):
 
 PageNumber = Annotated[int, msgspec.Meta(ge=1, le=10_000, description="page number, from 1")]
 PageSize = Annotated[int, msgspec.Meta(ge=1, le=100, description="items per page, at most 100")]
+
+
+# A yes-or-no query argument: true/false, 1/0 or yes/no in any case; empty or `any` is as if it were
+# not given (a filter's default, e.g. `Flag | None = None`, selects either). Anything else is 400.
+_FLAG = msgspec.Meta(extra={"query": "flag"})
+_FLAG_WORDS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+_UNSAID = ("", "any")
+Flag = Annotated[bool, msgspec.Meta(description="true or false (also 1/0, yes/no); empty or `any`: either"), _FLAG]
 
 
 class PageQuery(Query):

@@ -12,7 +12,7 @@ from handlers.base import BaseHandler, citizen_required
 from handlers.contract import Answer, Raw, Timestamp, declare
 from handlers.multipart import StreamedForm
 from models import files, ratelimit
-from models.errors import DomainError, Unauthorized
+from models.errors import DomainError
 
 # ---- the contract ---------------------------------------------------------------------------------
 UPLOAD = Raw("multipart/form-data", {
@@ -58,8 +58,7 @@ class FilesHandler(BaseHandler):
         await super().prepare()
         if self.request.method != "POST":
             return
-        if self.principal is None or self.principal.kind != "citizen":
-            raise Unauthorized("unauthorized", "请先登录", "Please log in first")
+        self.require_citizen()  # before the body streams in, not after it (post() is guarded too)
         await ratelimit.enforce(self.ctx.redis, f"upload:{self.principal.subject_id}", UPLOADS_PER_HOUR, 3600,
                                 "upload_rate_limited", "上传过于频繁，请稍后再试", "Too many uploads, retry later")
         rules = await files.upload_rules(self.ctx, self.get_query_argument("service_code", ""),

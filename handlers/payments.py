@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
 import msgspec
 
 from handlers.base import BaseHandler, citizen_required
-from handlers.contract import Answer, Body, Fen, Timestamp, declare
-from models import idempotency, payments
+from handlers.contract import BY_DOMAIN, Answer, Body, Fen, Timestamp, declare
+from models import payments
 
 
 # ---- the contract ---------------------------------------------------------------------------------
 class NewFeeOrder(Body):
     """Which channel pays: the mini-program the citizen pays in."""
 
-    # Loose: the payment rules name a wrong channel and a missing app_id together, in their own words.
-    channel: Annotated[Any, msgspec.Meta(extra_json_schema={"type": "string", "enum": ["wechat", "alipay"]})]
-    app_id: Annotated[str | None, msgspec.Meta(description="the mini-program's AppID (required)")] = None
+    # The payment rules name a wrong channel and a missing app_id together, in their own words.
+    channel: Annotated[Literal["wechat", "alipay"], BY_DOMAIN]
+    app_id: Annotated[str, msgspec.Meta(description="the mini-program's AppID"), BY_DOMAIN]
 
 
 class FeeOrder(Answer):
@@ -62,13 +62,8 @@ class ApplicationPaymentsHandler(BaseHandler):
         """Fee order {channel: "wechat"|"alipay", app_id} → order with `pay_params`; honours Idempotency-Key."""
         body = self.json_body()
         citizen_id = self.principal.subject_id
-
-        async def create() -> tuple[int, dict]:
-            return 201, await payments.create_payment(self.ctx, citizen_id, no, body.get("channel"), body.get("app_id"))
-
-        status, payload = await idempotency.run_once(
-            self.ctx, f"citizen:{citizen_id}:payments.create:{no}", self.request.headers.get("Idempotency-Key"), body, create)
-        self.write_json(payload, status)
+        await self.write_once(f"payments.create:{no}", body, lambda: payments.create_payment(
+            self.ctx, citizen_id, no, body.get("channel"), body.get("app_id")), status=201)
 
 
 class PaymentHandler(BaseHandler):

@@ -57,6 +57,22 @@ def test_query_text_is_coerced_and_refusals_are_400() -> None:
     assert caught.value.errors[0].code == "encoding"
 
 
+class Filter(c.Query):
+    overdue: c.Flag | None = None
+
+
+@pytest.mark.parametrize(("text", "value"), [(b"true", True), (b" Yes", True), (b"1", True), (b"FALSE", False),
+                                             (b"no", False), (b"0", False), (b"", None), (b"any", None)])
+def test_flags_read_yes_and_no_words(text, value) -> None:
+    assert c.parse_query(Filter, {"overdue": [text]}).overdue is value
+
+
+def test_a_flag_that_is_no_yes_or_no_is_400_invalid_query() -> None:
+    with pytest.raises(c.BadRequest) as caught:
+        c.parse_query(Filter, {"overdue": [b"maybe"]})
+    assert (caught.value.status, caught.value.code, caught.value.errors[0].field) == (400, "invalid_query", "overdue")
+
+
 def test_an_answer_that_misses_a_declared_field_is_a_violation() -> None:
     declared = c.Contract(answer=c.Page[Item])
     assert c.answer_violation(declared, 200, b'{"items": [{"name": "a"}], "total": 1, "page": 1, "page_size": 20}') is None
