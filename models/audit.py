@@ -21,6 +21,7 @@ from bson import ObjectId
 from pymongo import DESCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 
+from models.core.context import Context
 from models.core.pagination import page_of
 from models.core.timezone import SHANGHAI, local_instant, local_iso
 from models.errors import FieldError, ValidationFailed
@@ -146,14 +147,14 @@ def entry(*, at: datetime.datetime, operator_id: str, operator_username: str, me
     }
 
 
-async def username_of(ctx: Any, operator_id: str) -> str:
+async def username_of(ctx: Context, operator_id: str) -> str:
     """The operator's username as it is now ("" when the account is gone)."""
     key: Any = ObjectId(operator_id) if ObjectId.is_valid(operator_id) else operator_id
     found = await ctx.db.operators.find_one({"_id": key}, {"username": 1})
     return str(found.get("username") or "") if found else ""
 
 
-async def record(ctx: Any, *, operator_id: str, method: str, route: str, path_params: Mapping[str, Any] | None,
+async def record(ctx: Context, *, operator_id: str, method: str, route: str, path_params: Mapping[str, Any] | None,
                  status: int, request_id: str, template: str | None = None, operator_username: str | None = None,
                  department: str = "", region_code: str = "", client_ip: str = "", fields: Iterable[str] = (),
                  objects: Iterable[str] = (), summary: str | None = None) -> None:
@@ -230,12 +231,12 @@ def query(*, operator: str | None = None, object_id: str | None = None, action: 
 SORT = [("at", DESCENDING), ("_id", DESCENDING)]
 
 
-async def search(ctx: Any, found: Mapping[str, Any], *, page: int = 1, page_size: int = 20) -> dict[str, Any]:
+async def search(ctx: Context, found: Mapping[str, Any], *, page: int = 1, page_size: int = 20) -> dict[str, Any]:
     """One page of the entries matching `found` (from `query`), newest first."""
     return await page_of(ctx.db.audit_log, dict(found), SORT, page, page_size, view)
 
 
-async def export_rows(ctx: Any, found: Mapping[str, Any], limit: int | None = None) -> AsyncIterator[dict[str, Any]]:
+async def export_rows(ctx: Context, found: Mapping[str, Any], limit: int | None = None) -> AsyncIterator[dict[str, Any]]:
     """The entries matching `found`, newest first, at most `limit` (CSV_MAX_ROWS) of them."""
     async for doc in ctx.db.audit_log.find(dict(found)).sort(SORT).limit(limit or CSV_MAX_ROWS):
         yield doc

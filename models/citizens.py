@@ -31,6 +31,7 @@ from pymongo.errors import DuplicateKeyError
 
 from models import channels, idcard, ratelimit, tokens
 from models.channels import identity as channel_identity
+from models.core.context import Context
 from models.core.masking import mask_phone
 from models.core.timezone import local
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -125,7 +126,7 @@ def _object_id(citizen_id: Any) -> ObjectId:
         raise NotFound("citizen_not_found", "未找到该市民", "Citizen not found") from None
 
 
-async def find_citizen(ctx, citizen_id: Any, *, follow_merge: bool = True) -> dict[str, Any] | None:  # noqa: ANN001 - AppContext
+async def find_citizen(ctx: Context, citizen_id: Any, *, follow_merge: bool = True) -> dict[str, Any] | None:
     """The citizen document (None for an id that is not one), following a merge to the surviving
     citizen unless not `follow_merge` (the merged-away record itself)."""
     try:
@@ -142,7 +143,7 @@ async def find_citizen(ctx, citizen_id: Any, *, follow_merge: bool = True) -> di
     return citizen
 
 
-async def get_citizen(ctx, citizen_id: Any) -> dict[str, Any]:  # noqa: ANN001
+async def get_citizen(ctx: Context, citizen_id: Any) -> dict[str, Any]:
     citizen = await find_citizen(ctx, citizen_id)
     if citizen is None:
         raise NotFound("citizen_not_found", "未找到该市民", "Citizen not found")
@@ -169,7 +170,7 @@ async def _owners(db: AsyncDatabase, keys: list[str]) -> dict[str, str]:
     return {doc["_id"]: doc["citizen_id"] for doc in found}
 
 
-async def _attach(ctx, identity: ChannelIdentity, only_to: str | None = None) -> tuple[dict[str, Any], bool]:  # noqa: ANN001
+async def _attach(ctx: Context, identity: ChannelIdentity, only_to: str | None = None) -> tuple[dict[str, Any], bool]:
     """The citizen this channel identity belongs to, creating one on first login; (citizen, created).
 
     Concurrency: two first logins race on inserting the same identity `_id`; the loser adopts the
@@ -233,20 +234,20 @@ def _required_text(body_value: Any, field: str, max_length: int = 256) -> str:
     return body_value.strip()
 
 
-async def _limit_ip(ctx, client_ip: str) -> None:  # noqa: ANN001
+async def _limit_ip(ctx: Context, client_ip: str) -> None:
     # Mobile carriers put many people behind one address, so the per-IP budget is ten identities'.
     limit = ctx.settings.login_rate_limit_per_minute * 10
     await ratelimit.enforce(ctx.redis, f"login:ip:{client_ip}", limit, 60, "login_rate_limited",
                             "登录尝试过于频繁，请稍后再试", "Too many login attempts; please retry later")
 
 
-async def _limit_identity(ctx, identity: ChannelIdentity) -> None:  # noqa: ANN001
+async def _limit_identity(ctx: Context, identity: ChannelIdentity) -> None:
     await ratelimit.enforce(ctx.redis, f"login:id:{identity.rate_limit_key}", ctx.settings.login_rate_limit_per_minute,
                             60, "login_rate_limited", "该账号登录过于频繁，请稍后再试",
                             "Too many logins for this account; please retry later")
 
 
-async def _wechat_identity(ctx, app_id: Any, code: Any) -> ChannelIdentity:  # noqa: ANN001
+async def _wechat_identity(ctx: Context, app_id: Any, code: Any) -> ChannelIdentity:
     code = _required_text(code, "code")
     channel = await channels.get_enabled(ctx, app_id, channels.WECHAT_MINIPROGRAM)
     session = await channel_identity.login(ctx, channel, code)
@@ -260,7 +261,7 @@ async def _wechat_identity(ctx, app_id: Any, code: Any) -> ChannelIdentity:  # n
                            {"kind": "wechat", "app_id": channel.app_id, "openid": session.openid})
 
 
-async def _alipay_identity(ctx, app_id: Any, auth_code: Any) -> ChannelIdentity:  # noqa: ANN001
+async def _alipay_identity(ctx: Context, app_id: Any, auth_code: Any) -> ChannelIdentity:
     auth_code = _required_text(auth_code, "auth_code")
     channel = await channels.get_enabled(ctx, app_id, channels.ALIPAY_MINIPROGRAM)
     found = await channel_identity.login(ctx, channel, auth_code)
@@ -275,13 +276,13 @@ async def _alipay_identity(ctx, app_id: Any, auth_code: Any) -> ChannelIdentity:
     return ChannelIdentity("alipay", channel.app_id, tuple(keys), last)
 
 
-async def _session_payload(ctx, citizen: dict[str, Any], created: bool, channel: str = "") -> dict[str, Any]:  # noqa: ANN001
+async def _session_payload(ctx: Context, citizen: dict[str, Any], created: bool, channel: str = "") -> dict[str, Any]:
     # The session remembers the channel it was opened through: what that channel exposes limits it.
     pair = await tokens.start_session(ctx, Principal("citizen", str(citizen["_id"]), channel=channel))
     return {**pair.to_json(), "new_citizen": created, "citizen": public_view(citizen)}
 
 
-async def login_wechat(ctx, app_id: Any, code: Any, client_ip: str) -> dict[str, Any]:  # noqa: ANN001
+async def login_wechat(ctx: Context, app_id: Any, code: Any, client_ip: str) -> dict[str, Any]:
     """WeChat mini-program login: wx.login code → code2Session → citizen → session."""
     _required_text(code, "code")
     await _limit_ip(ctx, client_ip)
@@ -291,7 +292,7 @@ async def login_wechat(ctx, app_id: Any, code: Any, client_ip: str) -> dict[str,
     return await _session_payload(ctx, citizen, created, identity.app_id)
 
 
-async def login_alipay(ctx, app_id: Any, auth_code: Any, client_ip: str) -> dict[str, Any]:  # noqa: ANN001
+async def login_alipay(ctx: Context, app_id: Any, auth_code: Any, client_ip: str) -> dict[str, Any]:
     """Alipay mini-program login: my.getAuthCode → alipay.system.oauth.token → citizen → session."""
     _required_text(auth_code, "auth_code")
     await _limit_ip(ctx, client_ip)
@@ -302,7 +303,7 @@ async def login_alipay(ctx, app_id: Any, auth_code: Any, client_ip: str) -> dict
 
 
 # ---- profile --------------------------------------------------------------------------------------
-async def update_profile(ctx, citizen_id: str, changes: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+async def update_profile(ctx: Context, citizen_id: str, changes: dict[str, Any]) -> dict[str, Any]:
     """Change nickname, avatar_url or language (null clears one); returns the public view."""
     errors = [FieldError(name, "unknown_field", f"不能修改 {name}", f"{name} cannot be changed here")
               for name in changes if name not in PROFILE_FIELDS]
@@ -335,7 +336,7 @@ def _wechat_app_for(citizen: dict[str, Any], app_id: Any) -> str:
                                               "app_id of the WeChat mini-program is required")])
 
 
-async def bind_phone_with_code(ctx, citizen_id: str, code: Any, app_id: Any = None) -> dict[str, Any]:  # noqa: ANN001
+async def bind_phone_with_code(ctx: Context, citizen_id: str, code: Any, app_id: Any = None) -> dict[str, Any]:
     """Bind the phone WeChat's getPhoneNumber vouches for (the `code` form)."""
     code = _required_text(code, "code")
     citizen = await get_citizen(ctx, citizen_id)
@@ -344,7 +345,7 @@ async def bind_phone_with_code(ctx, citizen_id: str, code: Any, app_id: Any = No
     return await _bind_phone(ctx, citizen, phone.pure_number, phone.country_code, "wechat_phone_code")
 
 
-async def bind_phone_with_encrypted_data(ctx, citizen_id: str, encrypted_data: Any, iv: Any,  # noqa: ANN001
+async def bind_phone_with_encrypted_data(ctx: Context, citizen_id: str, encrypted_data: Any, iv: Any,
                                          app_id: Any = None) -> dict[str, Any]:
     """Bind the phone from the older encryptedData + iv form, decrypted with the stored session key."""
     encrypted_data = _required_text(encrypted_data, "encrypted_data", 8192)
@@ -369,7 +370,7 @@ def _normalise_phone(pure: str, country_code: str) -> str:
     raise ValidationFailed(errors=[FieldError("phone", "invalid_phone", "手机号格式不正确", "Not a valid mobile number")])
 
 
-async def _bind_phone(ctx, citizen: dict[str, Any], pure: str, country_code: str, source: str) -> dict[str, Any]:  # noqa: ANN001
+async def _bind_phone(ctx: Context, citizen: dict[str, Any], pure: str, country_code: str, source: str) -> dict[str, Any]:
     phone = _normalise_phone(pure, country_code)
     index = ctx.cipher.blind_index(phone, "phone")
     key = f"phone:{index}"
@@ -390,7 +391,7 @@ async def _bind_phone(ctx, citizen: dict[str, Any], pure: str, country_code: str
 
 
 # ---- real name ----------------------------------------------------------------------------------------
-async def bind_realname(ctx, citizen_id: str, name: Any, id_number: Any) -> dict[str, Any]:  # noqa: ANN001
+async def bind_realname(ctx: Context, citizen_id: str, name: Any, id_number: Any) -> dict[str, Any]:
     """实名: validate name and ID number (GB 11643), store the number encrypted with a blind index.
 
     The check here is the number's own consistency; verification against the public-security
@@ -437,7 +438,7 @@ async def bind_realname(ctx, citizen_id: str, name: Any, id_number: Any) -> dict
 
 
 # ---- linking two citizens ------------------------------------------------------------------------------
-async def link_with_proof(ctx, citizen_id: str, proof: Any, client_ip: str) -> dict[str, Any]:  # noqa: ANN001
+async def link_with_proof(ctx: Context, citizen_id: str, proof: Any, client_ip: str) -> dict[str, Any]:
     """Join another account to the caller's, proven by a fresh login of it (`proof`).
 
     The caller's token proves one side, the fresh channel login the other. A login nobody owns yet
@@ -467,7 +468,7 @@ async def link_with_proof(ctx, citizen_id: str, proof: Any, client_ip: str) -> d
     return {"status": "merged", "citizen": public_view(citizen)}
 
 
-async def _merge(ctx, keeper_id: str, other_id: str, reason: str) -> None:  # noqa: ANN001
+async def _merge(ctx: Context, keeper_id: str, other_id: str, reason: str) -> None:
     keeper = await ctx.db.citizens.find_one({"_id": _object_id(keeper_id), "status": "active"})
     other = await ctx.db.citizens.find_one({"_id": _object_id(other_id), "status": "active"})
     if keeper is None or other is None:
@@ -506,7 +507,7 @@ async def _merge(ctx, keeper_id: str, other_id: str, reason: str) -> None:  # no
 
 
 # ---- operators ------------------------------------------------------------------------------------------
-async def revoke_sessions(ctx, citizen_id: str, operator_id: str) -> dict[str, Any]:  # noqa: ANN001
+async def revoke_sessions(ctx: Context, citizen_id: str, operator_id: str) -> dict[str, Any]:
     """An operator logs a citizen out everywhere (lost phone, suspected takeover)."""
     citizen = await get_citizen(ctx, citizen_id)
     revoked = await tokens.revoke_all_sessions(ctx, "citizen", str(citizen["_id"]), "operator_revocation")
@@ -516,7 +517,7 @@ async def revoke_sessions(ctx, citizen_id: str, operator_id: str) -> dict[str, A
 
 
 # ---- key rotation -------------------------------------------------------------------------------------------
-async def rotate_citizen_secrets(ctx) -> int:  # noqa: ANN001
+async def rotate_citizen_secrets(ctx: Context) -> int:
     """Re-encrypt phones, ID numbers and session keys under the current key; return how many changed."""
     rotated = 0
     async for citizen in ctx.db.citizens.find({}, {"phone": 1, "realname": 1, "identities": 1}):

@@ -27,6 +27,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from config.settings import Settings
 from models import applications, catalogue, files, outbox, usertext, workdays
 from models.access import OperatorScope  # noqa: F401 - callers import it from here too
+from models.core.context import Context
 from models.core.pagination import page_of
 from models.core.timezone import local_iso
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -84,7 +85,7 @@ def parse_id(value: str) -> ObjectId:
 
 
 # ---- citizens ------------------------------------------------------------------------------------
-async def create(ctx: Any, citizen_id: str, body: dict[str, Any]) -> dict[str, Any]:
+async def create(ctx: Context, citizen_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Record a citizen's consultation or complaint, routed to the item's department."""
     errors: list[FieldError] = []
     kind = body.get("kind", "consultation")
@@ -138,14 +139,14 @@ async def check_attachments(db: AsyncDatabase, citizen_id: str, file_ids: list[s
                                extra={"file_ids": missing})
 
 
-async def list_own(ctx: Any, citizen_id: str, page: int, page_size: int) -> dict[str, Any]:
+async def list_own(ctx: Context, citizen_id: str, page: int, page_size: int) -> dict[str, Any]:
     """A citizen's consultations, newest first."""
     now = ctx.clock()
     return await page_of(ctx.db.consultations, {"citizen_id": citizen_id}, [("created_at", DESCENDING)], page, page_size,
                          lambda doc: citizen_view(doc, None, now))
 
 
-async def get_own(ctx: Any, citizen_id: str, consultation_id: str) -> dict[str, Any]:
+async def get_own(ctx: Context, citizen_id: str, consultation_id: str) -> dict[str, Any]:
     """One of the citizen's consultations with every turn; NotFound for anyone else's."""
     doc = await _own(ctx.db, citizen_id, consultation_id)
     return citizen_view(doc, await _messages(ctx.db, doc["_id"]), ctx.clock())
@@ -158,7 +159,7 @@ async def _own(db: AsyncDatabase, citizen_id: str, consultation_id: str) -> dict
     return doc
 
 
-async def follow_up(ctx: Any, citizen_id: str, consultation_id: str, body: dict[str, Any]) -> dict[str, Any]:
+async def follow_up(ctx: Context, citizen_id: str, consultation_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """The citizen adds a turn; an answered consultation re-opens with a new answer deadline."""
     errors: list[FieldError] = []
     content = usertext.text_field(body, "content", errors, max_length=CONTENT_MAX)
@@ -212,7 +213,7 @@ async def mark_rated(db: AsyncDatabase, consultation_id: ObjectId) -> None:
 
 
 # ---- operators -----------------------------------------------------------------------------------
-async def list_for_operator(ctx: Any, operator: OperatorScope, *, department: str | None = None,
+async def list_for_operator(ctx: Context, operator: OperatorScope, *, department: str | None = None,
                             unanswered: bool = False, overdue: bool = False, kind: str | None = None,
                             status: str | None = None, page: int = 1, page_size: int = 20) -> dict[str, Any]:
     """Consultations of the operator's department; `overdue` = waiting past the deadline."""
@@ -247,12 +248,12 @@ async def _for_operator(db: AsyncDatabase, operator: OperatorScope, consultation
     return doc
 
 
-async def get_for_operator(ctx: Any, operator: OperatorScope, consultation_id: str) -> dict[str, Any]:
+async def get_for_operator(ctx: Context, operator: OperatorScope, consultation_id: str) -> dict[str, Any]:
     doc = await _for_operator(ctx.db, operator, consultation_id)
     return operator_view(doc, await _messages(ctx.db, doc["_id"]), ctx.clock())
 
 
-async def reply(ctx: Any, operator: OperatorScope, consultation_id: str, body: dict[str, Any]) -> dict[str, Any]:
+async def reply(ctx: Context, operator: OperatorScope, consultation_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """An operator answers; the answer time in working hours is recorded and the citizen notified."""
     errors: list[FieldError] = []
     content = usertext.text_field(body, "content", errors, max_length=CONTENT_MAX)
@@ -263,7 +264,7 @@ async def reply(ctx: Any, operator: OperatorScope, consultation_id: str, body: d
     return await get_for_operator(ctx, operator, consultation_id)
 
 
-async def _reply(ctx: Any, operator: OperatorScope, doc: dict[str, Any], content: str) -> None:
+async def _reply(ctx: Context, operator: OperatorScope, doc: dict[str, Any], content: str) -> None:
     now = ctx.clock()
     before = await ctx.db.consultations.find_one_and_update(
         {"_id": doc["_id"], "status": {"$in": ["open", "answered"]}},
@@ -292,7 +293,7 @@ async def _reply(ctx: Any, operator: OperatorScope, doc: dict[str, Any], content
                                "service_code": doc["service_code"], "replied_at": local_iso(now)})
 
 
-async def close(ctx: Any, operator: OperatorScope, consultation_id: str, body: dict[str, Any]) -> dict[str, Any]:
+async def close(ctx: Context, operator: OperatorScope, consultation_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """An operator closes the consultation (with an optional final note); the citizen may then rate it."""
     errors: list[FieldError] = []
     note = usertext.text_field(body, "note", errors, max_length=CONTENT_MAX, required=False)
@@ -318,7 +319,7 @@ async def close(ctx: Any, operator: OperatorScope, consultation_id: str, body: d
     return operator_view(closed, await _messages(ctx.db, doc["_id"]), now)
 
 
-async def answer_time_stats(ctx: Any, operator: OperatorScope, *, department: str | None = None,
+async def answer_time_stats(ctx: Context, operator: OperatorScope, *, department: str | None = None,
                             since: datetime.datetime | None = None,
                             until: datetime.datetime | None = None) -> dict[str, Any]:
     """Per department: first-answer time in working hours (median, 90th percentile), waiting, overdue."""

@@ -26,6 +26,7 @@ import re
 from typing import Any
 
 from models import access
+from models.core.context import Context
 from models.errors import BadRequest, FieldError, Forbidden, NotFound
 
 CHANNEL_HEADER = "X-CityGate-Channel"
@@ -126,7 +127,7 @@ def from_document(doc: dict[str, Any]) -> Exposure:
     return Exposure(doc["app_id"], {e["code"]: (e["order"], tuple(e["regions"])) for e in stored_entries(doc)})
 
 
-async def load(ctx, app_id: str) -> tuple[Exposure, bool] | None:  # noqa: ANN001 - AppContext
+async def load(ctx: Context, app_id: str) -> tuple[Exposure, bool] | None:
     """(exposure, enabled) of the channel `app_id` (kept in this process up to CACHE_SECONDS; changes
     evict it everywhere through `forget`); None when there is no such channel."""
     cache = ctx.caches.cache(CACHE_NAME, 256, CACHE_SECONDS)
@@ -142,12 +143,12 @@ async def load(ctx, app_id: str) -> tuple[Exposure, bool] | None:  # noqa: ANN00
     return found
 
 
-async def forget(ctx, app_id: str) -> None:  # noqa: ANN001
+async def forget(ctx: Context, app_id: str) -> None:
     """A channel's exposure (or enabled flag) changed: every process reads it again."""
     await ctx.caches.invalidate(CACHE_NAME, [app_id])
 
 
-async def for_request(ctx, principal: Any, header_app_id: str) -> Exposure | None:  # noqa: ANN001
+async def for_request(ctx: Context, principal: Any, header_app_id: str) -> Exposure | None:
     """The exposure that applies to a request: its citizen token's login channel, else the
     `X-CityGate-Channel` header; None (everything) for a request through no channel.
 
@@ -187,7 +188,7 @@ def require_applicable(exposure: Exposure | None, code: Any) -> None:
                         extra={"service_code": code, "channel": exposure.app_id})
 
 
-async def search(ctx, exposure: Exposure, *, q: str | None, department: str | None, theme: str | None,  # noqa: ANN001
+async def search(ctx: Context, exposure: Exposure, *, q: str | None, department: str | None, theme: str | None,
                  audience: str | None, region: str | None, page: int, page_size: int, locale: str) -> dict[str, Any]:
     """Citizens' browse and search through a channel that exposes a list: the catalogue's own search
     over every match, then only exposed items (browse in the channel's order, search by relevance)."""
@@ -205,7 +206,7 @@ async def search(ctx, exposure: Exposure, *, q: str | None, department: str | No
             "total_exact": everything.get("total_exact", True)}
 
 
-async def navigation_codes(ctx, exposure: Exposure, field: str) -> set[str]:  # noqa: ANN001
+async def navigation_codes(ctx: Context, exposure: Exposure, field: str) -> set[str]:
     """Departments (`field` "department") or themes ("themes") that hold an item the channel
     exposes: through a channel, the navigation shows no column it would leave empty."""
     from models import search

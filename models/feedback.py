@@ -22,6 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from models import catalogue, outbox, usertext
 from models.access import OperatorScope
+from models.core.context import Context
 from models.core.pagination import page_of
 from models.core.timezone import local_iso
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -67,7 +68,7 @@ def _id(value: str) -> ObjectId:
         raise NotFound("feedback_not_found", "未找到该纠错报告", "Error report not found") from None
 
 
-async def report(ctx: Any, body: dict[str, Any], citizen_id: str | None = None) -> dict[str, Any]:
+async def report(ctx: Context, body: dict[str, Any], citizen_id: str | None = None) -> dict[str, Any]:
     """File an error report (login optional); returns it with the query code for following it up."""
     errors: list[FieldError] = []
     service_code = body.get("service_code")
@@ -100,7 +101,7 @@ async def report(ctx: Any, body: dict[str, Any], citizen_id: str | None = None) 
     return {**reporter_view(doc), "query_code": query_code}
 
 
-async def get_for_reporter(ctx: Any, feedback_id: str, *, citizen_id: str | None = None,
+async def get_for_reporter(ctx: Context, feedback_id: str, *, citizen_id: str | None = None,
                            query_code: str | None = None) -> dict[str, Any]:
     """The report as its reporter sees it: their login, or the query code, opens it."""
     doc = await ctx.db.feedback.find_one({"_id": _id(feedback_id)})
@@ -112,7 +113,7 @@ async def get_for_reporter(ctx: Any, feedback_id: str, *, citizen_id: str | None
     return reporter_view(doc)
 
 
-async def list_for_operator(ctx: Any, operator: OperatorScope, *, department: str | None = None,
+async def list_for_operator(ctx: Context, operator: OperatorScope, *, department: str | None = None,
                             status: str | None = None, service_code: str | None = None,
                             page: int = 1, page_size: int = 20) -> dict[str, Any]:
     if status and status not in STATUSES:
@@ -133,11 +134,11 @@ async def _for_operator(db: AsyncDatabase, operator: OperatorScope, feedback_id:
     return doc
 
 
-async def get_for_operator(ctx: Any, operator: OperatorScope, feedback_id: str) -> dict[str, Any]:
+async def get_for_operator(ctx: Context, operator: OperatorScope, feedback_id: str) -> dict[str, Any]:
     return operator_view(await _for_operator(ctx.db, operator, feedback_id))
 
 
-async def resolve(ctx: Any, operator: OperatorScope, feedback_id: str, body: dict[str, Any]) -> dict[str, Any]:
+async def resolve(ctx: Context, operator: OperatorScope, feedback_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """confirm (it is an error), fix (corrected, with a note), or explain (the content is right)."""
     errors: list[FieldError] = []
     action = body.get("action")

@@ -22,6 +22,7 @@ from bson.errors import InvalidId
 from pymongo.asynchronous.database import AsyncDatabase
 
 from models import catalogue
+from models.core.context import Context
 from models.core.timezone import local_iso
 from models.errors import DomainError, FieldError, NotFound, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
@@ -121,7 +122,7 @@ class MaterialUpload:
     of the stream; `finish()` raises the error, so the request is answered once the body is read.
     """
 
-    def __init__(self, ctx, owner_id: str, rules: UploadRules,  # noqa: ANN001 - AppContext
+    def __init__(self, ctx: Context, owner_id: str, rules: UploadRules,
                  choose_rules: Any = None) -> None:
         self.ctx = ctx
         self.owner_id = owner_id
@@ -266,7 +267,7 @@ async def open_download(db: AsyncDatabase, document: dict[str, Any]) -> Any:
     return await gridfs.AsyncGridFSBucket(db, bucket_name=BUCKET).open_download_stream(document["_id"])
 
 
-async def upload_rules(ctx, service_code: str = "", material_key: str = "") -> UploadRules:  # noqa: ANN001
+async def upload_rules(ctx: Context, service_code: str = "", material_key: str = "") -> UploadRules:
     """The rules for an upload meant for `material_key` of item `service_code` (site defaults without)."""
     ceiling = ctx.settings.max_upload_bytes
     if not service_code and not material_key:

@@ -15,6 +15,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from models.core.context import Context
 from models.errors import Conflict, DomainError
 
 KEEP_FOR = datetime.timedelta(hours=24)
@@ -30,7 +31,7 @@ def fingerprint(body: Any) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
-async def run_once(ctx, scope: str, key: str | None, body: Any, create: Create) -> tuple[int, Any]:  # noqa: ANN001
+async def run_once(ctx: Context, scope: str, key: str | None, body: Any, create: Create) -> tuple[int, Any]:
     """Run `create` once per (scope, key); return its (status, payload), replayed on retries.
 
     `scope` must name the caller and the operation (e.g. "citizen:<id>:applications.create"), so two
@@ -58,7 +59,7 @@ async def run_once(ctx, scope: str, key: str | None, body: Any, create: Create) 
     return status, payload
 
 
-async def _claim(ctx, record_id: str, digest: str) -> bool:  # noqa: ANN001
+async def _claim(ctx: Context, record_id: str, digest: str) -> bool:
     """Claim the key for this request; False when a live record of an earlier request holds it.
 
     A record past its `expires_at` (by our clock) no longer counts, whether or not the datastore's

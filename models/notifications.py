@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from models import channels
+from models.core.context import Context
 from models.ports import ChannelError, OutgoingMessage, SendResult
 
 DEFAULT_PAGE = "pages/index/index"
@@ -18,7 +19,7 @@ DEFAULT_PAGE = "pages/index/index"
 _CHANNEL_KINDS = {"wechat": channels.WECHAT_MINIPROGRAM, "alipay": channels.ALIPAY_MINIPROGRAM}
 
 
-async def send_message(ctx, citizen: dict[str, Any], message: dict[str, Any]) -> SendResult:  # noqa: ANN001
+async def send_message(ctx: Context, citizen: dict[str, Any], message: dict[str, Any]) -> SendResult:
     """Deliver `message` ({id, event, template, data, page?}) to `citizen` via their last channel."""
     last = citizen.get("last_channel") or {}
     kind = last.get("kind")

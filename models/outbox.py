@@ -21,6 +21,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from models import citizens, notifications
+from models.core.context import Context
 
 log = logging.getLogger("citygate.outbox")
 
@@ -47,7 +48,7 @@ def outbox_record(now: datetime.datetime, *, citizen_id: str, event: str, dedupe
     }
 
 
-async def enqueue(ctx, *, citizen_id: str, event: str, dedupe_key: str, template: str,  # noqa: ANN001
+async def enqueue(ctx: Context, *, citizen_id: str, event: str, dedupe_key: str, template: str,
                   data: dict[str, Any], session: AsyncClientSession | None = None) -> bool:
     """Record one message for a citizen; False when this dedupe key was already recorded."""
     record = outbox_record(ctx.clock(), citizen_id=citizen_id, event=event, dedupe_key=dedupe_key,
@@ -59,7 +60,7 @@ async def enqueue(ctx, *, citizen_id: str, event: str, dedupe_key: str, template
     return True
 
 
-async def claim_next(ctx) -> dict[str, Any] | None:  # noqa: ANN001
+async def claim_next(ctx: Context) -> dict[str, Any] | None:
     """Take one due record (or one whose sender's lease ran out) for sending."""
     now = ctx.clock()
     return await ctx.db.outbox.find_one_and_update(
@@ -73,7 +74,7 @@ async def claim_next(ctx) -> dict[str, Any] | None:  # noqa: ANN001
     )
 
 
-async def deliver_due(ctx, limit: int = 50) -> int:  # noqa: ANN001
+async def deliver_due(ctx: Context, limit: int = 50) -> int:
     """Send up to `limit` due messages; return how many were handled (any outcome)."""
     handled = 0
     while handled < limit:

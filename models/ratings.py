@@ -20,6 +20,7 @@ from pymongo.errors import DuplicateKeyError
 
 from models import applications, catalogue, consultations, outbox, usertext, workdays
 from models.access import OperatorScope
+from models.core.context import Context
 from models.core.pagination import page_of
 from models.core.timezone import local_iso
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -77,7 +78,7 @@ def parse_rating(body: dict[str, Any]) -> tuple[int, str, list[str]]:
 
 
 # ---- rating --------------------------------------------------------------------------------------
-async def rate_application(ctx: Any, citizen_id: str, application_no: str, body: dict[str, Any]) -> dict[str, Any]:
+async def rate_application(ctx: Context, citizen_id: str, application_no: str, body: dict[str, Any]) -> dict[str, Any]:
     """Rate the citizen's own application, once, after it is completed."""
     grade, comment, tags = parse_rating(body)
     application = await applications.get_owned(ctx.db, application_no, citizen_id)
@@ -91,7 +92,7 @@ async def rate_application(ctx: Any, citizen_id: str, application_no: str, body:
                          service_code, grade, comment, tags)
 
 
-async def rate_consultation(ctx: Any, citizen_id: str, consultation_id: str, body: dict[str, Any]) -> dict[str, Any]:
+async def rate_consultation(ctx: Context, citizen_id: str, consultation_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Rate the citizen's own consultation, once, after it is closed."""
     grade, comment, tags = parse_rating(body)
     doc = await consultations.get_closed_for_rating(ctx.db, citizen_id, consultation_id)
@@ -101,7 +102,7 @@ async def rate_consultation(ctx: Any, citizen_id: str, consultation_id: str, bod
     return view
 
 
-async def get_own_rating(ctx: Any, citizen_id: str, target_type: str, target_id: str) -> dict[str, Any]:
+async def get_own_rating(ctx: Context, citizen_id: str, target_type: str, target_id: str) -> dict[str, Any]:
     rating = await ctx.db.ratings.find_one({"target_type": target_type, "target_id": target_id, "citizen_id": citizen_id})
     if rating is None:
         raise NotFound("rating_not_found", "尚未评价", "Not rated yet")
@@ -114,7 +115,7 @@ async def _placement_of(db: AsyncDatabase, service_code: str) -> tuple[str, str]
     return item.get("department", ""), item.get("region_code", "")
 
 
-async def _record(ctx: Any, target_type: str, target_id: str, citizen_id: str, placement: tuple[str, str],
+async def _record(ctx: Context, target_type: str, target_id: str, citizen_id: str, placement: tuple[str, str],
                   service_code: str, grade: int, comment: str, tags: list[str]) -> dict[str, Any]:
     now = ctx.clock()
     department, region_code = placement
@@ -161,7 +162,7 @@ def _case_id(value: str) -> ObjectId:
         raise NotFound("rectification_not_found", "未找到该整改事项", "Rectification case not found") from None
 
 
-async def list_cases(ctx: Any, operator: OperatorScope, *, department: str | None = None, status: str | None = None,
+async def list_cases(ctx: Context, operator: OperatorScope, *, department: str | None = None, status: str | None = None,
                      overdue: bool = False, page: int = 1, page_size: int = 20) -> dict[str, Any]:
     """Rectification cases of the operator's department; `overdue` = still open past the deadline."""
     if status and status not in CASE_STATUSES:
@@ -177,14 +178,14 @@ async def list_cases(ctx: Any, operator: OperatorScope, *, department: str | Non
                          lambda doc: case_view(doc, now))
 
 
-async def get_case_for_operator(ctx: Any, operator: OperatorScope, case_id: str) -> dict[str, Any]:
+async def get_case_for_operator(ctx: Context, operator: OperatorScope, case_id: str) -> dict[str, Any]:
     doc = await ctx.db.rectification_cases.find_one({"_id": _case_id(case_id)})
     if doc is None or not operator.allows(doc["department"], doc.get("region_code")):
         raise NotFound("rectification_not_found", "未找到该整改事项", "Rectification case not found")
     return case_view(doc, ctx.clock(), for_operator=True)
 
 
-async def respond(ctx: Any, operator: OperatorScope, case_id: str, body: dict[str, Any]) -> dict[str, Any]:
+async def respond(ctx: Context, operator: OperatorScope, case_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """The department's required written response; the citizen is then asked the follow-up question."""
     errors: list[FieldError] = []
     response = usertext.text_field(body, "response", errors, min_length=RESPONSE_MIN, max_length=RESPONSE_MAX)
@@ -206,14 +207,14 @@ async def respond(ctx: Any, operator: OperatorScope, case_id: str, body: dict[st
     return case_view(doc, now, for_operator=True)
 
 
-async def get_case_for_citizen(ctx: Any, citizen_id: str, case_id: str) -> dict[str, Any]:
+async def get_case_for_citizen(ctx: Context, citizen_id: str, case_id: str) -> dict[str, Any]:
     doc = await ctx.db.rectification_cases.find_one({"_id": _case_id(case_id), "citizen_id": citizen_id})
     if doc is None:
         raise NotFound("rectification_not_found", "未找到该整改事项", "Rectification case not found")
     return case_view(doc, ctx.clock())
 
 
-async def answer_follow_up(ctx: Any, citizen_id: str, case_id: str, body: dict[str, Any]) -> dict[str, Any]:
+async def answer_follow_up(ctx: Context, citizen_id: str, case_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """The citizen answers the follow-up question (satisfied or not); the case closes."""
     errors: list[FieldError] = []
     satisfied = body.get("satisfied")
@@ -277,7 +278,7 @@ def _finish(bucket: dict[str, Any]) -> dict[str, Any]:
             "satisfaction_rate": round(favourable / total, 4) if total else None}
 
 
-async def rating_stats(ctx: Any, operator: OperatorScope, *, department: str | None = None,
+async def rating_stats(ctx: Context, operator: OperatorScope, *, department: str | None = None,
                      service_code: str | None = None, since: datetime.datetime | None = None,
                      until: datetime.datetime | None = None) -> dict[str, Any]:
     """Rating counts per grade, average and satisfaction rate per department and per service."""

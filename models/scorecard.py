@@ -30,6 +30,7 @@ from typing import Any
 from models import access, appointments, catalogue, consultations, ratings, search, workdays
 from models.access import OperatorScope
 from models.applications import RUNNING
+from models.core.context import Context
 from models.core.timezone import as_utc
 from models.errors import FieldError, Forbidden, ValidationFailed
 
@@ -152,7 +153,7 @@ def parse_filters(department: str | None, region: str | None) -> tuple[str | Non
 
 
 # ---- the scorecard -------------------------------------------------------------------------------
-async def scorecard(ctx: Any, operator: OperatorScope, *, department: str | None = None,
+async def scorecard(ctx: Context, operator: OperatorScope, *, department: str | None = None,
                     region: str | None = None) -> dict[str, Any]:
     """The five dimensions for the operator's scope (their department, or the one asked for)."""
     department, prefix = parse_filters(department, region)
@@ -186,7 +187,7 @@ async def scorecard(ctx: Any, operator: OperatorScope, *, department: str | None
             "dimensions": dimensions}
 
 
-async def _findable(ctx: Any, items: list[dict[str, Any]], department: str | None, prefix: str | None,
+async def _findable(ctx: Context, items: list[dict[str, Any]], department: str | None, prefix: str | None,
                     now: datetime.datetime) -> dict[str, Any]:
     by_department = Counter(i.get("department") for i in items)
     by_theme = Counter(t for i in items for t in i.get("themes") or [])
@@ -230,7 +231,7 @@ async def _findable(ctx: Any, items: list[dict[str, Any]], department: str | Non
     ])
 
 
-async def _understandable(ctx: Any, items: list[dict[str, Any]], codes: set[str]) -> dict[str, Any]:
+async def _understandable(ctx: Context, items: list[dict[str, Any]], codes: set[str]) -> dict[str, Any]:
     incomplete = []
     for item in items:
         problems = catalogue.guide_problems(item)
@@ -262,7 +263,7 @@ async def _understandable(ctx: Any, items: list[dict[str, Any]], codes: set[str]
     ])
 
 
-async def _doable(ctx: Any, items: list[dict[str, Any]], department: str | None, prefix: str | None,
+async def _doable(ctx: Context, items: list[dict[str, Any]], department: str | None, prefix: str | None,
                   now: datetime.datetime) -> dict[str, Any]:
     online = [i for i in items if i.get("handling_depth", "info_only") != "info_only"]
     info_only = [_item_entry(i) for i in items if i.get("handling_depth", "info_only") == "info_only"]
@@ -309,13 +310,13 @@ async def _doable(ctx: Any, items: list[dict[str, Any]], department: str | None,
     ])
 
 
-async def _halls_in_scope(ctx: Any, codes: set[str], department: str | None, prefix: str | None) -> list[dict[str, Any]]:
+async def _halls_in_scope(ctx: Context, codes: set[str], department: str | None, prefix: str | None) -> list[dict[str, Any]]:
     halls = await ctx.db.halls.find({"active": True}).sort("_id", 1).to_list(None)
     return [h for h in halls if in_region(h.get("region_code"), prefix)
             and (not department or set(h.get("service_codes") or []) & codes)]
 
 
-async def _fast(ctx: Any, operator: OperatorScope, items: list[dict[str, Any]], codes: set[str],
+async def _fast(ctx: Context, operator: OperatorScope, items: list[dict[str, Any]], codes: set[str],
                 department: str | None, prefix: str | None, now: datetime.datetime) -> dict[str, Any]:
     names = {i["code"]: catalogue.text(i.get("name")) for i in items}
     since = now - datetime.timedelta(days=RECENT_WINDOW_DAYS)
@@ -389,7 +390,7 @@ async def _fast(ctx: Any, operator: OperatorScope, items: list[dict[str, Any]], 
     return scored
 
 
-async def _answer_hours(ctx: Any, department: str | None, since: datetime.datetime) -> list[float]:
+async def _answer_hours(ctx: Context, department: str | None, since: datetime.datetime) -> list[float]:
     """First-answer times (working hours) over all departments in scope, for the overall percentiles
     (answer_time_stats gives them per department, and medians do not add up)."""
     query: dict[str, Any] = {"created_at": {"$gte": since}, "first_answer_hours": {"$ne": None}}
@@ -406,7 +407,7 @@ def _region_note(prefix: str | None) -> dict[str, str] | None:
             "en": "Consultations are counted per department; the region filter does not narrow them"}
 
 
-async def _satisfied(ctx: Any, operator: OperatorScope, items: list[dict[str, Any]], codes: set[str],
+async def _satisfied(ctx: Context, operator: OperatorScope, items: list[dict[str, Any]], codes: set[str],
                      department: str | None, prefix: str | None, now: datetime.datetime) -> dict[str, Any]:
     names = {i["code"]: catalogue.text(i.get("name")) for i in items}
     since = now - datetime.timedelta(days=RECENT_WINDOW_DAYS)

@@ -30,6 +30,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
 
+from models.core.context import Context
 from models.core.timezone import as_utc
 from models.errors import Unauthorized
 from models.localcache import LocalCache
@@ -86,11 +87,11 @@ async def issue_access_token(redis: Redis, principal: Principal, ttl_seconds: in
     return token
 
 
-def _resolved(ctx) -> LocalCache:  # noqa: ANN001 - AppContext
+def _resolved(ctx: Context) -> LocalCache:
     return ctx.caches.cache(TOKEN_CACHE, TOKEN_CACHE_ENTRIES, TOKEN_CACHE_SECONDS)
 
 
-async def resolve_access_token(ctx, token: str) -> Principal | None:  # noqa: ANN001 - AppContext
+async def resolve_access_token(ctx: Context, token: str) -> Principal | None:
     """Who holds `token`, or None when it is unknown, expired or revoked."""
     digest = token_digest(token)
     cache = _resolved(ctx)
@@ -106,18 +107,18 @@ async def resolve_access_token(ctx, token: str) -> Principal | None:  # noqa: AN
     return principal
 
 
-async def _forget_resolved(ctx, digests: list[str]) -> None:  # noqa: ANN001
+async def _forget_resolved(ctx: Context, digests: list[str]) -> None:
     """After the Redis keys are gone: drop the digests from every worker's cache."""
     await ctx.caches.invalidate(TOKEN_CACHE, digests)
 
 
-async def revoke_access_token(ctx, token: str) -> None:  # noqa: ANN001 - AppContext
+async def revoke_access_token(ctx: Context, token: str) -> None:
     digest = token_digest(token)
     await ctx.redis.delete(ACCESS_PREFIX + digest)
     await _forget_resolved(ctx, [digest])
 
 
-async def revoke_subject(ctx, kind: str, subject_id: str) -> int:  # noqa: ANN001 - AppContext
+async def revoke_subject(ctx: Context, kind: str, subject_id: str) -> int:
     """Revoke every access token of one citizen or operator; return how many were live."""
     key = SUBJECT_PREFIX + f"{kind}:{subject_id}"
     digests = sorted(await ctx.redis.smembers(key))
@@ -169,7 +170,7 @@ async def _store_refresh_token(db: AsyncDatabase, family_id: str, now: datetime.
     return token
 
 
-async def _issue_in_family(ctx, family: dict[str, Any], now: datetime.datetime,  # noqa: ANN001
+async def _issue_in_family(ctx: Context, family: dict[str, Any], now: datetime.datetime,
                            recheck: bool = True) -> TokenPair:
     """A new refresh token and access token in `family`; refused if the family got revoked meanwhile."""
     refresh = await _store_refresh_token(ctx.db, family["_id"], now, family["expires_at"])
@@ -188,7 +189,7 @@ async def _issue_in_family(ctx, family: dict[str, Any], now: datetime.datetime, 
     return TokenPair(access, refresh, access_ttl, _seconds_until(family["expires_at"], now), family["_id"])
 
 
-async def start_session(ctx, principal: Principal) -> TokenPair:  # noqa: ANN001 - AppContext
+async def start_session(ctx: Context, principal: Principal) -> TokenPair:
     """A new token family for `principal` (one login): access token plus refresh token."""
     now = ctx.clock()
     expires_at = now + datetime.timedelta(seconds=ctx.settings.refresh_token_ttl_seconds)
@@ -208,7 +209,7 @@ async def start_session(ctx, principal: Principal) -> TokenPair:  # noqa: ANN001
 CONCURRENT_REFRESH_GRACE = datetime.timedelta(seconds=2)
 
 
-async def rotate_refresh_token(ctx, presented: str) -> TokenPair:  # noqa: ANN001
+async def rotate_refresh_token(ctx: Context, presented: str) -> TokenPair:
     """Exchange a refresh token for a new pair; a reused (already rotated) token revokes its family."""
     if not isinstance(presented, str) or not presented.startswith(REFRESH_TOKEN_PREFIX):
         raise Unauthorized("refresh_token_invalid", "刷新令牌无效，请重新登录", "Invalid refresh token; please log in again")
@@ -244,7 +245,7 @@ async def rotate_refresh_token(ctx, presented: str) -> TokenPair:  # noqa: ANN00
     return pair
 
 
-async def _revoke_family_access_tokens(ctx, family_id: str) -> int:  # noqa: ANN001
+async def _revoke_family_access_tokens(ctx: Context, family_id: str) -> int:
     digests = sorted(await ctx.redis.smembers(FAMILY_PREFIX + family_id))
     removed = await ctx.redis.delete(*(ACCESS_PREFIX + d for d in digests)) if digests else 0
     await ctx.redis.delete(FAMILY_PREFIX + family_id)
@@ -252,14 +253,14 @@ async def _revoke_family_access_tokens(ctx, family_id: str) -> int:  # noqa: ANN
     return int(removed)
 
 
-async def revoke_family(ctx, family_id: str, reason: str) -> int:  # noqa: ANN001
+async def revoke_family(ctx: Context, family_id: str, reason: str) -> int:
     """Revoke one login's refresh tokens and its live access tokens; return how many access tokens died."""
     await ctx.db.refresh_families.update_one(
         {"_id": family_id, "revoked_at": None}, {"$set": {"revoked_at": ctx.clock(), "revoked_reason": reason}})
     return await _revoke_family_access_tokens(ctx, family_id)
 
 
-async def revoke_all_sessions(ctx, kind: str, subject_id: str, reason: str) -> dict[str, int]:  # noqa: ANN001
+async def revoke_all_sessions(ctx: Context, kind: str, subject_id: str, reason: str) -> dict[str, int]:
     """Log a citizen (or operator) out everywhere: every family, every access token."""
     families = [doc["_id"] async for doc in ctx.db.refresh_families.find(
         {"subject_kind": kind, "subject_id": subject_id, "revoked_at": None}, {"_id": 1})]
@@ -274,7 +275,7 @@ async def revoke_all_sessions(ctx, kind: str, subject_id: str, reason: str) -> d
     return {"sessions": len(families), "access_tokens": access}
 
 
-async def logout(ctx, principal: Principal, access_token: str, refresh_token: str | None = None,  # noqa: ANN001
+async def logout(ctx: Context, principal: Principal, access_token: str, refresh_token: str | None = None,
                  everywhere: bool = False) -> dict[str, int]:
     """End the caller's session (its whole family), or every session with `everywhere`."""
     if everywhere:

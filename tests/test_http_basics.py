@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from server.app import READ_CHUNK_BYTES, route_table
 from handlers.openapi import implemented_methods, openapi_path
+from server.app import READ_CHUNK_BYTES, route_table
 
 
 async def test_unknown_route_is_problem_json_in_chinese_by_default(fetch) -> None:

@@ -20,6 +20,7 @@ from pymongo import ReturnDocument
 from integrations import alipay as alipay_protocol
 from integrations.sandbox import common, keys
 from integrations.sandbox.base import SandboxHandler
+from models.core.context import Context
 from models.core.timezone import VendorTimeError, alipay_time, parse_alipay_time
 from models.errors import FieldError, ValidationFailed
 
@@ -55,16 +56,16 @@ def gateway_method(name: str) -> Callable[[MethodHandler], MethodHandler]:
     return register
 
 
-async def gateway_private_key_pem(ctx) -> str:  # noqa: ANN001 - AppContext
+async def gateway_private_key_pem(ctx: Context) -> str:
     return await keys.rsa_private_key_pem(ctx, GATEWAY_KEY_NAME)
 
 
-async def gateway_public_key_pem(ctx) -> str:  # noqa: ANN001
+async def gateway_public_key_pem(ctx: Context) -> str:
     """The key apps verify the sandbox gateway's responses (and notifications) with."""
     return keys.public_pem_of(await gateway_private_key_pem(ctx))
 
 
-async def register_app(ctx, app_id: str, app_public_key_pem: str) -> None:  # noqa: ANN001
+async def register_app(ctx: Context, app_id: str, app_public_key_pem: str) -> None:
     """Register an app's public key with the sandbox, as on Alipay's console."""
     await common.register_app(ctx, VENDOR, app_id, app_public_key=app_public_key_pem)
 
@@ -75,7 +76,7 @@ def open_id_for(app_id: str, user_id: str) -> str:
     return "0" + base64.b32encode(digest).decode().rstrip("=").lower()[:47]
 
 
-async def signed_answer(ctx, node_name: str, node: dict[str, Any]) -> str:  # noqa: ANN001
+async def signed_answer(ctx: Context, node_name: str, node: dict[str, Any]) -> str:
     """`{"<node>": {...}, "sign": "..."}` with the signature over the node's exact text."""
     text = json.dumps(node, ensure_ascii=False, separators=(",", ":"))
     signature = alipay_protocol.sign_text(text, await gateway_private_key_pem(ctx))
@@ -147,7 +148,7 @@ def _biz_content(params: dict[str, str]) -> dict[str, Any]:
 
 
 @gateway_method("alipay.system.oauth.token")
-async def oauth_token(ctx, app_id: str, params: dict[str, str], biz: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+async def oauth_token(ctx: Context, app_id: str, params: dict[str, str], biz: dict[str, Any]) -> dict[str, Any]:
     """Exchange a single-use auth code for the user's ids (user_id and/or open_id) and a token."""
     if params.get("grant_type") != "authorization_code":
         raise invalid_arguments("isv.grant-type-invalid", "grant_type参数不正确")
@@ -172,7 +173,7 @@ async def oauth_token(ctx, app_id: str, params: dict[str, str], biz: dict[str, A
 
 
 @gateway_method("alipay.open.app.mini.templatemessage.send")
-async def send_template_message(ctx, app_id: str, params: dict[str, str],  # noqa: ANN001
+async def send_template_message(ctx: Context, app_id: str, params: dict[str, str],
                                 biz: dict[str, Any]) -> dict[str, Any]:
     """Mini-program message to a user (to_user_id or to_open_id); recorded for tests."""
     recipient = biz.get("to_user_id") or biz.get("to_open_id")
@@ -258,7 +259,7 @@ class MessagesHelperHandler(SandboxHandler):
         self.write_json({"items": items, "total": len(items)})
 
 
-async def _gateway_key_material(ctx) -> dict[str, Any]:  # noqa: ANN001
+async def _gateway_key_material(ctx: Context) -> dict[str, Any]:
     return {"gateway_public_key_pem": await gateway_public_key_pem(ctx), "sign_type": "RSA2"}
 
 

@@ -28,13 +28,14 @@ from integrations.sandbox import alipay as alipay_sandbox
 from integrations.sandbox import common
 from integrations.sandbox.alipay import business_failed, gateway_method, invalid_arguments
 from integrations.sandbox.base import SandboxHandler as BaseHandler
+from models.core.context import Context
 from models.core.timezone import VendorTimeError, alipay_time, local, parse_alipay_time
 from models.errors import FieldError, ValidationFailed
 
 VENDOR = alipay_sandbox.VENDOR
 
 
-async def register_seller(ctx, app_id: str, seller_id: str | None = None) -> str:  # noqa: ANN001
+async def register_seller(ctx: Context, app_id: str, seller_id: str | None = None) -> str:
     """Give a registered app its merchant PID (2088...), as signing a payment product does; return it."""
     app = await common.find_app(ctx, VENDOR, app_id) or {}
     seller_id = seller_id or app.get("seller_id") or "2088" + "".join(secrets.choice("0123456789") for _ in range(12))
@@ -46,7 +47,7 @@ def _trade_id(app_id: str, out_trade_no: Any) -> str:
     return f"{app_id}:{out_trade_no}"
 
 
-async def _trade(ctx, app_id: str, biz: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+async def _trade(ctx: Context, app_id: str, biz: dict[str, Any]) -> dict[str, Any]:
     trade = await ctx.db.sandbox_alipay_trades.find_one({"_id": _trade_id(app_id, biz.get("out_trade_no", ""))})
     if trade is None:
         raise business_failed("ACQ.TRADE_NOT_EXIST", "交易不存在")
@@ -64,7 +65,7 @@ def _amount(value: Any, name: str) -> int:
 
 
 @gateway_method("alipay.trade.create")
-async def trade_create(ctx, app_id: str, params: dict[str, str], biz: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+async def trade_create(ctx: Context, app_id: str, params: dict[str, str], biz: dict[str, Any]) -> dict[str, Any]:
     """Create a trade for a mini-program buyer (WAIT_BUYER_PAY); the same request again answers the same trade."""
     out_trade_no, subject = biz.get("out_trade_no"), biz.get("subject")
     buyer = biz.get("buyer_id") or biz.get("buyer_open_id")
@@ -101,7 +102,7 @@ async def trade_create(ctx, app_id: str, params: dict[str, str], biz: dict[str, 
 
 
 @gateway_method("alipay.trade.query")
-async def trade_query(ctx, app_id: str, params: dict[str, str], biz: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+async def trade_query(ctx: Context, app_id: str, params: dict[str, str], biz: dict[str, Any]) -> dict[str, Any]:
     """The trade's status: WAIT_BUYER_PAY, TRADE_SUCCESS or TRADE_CLOSED."""
     trade = await _trade(ctx, app_id, biz)
     node = {"code": "10000", "msg": "Success", "trade_no": trade["trade_no"], "out_trade_no": trade["out_trade_no"],
@@ -113,7 +114,7 @@ async def trade_query(ctx, app_id: str, params: dict[str, str], biz: dict[str, A
 
 
 @gateway_method("alipay.trade.close")
-async def trade_close(ctx, app_id: str, params: dict[str, str], biz: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+async def trade_close(ctx: Context, app_id: str, params: dict[str, str], biz: dict[str, Any]) -> dict[str, Any]:
     """Close an unpaid trade; a paid one answers ACQ.TRADE_STATUS_ERROR."""
     trade = await _trade(ctx, app_id, biz)
     closed = await ctx.db.sandbox_alipay_trades.find_one_and_update(
@@ -130,7 +131,7 @@ def _refund_answer(trade: dict[str, Any], fund_change: str) -> dict[str, Any]:
 
 
 @gateway_method("alipay.trade.refund")
-async def trade_refund(ctx, app_id: str, params: dict[str, str], biz: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+async def trade_refund(ctx: Context, app_id: str, params: dict[str, str], biz: dict[str, Any]) -> dict[str, Any]:
     """Refund part or all of a paid trade, never more than paid; out_request_no makes it idempotent."""
     trade = await _trade(ctx, app_id, biz)
     request_no = str(biz.get("out_request_no") or trade["out_trade_no"])
@@ -159,7 +160,7 @@ async def trade_refund(ctx, app_id: str, params: dict[str, str], biz: dict[str, 
 
 
 @gateway_method("alipay.trade.fastpay.refund.query")
-async def refund_query(ctx, app_id: str, params: dict[str, str], biz: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+async def refund_query(ctx: Context, app_id: str, params: dict[str, str], biz: dict[str, Any]) -> dict[str, Any]:
     """One refund request's outcome (REFUND_SUCCESS); an unknown request answers without refund fields."""
     trade = await _trade(ctx, app_id, biz)
     request_no = str(biz.get("out_request_no") or trade["out_trade_no"])
@@ -193,13 +194,13 @@ def notification_params(trade: dict[str, Any], *, trade_status: str, now: dateti
     return params
 
 
-async def signed_notification(ctx, trade: dict[str, Any], *, trade_status: str,  # noqa: ANN001
+async def signed_notification(ctx: Context, trade: dict[str, Any], *, trade_status: str,
                               refund: dict[str, Any] | None = None) -> dict[str, str]:
     params = notification_params(trade, trade_status=trade_status, now=ctx.clock(), refund=refund)
     return sign_notification(params, await alipay_sandbox.gateway_private_key_pem(ctx))
 
 
-async def send_notification(ctx, trade: dict[str, Any], *, trade_status: str,  # noqa: ANN001
+async def send_notification(ctx: Context, trade: dict[str, Any], *, trade_status: str,
                             refund: dict[str, Any] | None = None) -> dict[str, Any]:
     """POST one signed notification to the trade's notify_url; keep it (and the answer) for replays."""
     signed = await signed_notification(ctx, trade, trade_status=trade_status, refund=refund)
@@ -226,7 +227,7 @@ class PayFailed(Exception):
         super().__init__(sub_code)
 
 
-async def pay_trade(ctx, out_trade_no: str, *, deliver: bool = True, app_id: str | None = None) -> dict[str, Any]:  # noqa: ANN001
+async def pay_trade(ctx: Context, out_trade_no: str, *, deliver: bool = True, app_id: str | None = None) -> dict[str, Any]:
     """The buyer pays (or paid: the notification goes again); notify the app unless told not to."""
     query: dict[str, Any] = {"out_trade_no": out_trade_no}
     if app_id:

@@ -16,6 +16,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from models.core.context import Context
 from models.errors import FieldError, ValidationFailed
 
 CODE_TTL = datetime.timedelta(minutes=5)
@@ -45,18 +46,18 @@ def required_identifier(body: dict[str, Any], name: str, optional: bool = False)
 
 
 # ---- apps ----------------------------------------------------------------------------------
-async def register_app(ctx, vendor: str, app_id: str, **credentials: Any) -> None:  # noqa: ANN001
+async def register_app(ctx: Context, vendor: str, app_id: str, **credentials: Any) -> None:
     """Register (or update) an app with a sandbox vendor, as a developer does on its console."""
     await ctx.db.sandbox_apps.update_one(
         {"_id": f"{vendor}:{app_id}"},
         {"$set": {"vendor": vendor, "app_id": app_id, **credentials, "updated_at": ctx.clock()}}, upsert=True)
 
 
-async def find_app(ctx, vendor: str, app_id: str) -> dict[str, Any] | None:  # noqa: ANN001
+async def find_app(ctx: Context, vendor: str, app_id: str) -> dict[str, Any] | None:
     return await ctx.db.sandbox_apps.find_one({"_id": f"{vendor}:{app_id}"})
 
 
-async def require_registered(ctx, vendor: str, body: dict[str, Any]) -> str:  # noqa: ANN001
+async def require_registered(ctx: Context, vendor: str, body: dict[str, Any]) -> str:
     app_id = required_identifier(body, "app_id")
     assert app_id is not None
     if await find_app(ctx, vendor, app_id) is None:
@@ -66,7 +67,7 @@ async def require_registered(ctx, vendor: str, body: dict[str, Any]) -> str:  # 
 
 
 # ---- injected faults -------------------------------------------------------------------------
-async def arm_fault(ctx, vendor: str, app_id: str, api: str, answer: dict[str, Any] | None,  # noqa: ANN001
+async def arm_fault(ctx: Context, vendor: str, app_id: str, api: str, answer: dict[str, Any] | None,
                     times: int = 1, delay_ms: int = 0) -> None:
     """Make the next `times` calls of `api` answer `answer` (None: answer normally) after `delay_ms`."""
     await ctx.db.sandbox_faults.insert_one({
@@ -75,7 +76,7 @@ async def arm_fault(ctx, vendor: str, app_id: str, api: str, answer: dict[str, A
     await ctx.redis.set(FAULTS_ARMED_KEY, "1")
 
 
-async def take_fault(ctx, vendor: str, app_id: str, api: str) -> dict[str, Any] | None:  # noqa: ANN001
+async def take_fault(ctx: Context, vendor: str, app_id: str, api: str) -> dict[str, Any] | None:
     """Consume one armed fault for this call (sleeping its delay); return its answer or None."""
     if not await ctx.redis.exists(FAULTS_ARMED_KEY):  # the usual case: skip the datastore round trip
         return None
@@ -90,7 +91,7 @@ async def take_fault(ctx, vendor: str, app_id: str, api: str) -> dict[str, Any] 
 
 
 # ---- recorded messages -----------------------------------------------------------------------
-async def record_message(ctx, vendor: str, app_id: str, recipient: str, client_msg_id: str | None,  # noqa: ANN001
+async def record_message(ctx: Context, vendor: str, app_id: str, recipient: str, client_msg_id: str | None,
                          message: dict[str, Any]) -> tuple[str, bool]:
     """Store a message the vendor accepted; return (its id, False when it was a duplicate).
 
@@ -108,7 +109,7 @@ async def record_message(ctx, vendor: str, app_id: str, recipient: str, client_m
     return message_id, True
 
 
-async def list_messages(ctx, vendor: str, app_id: str | None = None,  # noqa: ANN001
+async def list_messages(ctx: Context, vendor: str, app_id: str | None = None,
                         recipient: str | None = None) -> list[dict[str, Any]]:
     query: dict[str, Any] = {"vendor": vendor}
     if app_id:
@@ -119,7 +120,7 @@ async def list_messages(ctx, vendor: str, app_id: str | None = None,  # noqa: AN
     return [{"id": m["_id"], **{k: v for k, v in m.items() if k != "_id"}} for m in found]
 
 
-async def set_refusal(ctx, vendor: str, app_id: str, recipient: str, refuse: bool) -> None:  # noqa: ANN001
+async def set_refusal(ctx: Context, vendor: str, app_id: str, recipient: str, refuse: bool) -> None:
     """Make messages to one recipient fail as "not subscribed" (or stop doing so)."""
     refusals = ctx.db[f"sandbox_{vendor}_refusals"]
     key = f"{app_id}:{recipient}"
@@ -129,5 +130,5 @@ async def set_refusal(ctx, vendor: str, app_id: str, recipient: str, refuse: boo
         await refusals.delete_one({"_id": key})
 
 
-async def refuses_messages(ctx, vendor: str, app_id: str, recipient: str) -> bool:  # noqa: ANN001
+async def refuses_messages(ctx: Context, vendor: str, app_id: str, recipient: str) -> bool:
     return await ctx.db[f"sandbox_{vendor}_refusals"].find_one({"_id": f"{app_id}:{recipient}"}) is not None

@@ -16,6 +16,7 @@ from pymongo.errors import DuplicateKeyError
 
 from integrations import rsa_keys
 from integrations.sandbox.base import SandboxHandler
+from models.core.context import Context
 
 MaterialProvider = Callable[[Any], Awaitable[Any]]  # provider(ctx) -> JSON-ready value
 _PROVIDERS: dict[str, MaterialProvider] = {}
@@ -42,7 +43,7 @@ def public_pem_of(private_pem: str) -> str:
     return rsa_keys.public_key_pem(rsa_keys.load_private_key(private_pem))
 
 
-async def rsa_private_key_pem(ctx, name: str) -> str:  # noqa: ANN001 - AppContext
+async def rsa_private_key_pem(ctx: Context, name: str) -> str:
     """The sandbox's RSA private key called `name`, created on first use."""
     cache: dict[str, str] = ctx.extras.setdefault(_CACHE_KEY, {})
     if name in cache:
@@ -64,7 +65,7 @@ async def rsa_private_key_pem(ctx, name: str) -> str:  # noqa: ANN001 - AppConte
     return private_pem
 
 
-async def published_keys(ctx) -> dict[str, Any]:  # noqa: ANN001
+async def published_keys(ctx: Context) -> dict[str, Any]:
     """Every public key of the sandbox, plus each registered provider's material."""
     keys = {doc["_id"]: {"algorithm": doc.get("algorithm", "RSA-2048"), "public_key_pem": doc["public_key_pem"]}
             async for doc in ctx.db.sandbox_keys.find({}, {"algorithm": 1, "public_key_pem": 1})}
@@ -72,7 +73,7 @@ async def published_keys(ctx) -> dict[str, Any]:  # noqa: ANN001
     return {"keys": keys, **material}
 
 
-async def _demo_channel_material(ctx) -> list[dict[str, Any]]:  # noqa: ANN001
+async def _demo_channel_material(ctx: Context) -> list[dict[str, Any]]:
     """Public key material of the channels (never their secrets)."""
     channels = []
     async for doc in ctx.db.channels.find({}, {"kind": 1, "app_id": 1, "api_base_url": 1, "public": 1}):

@@ -22,6 +22,7 @@ from pymongo import ReturnDocument
 from integrations.sandbox import common
 from integrations.sandbox.base import SandboxHandler
 from integrations.wechat import encrypt_user_data
+from models.core.context import Context
 from models.errors import FieldError, ValidationFailed
 
 VENDOR = "wechat"
@@ -30,7 +31,7 @@ APIS = ("jscode2session", "token", "getuserphonenumber", "subscribe_send")
 _PHONE = re.compile(r"^\+?\d{5,20}$")
 
 
-async def register_app(ctx, app_id: str, secret: str) -> None:  # noqa: ANN001 - AppContext
+async def register_app(ctx: Context, app_id: str, secret: str) -> None:
     """Register a mini-program and its AppSecret with the sandbox."""
     await common.register_app(ctx, VENDOR, app_id, secret=secret)
 

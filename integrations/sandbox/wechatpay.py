@@ -38,6 +38,7 @@ from integrations import rsa_keys
 from integrations import wechatpay as wxpay
 from integrations.sandbox import keys as sandbox_keys
 from integrations.sandbox.base import SandboxHandler as BaseHandler
+from models.core.context import Context
 from models.core.timezone import VendorTimeError, local, parse_rfc3339, rfc3339
 from models.errors import FieldError, ValidationFailed
 
@@ -64,7 +65,7 @@ def platform_serial_for(public_pem: str) -> str:
     return "PUB_KEY_ID_" + hashlib.sha256(der).hexdigest()[:32].upper()
 
 
-async def platform(ctx) -> tuple[str, Any, str]:  # noqa: ANN001 - AppContext
+async def platform(ctx: Context) -> tuple[str, Any, str]:
     """(serial, private key object, public key PEM) of the sandbox's platform key."""
     cached = ctx.extras.get("sandbox_wechatpay_platform")
     if cached is None:
@@ -76,13 +77,13 @@ async def platform(ctx) -> tuple[str, Any, str]:  # noqa: ANN001 - AppContext
     return cached
 
 
-async def platform_public_key(ctx) -> tuple[str, str]:  # noqa: ANN001
+async def platform_public_key(ctx: Context) -> tuple[str, str]:
     """(serial, public key PEM) a merchant configures to verify the sandbox's signatures."""
     serial, _, public_pem = await platform(ctx)
     return serial, public_pem
 
 
-async def register_merchant(ctx, *, mch_id: str, serial_no: str, public_key_pem: str, apiv3_key: str,  # noqa: ANN001
+async def register_merchant(ctx: Context, *, mch_id: str, serial_no: str, public_key_pem: str, apiv3_key: str,
                             app_ids: list[str] | tuple[str, ...] = ()) -> None:
     """Tell the sandbox about a merchant: its API certificate's public key and its APIv3 key."""
     await ctx.db.sandbox_wechatpay_merchants.update_one(
@@ -93,14 +94,14 @@ async def register_merchant(ctx, *, mch_id: str, serial_no: str, public_key_pem:
         upsert=True)
 
 
-async def _merchant(ctx, mch_id: str) -> dict[str, Any] | None:  # noqa: ANN001
+async def _merchant(ctx: Context, mch_id: str) -> dict[str, Any] | None:
     doc = await ctx.db.sandbox_wechatpay_merchants.find_one({"_id": mch_id})
     if doc is not None:
         doc["apiv3_key"] = ctx.cipher.decrypt(doc["apiv3_key"], f"sandbox_wechatpay:{mch_id}")
     return doc
 
 
-async def _published(ctx) -> dict[str, Any]:  # noqa: ANN001
+async def _published(ctx: Context) -> dict[str, Any]:
     serial, public_pem = await platform_public_key(ctx)
     merchants = [{"mch_id": doc["_id"], "serial_no": doc["serial_no"], "public_key_pem": doc["public_key_pem"],
                   "app_ids": doc.get("app_ids", [])}
@@ -113,7 +114,7 @@ sandbox_keys.register_material("wechatpay", _published)
 
 # ---- notifications --------------------------------------------------------------------------------
 
-async def build_notification(ctx, *, apiv3_key: str, event_type: str, original_type: str,  # noqa: ANN001
+async def build_notification(ctx: Context, *, apiv3_key: str, event_type: str, original_type: str,
                              resource: dict[str, Any], summary: str, timestamp: int | None = None,
                              signing_key: Any = None, serial: str | None = None) -> tuple[dict[str, str], bytes]:
     """(headers, body) of one notification, signed and encrypted as WeChat Pay sends it.
@@ -143,7 +144,7 @@ async def build_notification(ctx, *, apiv3_key: str, event_type: str, original_t
     return headers, body.encode()
 
 
-async def _deliver(ctx, url: str, headers: dict[str, str], body: bytes, kind: str, ref: str) -> dict[str, Any]:  # noqa: ANN001
+async def _deliver(ctx: Context, url: str, headers: dict[str, str], body: bytes, kind: str, ref: str) -> dict[str, Any]:
     """POST one notification; keep it (and the merchant's answer) for replays."""
     record: dict[str, Any] = {"_id": ObjectId(), "kind": kind, "ref": ref, "url": url, "headers": headers,
                               "body": body.decode(), "sent_at": ctx.clock()}
@@ -188,7 +189,7 @@ def _refund_view(refund: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
-async def pay_order(ctx, out_trade_no: str, *, deliver: bool = True, mch_id: str | None = None) -> dict[str, Any]:  # noqa: ANN001
+async def pay_order(ctx: Context, out_trade_no: str, *, deliver: bool = True, mch_id: str | None = None) -> dict[str, Any]:
     """The payer pays (or paid: the notification is sent again); notify the merchant unless told not to."""
     query: dict[str, Any] = {"out_trade_no": out_trade_no}
     if mch_id:
@@ -216,7 +217,7 @@ async def pay_order(ctx, out_trade_no: str, *, deliver: bool = True, mch_id: str
     return result
 
 
-async def send_transaction_notification(ctx, order: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+async def send_transaction_notification(ctx: Context, order: dict[str, Any]) -> dict[str, Any]:
     merchant = await _merchant(ctx, order["mchid"])
     if merchant is None:
         raise WxPayFail(400, "MCH_NOT_EXISTS", "商户号不存在")
@@ -228,7 +229,7 @@ async def send_transaction_notification(ctx, order: dict[str, Any]) -> dict[str,
     return await _deliver(ctx, order["notify_url"], headers, body, "transaction", order["out_trade_no"])
 
 
-async def send_refund_notification(ctx, refund: dict[str, Any]) -> dict[str, Any] | None:  # noqa: ANN001
+async def send_refund_notification(ctx: Context, refund: dict[str, Any]) -> dict[str, Any] | None:
     if not refund.get("notify_url"):
         return None
     merchant = await _merchant(ctx, refund["mchid"])

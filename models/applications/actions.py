@@ -27,12 +27,13 @@ from models.applications.store import (
 )
 from models.applications.submission import checked_input
 from models.applications.views import citizen_view, operator_view
+from models.core.context import Context
 from models.errors import FieldError, ValidationFailed
 
 NOTE_MAX = 500
 
 
-async def create(ctx, citizen_id: str, body: dict[str, Any], locale: str = "zh-CN") -> tuple[int, dict[str, Any]]:  # noqa: ANN001
+async def create(ctx: Context, citizen_id: str, body: dict[str, Any], locale: str = "zh-CN") -> tuple[int, dict[str, Any]]:
     """Save a draft (`draft: true`) or submit a new application; (201, the application as its owner sees it)."""
     if not isinstance(body.get("service_code"), str) or not body["service_code"].strip():
         raise ValidationFailed(errors=[FieldError("service_code", "required", "「事项编码」为必填项", "service_code is required")])
@@ -55,7 +56,7 @@ async def create(ctx, citizen_id: str, body: dict[str, Any], locale: str = "zh-C
     return 201, citizen_view(application, [event], ctx.clock(), locale)
 
 
-async def save_draft(ctx, citizen_id: str, no: str, body: dict[str, Any], locale: str = "zh-CN") -> dict[str, Any]:  # noqa: ANN001
+async def save_draft(ctx: Context, citizen_id: str, no: str, body: dict[str, Any], locale: str = "zh-CN") -> dict[str, Any]:
     """Replace a draft's form, materials or delivery choice (only while it is a draft)."""
     application = await get_owned(ctx.db, no, citizen_id)
     if application["status"] != "draft":
@@ -89,7 +90,7 @@ def _note(body: dict[str, Any], name: str = "note", required: bool = False) -> s
     return value.strip()
 
 
-async def submit_draft(ctx, citizen_id: str, no: str, body: dict[str, Any], locale: str = "zh-CN") -> tuple[int, dict[str, Any]]:  # noqa: ANN001
+async def submit_draft(ctx: Context, citizen_id: str, no: str, body: dict[str, Any], locale: str = "zh-CN") -> tuple[int, dict[str, Any]]:
     """Submit a saved draft (with any last changes in `body`), validated like a new submission."""
     application = await get_owned(ctx.db, no, citizen_id)
     if application["status"] != "draft":
@@ -104,7 +105,7 @@ async def submit_draft(ctx, citizen_id: str, no: str, body: dict[str, Any], loca
     return 200, citizen_view(updated, events, ctx.clock(), locale)
 
 
-async def supplement(ctx, citizen_id: str, no: str, body: dict[str, Any], locale: str = "zh-CN") -> tuple[int, dict[str, Any]]:  # noqa: ANN001
+async def supplement(ctx: Context, citizen_id: str, no: str, body: dict[str, Any], locale: str = "zh-CN") -> tuple[int, dict[str, Any]]:
     """Provide the materials an operator asked for; the application goes back to them as resubmitted."""
     application = await get_owned(ctx.db, no, citizen_id)
     if application["status"] != "supplement_requested":
@@ -122,7 +123,7 @@ async def supplement(ctx, citizen_id: str, no: str, body: dict[str, Any], locale
     return 200, citizen_view(updated, events, ctx.clock(), locale)
 
 
-async def withdraw(ctx, citizen_id: str, no: str, body: dict[str, Any], locale: str = "zh-CN") -> tuple[int, dict[str, Any]]:  # noqa: ANN001
+async def withdraw(ctx: Context, citizen_id: str, no: str, body: dict[str, Any], locale: str = "zh-CN") -> tuple[int, dict[str, Any]]:
     """Withdraw my application before a decision."""
     application = await get_owned(ctx.db, no, citizen_id)
     note = _note(body, "reason")
@@ -130,7 +131,7 @@ async def withdraw(ctx, citizen_id: str, no: str, body: dict[str, Any], locale: 
     return 200, citizen_view(updated, events, ctx.clock(), locale)
 
 
-async def operator_action(ctx, operator_id: str, scope: OperatorScope, no: str, body: dict[str, Any],  # noqa: ANN001
+async def operator_action(ctx: Context, operator_id: str, scope: OperatorScope, no: str, body: dict[str, Any],
                           locale: str = "zh-CN") -> tuple[int, dict[str, Any]]:
     """One operator step: accept, request_supplement, approve, reject or complete."""
     action = body.get("action")

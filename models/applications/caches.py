@@ -15,6 +15,7 @@ from redis.exceptions import RedisError
 from models import workdays
 from models.applications.events import timeline
 from models.applications.views import citizen_view, plain
+from models.core.context import Context
 from models.core.timezone import local_instant
 from models.errors import NotFound
 from models.localcache import LocalCache
@@ -52,7 +53,7 @@ return 1
 """
 
 
-async def cache_generation(ctx, no: str) -> str | None:  # noqa: ANN001
+async def cache_generation(ctx: Context, no: str) -> str | None:
     """The application's cache generation (None when Redis is unavailable: then nothing is cached)."""
     try:
         return await ctx.redis.get(GENERATION_PREFIX + no) or ""
@@ -60,7 +61,7 @@ async def cache_generation(ctx, no: str) -> str | None:  # noqa: ANN001
         return None
 
 
-async def remember(ctx, application: dict[str, Any], events: list[dict[str, Any]],  # noqa: ANN001
+async def remember(ctx: Context, application: dict[str, Any], events: list[dict[str, Any]],
                    generation: str | None) -> str | None:
     """Offer the read model to the Redis copy (see _FILL); the text stored, or None if it was refused."""
     if generation is None:
@@ -76,11 +77,11 @@ async def remember(ctx, application: dict[str, Any], events: list[dict[str, Any]
     return f"{application['version']}|{payload}" if stored == 1 else None
 
 
-def _local(ctx) -> LocalCache:  # noqa: ANN001 - AppContext
+def _local(ctx: Context) -> LocalCache:
     return ctx.caches.cache(LOCAL_CACHE, LOCAL_CACHE_ENTRIES, LOCAL_CACHE_SECONDS)
 
 
-async def changed_everywhere(ctx, no: str) -> None:  # noqa: ANN001
+async def changed_everywhere(ctx: Context, no: str) -> None:
     """Evict every worker's local copies; call it once the Redis copy is new or gone.
 
     The read model goes first, then the bodies rendered from it: a body rendered between the two
@@ -90,7 +91,7 @@ async def changed_everywhere(ctx, no: str) -> None:  # noqa: ANN001
     await ctx.caches.invalidate(RENDERED_CACHE, [_rendered_key(no, locale) for locale in RENDERED_LOCALES])
 
 
-async def forget(ctx, no: str) -> None:  # noqa: ANN001
+async def forget(ctx: Context, no: str) -> None:
     """Drop the cached read model of one application; call it after changing the application outside
     this package (fills based on reads from before this call are refused, so nothing stale comes back)."""
     async with ctx.redis.pipeline(transaction=True) as pipe:
@@ -101,7 +102,7 @@ async def forget(ctx, no: str) -> None:  # noqa: ANN001
     await changed_everywhere(ctx, no)
 
 
-async def read_model(ctx, no: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:  # noqa: ANN001
+async def read_model(ctx: Context, no: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     """(application, timeline) from the caches, else from the datastore (and then cached); None if unknown.
 
     Datetimes come back as ISO strings from the cache; the views render both forms alike. The
@@ -126,7 +127,7 @@ class LocalCopy:
     source: str | None
 
 
-async def _shared_read_model(ctx, no: str, previous: LocalCopy | None) -> LocalCopy | None:  # noqa: ANN001
+async def _shared_read_model(ctx: Context, no: str, previous: LocalCopy | None) -> LocalCopy | None:
     """The read model from the Redis copy, else from the datastore (and then copied). When the Redis
     text is the one `previous` was parsed from, nothing has changed since: `previous` itself comes
     back, and with it the bodies rendered from it stay servable."""
@@ -147,7 +148,7 @@ async def _shared_read_model(ctx, no: str, previous: LocalCopy | None) -> LocalC
     return LocalCopy((application, events), await remember(ctx, application, events, generation))
 
 
-async def renew_read_models(ctx) -> int:  # noqa: ANN001
+async def renew_read_models(ctx: Context) -> int:
     """Periodic, in every worker, more often than every LOCAL_CACHE_SECONDS / 2 (server/registry.py):
     check the read models read lately whose lifetime ends within half of it against the Redis text,
     all in one MGET, and keep the unchanged ones, the same objects, for another lifetime (the bodies
@@ -193,7 +194,7 @@ def _rendered_key(no: str, locale: str) -> str:
     return f"{no}|{locale}"
 
 
-def _rendered(ctx) -> LocalCache:  # noqa: ANN001 - AppContext
+def _rendered(ctx: Context) -> LocalCache:
     return ctx.caches.cache(RENDERED_CACHE, RENDERED_ENTRIES, RENDERED_SECONDS)
 
 
@@ -210,7 +211,7 @@ def view_fresh_until(application: dict[str, Any], now: datetime.datetime) -> dat
     return until
 
 
-async def citizen_body(ctx, citizen_id: str, no: str, locale: str,  # noqa: ANN001
+async def citizen_body(ctx: Context, citizen_id: str, no: str, locale: str,
                        encode: Callable[[Any], bytes]) -> bytes:
     """`get_for_citizen` encoded by `encode` (the handler's JSON), from this process's memory when fresh."""
     locale = "en" if locale == "en" else "zh-CN"

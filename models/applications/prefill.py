@@ -14,6 +14,7 @@ from models.applications.forms import field_titles
 from models.applications.items import online_item
 from models.applications.materials import material_view, materials_of
 from models.core import localized
+from models.core.context import Context
 from models.core.masking import mask
 from models.errors import FieldError
 
@@ -90,7 +91,7 @@ def masked_form(form: dict[str, Any], paths: list[str]) -> dict[str, Any]:
     return shown
 
 
-def citizen_secrets(ctx, citizen: dict[str, Any]) -> dict[str, list[str]]:  # noqa: ANN001
+def citizen_secrets(ctx: Context, citizen: dict[str, Any]) -> dict[str, list[str]]:
     """The citizen's own ID and phone numbers (decrypted), to recognise them when sent back masked."""
     known: dict[str, list[str]] = {"id_number": [], "phone": []}
     for meaning_key, record, context in (("id_number", citizen.get("realname"), "citizen.id_number"),
@@ -154,7 +155,7 @@ def citizen_facts(citizen: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     return facts
 
 
-async def prefilled_form(ctx, citizen_id: str, code: str, locale: str) -> dict[str, Any]:  # noqa: ANN001
+async def prefilled_form(ctx: Context, citizen_id: str, code: str, locale: str) -> dict[str, Any]:
     """The item's form schema with the values this citizen already gave, and where each came from.
 
     ID and phone numbers come masked (listed in `masked`); sent back unchanged, the server puts the

@@ -15,11 +15,12 @@ from models.applications.caches import read_model
 from models.applications.numbering import QUERY_CODE_LENGTH
 from models.applications.states import RUNNING, STATUS_LABELS
 from models.applications.views import SUMMARY_FIELDS, citizen_view, operator_view, public_view, summary_view
+from models.core.context import Context
 from models.core.pagination import page_of
 from models.errors import FieldError, NotFound, ValidationFailed
 
 
-async def get_for_citizen(ctx, citizen_id: str, no: str, locale: str) -> dict[str, Any]:  # noqa: ANN001
+async def get_for_citizen(ctx: Context, citizen_id: str, no: str, locale: str) -> dict[str, Any]:
     """The citizen's own application as they see it; 404 for an unknown number or someone else's."""
     found = await read_model(ctx, no)
     if found is None or found[0]["citizen_id"] != citizen_id:
@@ -27,7 +28,7 @@ async def get_for_citizen(ctx, citizen_id: str, no: str, locale: str) -> dict[st
     return citizen_view(*found, ctx.clock(), locale)
 
 
-async def list_for_citizen(ctx, citizen_id: str, status: str | None, page: int, page_size: int,  # noqa: ANN001
+async def list_for_citizen(ctx: Context, citizen_id: str, status: str | None, page: int, page_size: int,
                            locale: str) -> dict[str, Any]:
     """A page of the citizen's applications, newest first (`status`: comma-separated states)."""
     query: dict[str, Any] = {"citizen_id": citizen_id}
@@ -61,7 +62,7 @@ async def get_for_operator(db: AsyncDatabase, no: str, scope: OperatorScope) -> 
     return application
 
 
-async def operator_detail(ctx, no: str, scope: OperatorScope, locale: str) -> dict[str, Any]:  # noqa: ANN001
+async def operator_detail(ctx: Context, no: str, scope: OperatorScope, locale: str) -> dict[str, Any]:
     """An application within the operator's scope as the department sees it; 404 otherwise."""
     found = await read_model(ctx, no)
     if found is None or not _handled_by(found[0], scope):
@@ -69,7 +70,7 @@ async def operator_detail(ctx, no: str, scope: OperatorScope, locale: str) -> di
     return operator_view(*found, ctx.clock(), locale)
 
 
-async def list_for_operators(ctx, scope: OperatorScope, department: str | None = None, *,  # noqa: ANN001
+async def list_for_operators(ctx: Context, scope: OperatorScope, department: str | None = None, *,
                              status: str | None = None, service_code: str | None = None,
                              overdue: bool | None = None, page: int = 1, page_size: int = 20,
                              locale: str = "zh-CN") -> dict[str, Any]:
@@ -91,7 +92,7 @@ async def list_for_operators(ctx, scope: OperatorScope, department: str | None =
                          lambda application: summary_view(application, now, locale, operator=True), SUMMARY_FIELDS)
 
 
-async def progress(ctx, no: str, query_code: str, locale: str) -> dict[str, Any]:  # noqa: ANN001
+async def progress(ctx: Context, no: str, query_code: str, locale: str) -> dict[str, Any]:
     """Status and timeline for whoever holds the number and query code; nothing personal.
 
     An unknown number and a wrong code give the same answer, so numbers cannot be probed.

@@ -17,6 +17,7 @@ from models.applications.numbering import new_query_code
 from models.applications.prefill import form_meanings, sensitive_paths
 from models.applications.states import ACTIONS, STATUS_LABELS, deadline_change, invalid_transition
 from models.core import localized
+from models.core.context import Context
 from models.core.timezone import local_minute
 from models.errors import Conflict, NotFound
 
@@ -46,7 +47,7 @@ def notice(application: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]
     })
 
 
-async def in_transaction(ctx, work) -> Any:  # noqa: ANN001 - AppContext; work: async (session) -> result
+async def in_transaction(ctx: Context, work) -> Any:
     """`work`'s result, its writes committed together; a conflicting concurrent change is 409 application_changed."""
     try:
         async with ctx.mongo.start_session() as session:
@@ -93,7 +94,7 @@ async def get_owned(db: AsyncDatabase, no: str, citizen_id: str) -> dict[str, An
     return application
 
 
-async def transition(ctx, application: dict[str, Any], action: str, actor: dict[str, str], *,  # noqa: ANN001
+async def transition(ctx: Context, application: dict[str, Any], action: str, actor: dict[str, str], *,
                      changes: dict[str, Any] | None = None, note: str = "", expected_version: int | None = None,
                      **event_data: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Apply `action` to `application` atomically with its timeline event and outbox notice; return

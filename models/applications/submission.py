@@ -10,6 +10,7 @@ from models import citizens
 from models.applications.forms import form_errors
 from models.applications.materials import attached_files, normalize_materials, required_materials
 from models.applications.prefill import citizen_secrets, unmask
+from models.core.context import Context
 from models.core.masking import mask
 from models.errors import FieldError, ValidationFailed
 
@@ -40,7 +41,7 @@ def _form_of(body: dict[str, Any], default: Any = None) -> tuple[Any, list[Field
     return form, []
 
 
-async def checked_input(ctx, item: dict[str, Any], citizen_id: str, body: dict[str, Any], *, complete: bool,  # noqa: ANN001
+async def checked_input(ctx: Context, item: dict[str, Any], citizen_id: str, body: dict[str, Any], *, complete: bool,
                         base: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict, dict]:
     """Form, attached file descriptions and delivery from `body` (over a draft's `base`); a complete
     submission is validated fully, a draft only for shape, file ownership and masked numbers."""

@@ -20,11 +20,12 @@ from models.appointments.parsing import parse_date
 from models.appointments.rules import STATUSES, day_plan, slot_id, slot_instant
 from models.appointments.slots import booking_horizon
 from models.appointments.views import appointment_view
+from models.core.context import Context
 from models.core.pagination import page_of
 from models.errors import Conflict, FieldError, Forbidden, ValidationFailed
 
 
-async def _take_place(ctx, hall: dict[str, Any], day: datetime.date, slot: dict[str, Any]) -> str:  # noqa: ANN001
+async def _take_place(ctx: Context, hall: dict[str, Any], day: datetime.date, slot: dict[str, Any]) -> str:
     """Take one place of a slot with a single conditional decrement; raise `slot_full` when none is left."""
     counter_id = f"{hall['_id']}|{day.isoformat()}|{slot['id']}"
     for _attempt in range(3):
@@ -46,16 +47,16 @@ async def _take_place(ctx, hall: dict[str, Any], day: datetime.date, slot: dict[
     raise Conflict("slot_full", "该时段号源已约满，请选择其他时段", "This time slot is fully booked; choose another")
 
 
-async def _give_back(ctx, counter_id: str) -> None:  # noqa: ANN001
+async def _give_back(ctx: Context, counter_id: str) -> None:
     await ctx.db.slot_counters.update_one({"_id": counter_id}, {"$inc": {"remaining": 1}})
 
 
-async def suspension_of(ctx, citizen_id: str) -> dict[str, Any] | None:  # noqa: ANN001
+async def suspension_of(ctx: Context, citizen_id: str) -> dict[str, Any] | None:
     """The citizen's current online-booking suspension, if any."""
     return await ctx.db.booking_suspensions.find_one({"_id": citizen_id, "until": {"$gt": ctx.clock()}})
 
 
-async def book(ctx, citizen_id: str, body: dict[str, Any], locale: str) -> dict[str, Any]:  # noqa: ANN001
+async def book(ctx: Context, citizen_id: str, body: dict[str, Any], locale: str) -> dict[str, Any]:
     """Book one place: `{service_code, hall_id, date, slot_id}` → the appointment."""
     errors = [FieldError(name, "required", f"{name} 为必填项", f"{name} is required")
               for name in ("service_code", "hall_id", "date", "slot_id")
@@ -122,11 +123,11 @@ def _duplicate() -> Conflict:
                     "You already hold a booking for this service on that day")
 
 
-async def get_mine(ctx, citizen_id: str, appointment_id: str, locale: str) -> dict[str, Any]:  # noqa: ANN001
+async def get_mine(ctx: Context, citizen_id: str, appointment_id: str, locale: str) -> dict[str, Any]:
     return appointment_view(ctx, await own_appointment(ctx, citizen_id, appointment_id), locale)
 
 
-async def list_mine(ctx, citizen_id: str, page: int, page_size: int, status: str | None,  # noqa: ANN001
+async def list_mine(ctx: Context, citizen_id: str, page: int, page_size: int, status: str | None,
                     locale: str) -> dict[str, Any]:
     query: dict[str, Any] = {"citizen_id": citizen_id}
     if status:
@@ -137,7 +138,7 @@ async def list_mine(ctx, citizen_id: str, page: int, page_size: int, status: str
                          lambda doc: appointment_view(ctx, doc, locale))
 
 
-async def cancel(ctx, citizen_id: str, appointment_id: str, locale: str) -> dict[str, Any]:  # noqa: ANN001
+async def cancel(ctx: Context, citizen_id: str, appointment_id: str, locale: str) -> dict[str, Any]:
     """Cancel up to the cut-off before the slot; the place is free again at once."""
     oid = appointment_oid(appointment_id)
     now = ctx.clock()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from models.core.context import Context
+
 
 def _half_hours(first: str, last: str, quota: int) -> list[dict[str, Any]]:
     slots = []
@@ -52,7 +54,7 @@ def demo_halls() -> list[dict[str, Any]]:
     ]
 
 
-async def load_demo(ctx) -> None:  # noqa: ANN001
+async def load_demo(ctx: Context) -> None:
     """Create the demo halls once (an operator's later edits are kept)."""
     now = ctx.clock()
     for hall in demo_halls():

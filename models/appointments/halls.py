@@ -17,12 +17,13 @@ from models.appointments.parsing import parse_hall
 from models.appointments.rules import ACTIVE
 from models.appointments.schedules import resync_counters
 from models.appointments.views import hall_view
+from models.core.context import Context
 from models.core.pagination import page_of
 from models.core.timezone import local
 from models.errors import Conflict, NotFound
 
 
-async def create_hall(ctx, body: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+async def create_hall(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     fields = parse_hall(body)
     now = ctx.clock()
     hall = {"_id": str(ObjectId()), "hours": None, "phone": None, "region_code": None, "closed_dates": [],
@@ -33,7 +34,7 @@ async def create_hall(ctx, body: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN
     return hall_view(hall)
 
 
-async def hall_for_operator(ctx, scope: OperatorScope, hall_id: str) -> dict[str, Any]:  # noqa: ANN001
+async def hall_for_operator(ctx: Context, scope: OperatorScope, hall_id: str) -> dict[str, Any]:
     """A hall in the operator's region (halls serve every department); 403 out_of_scope otherwise."""
     hall = await get_hall(ctx, hall_id)
     scope.require_region(hall.get("region_code"))
@@ -46,12 +47,12 @@ def require_hall_placement(scope: OperatorScope, body: Any, hall: dict[str, Any]
         scope.require_region(body.get("region_code"))
 
 
-async def list_halls(ctx, scope: OperatorScope, page: int, page_size: int) -> dict[str, Any]:  # noqa: ANN001
+async def list_halls(ctx: Context, scope: OperatorScope, page: int, page_size: int) -> dict[str, Any]:
     return await page_of(ctx.db.halls, scope.filter(department_field=None), [("created_at", ASCENDING)], page, page_size,
                          hall_view)
 
 
-async def update_hall(ctx, hall_id: str, body: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+async def update_hall(ctx: Context, hall_id: str, body: dict[str, Any]) -> dict[str, Any]:
     fields = parse_hall(body, partial=True)
     fields["updated_at"] = ctx.clock()
     # Windows, schedules and dates are whole arrays written with $set (never $push of sub-documents).
@@ -65,7 +66,7 @@ async def update_hall(ctx, hall_id: str, body: dict[str, Any]) -> dict[str, Any]
     return view
 
 
-async def delete_hall(ctx, hall_id: str) -> None:  # noqa: ANN001
+async def delete_hall(ctx: Context, hall_id: str) -> None:
     await get_hall(ctx, hall_id)
     today = local(ctx.clock()).date().isoformat()
     if await ctx.db.appointments.count_documents({"hall_id": hall_id, "status": {"$in": list(ACTIVE)},

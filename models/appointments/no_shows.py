@@ -12,12 +12,13 @@ from models.access import OperatorScope
 from models.appointments.halls import hall_for_operator
 from models.appointments.lookups import appointment_oid
 from models.appointments.views import appointment_view
+from models.core.context import Context
 from models.errors import Conflict, NotFound
 
 log = logging.getLogger("citygate.appointments")
 
 
-async def mark_no_show(ctx, scope: OperatorScope, appointment_id: str, operator_id: str,  # noqa: ANN001
+async def mark_no_show(ctx: Context, scope: OperatorScope, appointment_id: str, operator_id: str,
                        locale: str) -> dict[str, Any]:
     """An operator records that a booked citizen never checked in (after the check-in window)."""
     now = ctx.clock()
@@ -43,7 +44,7 @@ async def mark_no_show(ctx, scope: OperatorScope, appointment_id: str, operator_
     return appointment_view(ctx, doc, locale)
 
 
-async def mark_no_shows(ctx, limit: int = 500) -> int:  # noqa: ANN001
+async def mark_no_shows(ctx: Context, limit: int = 500) -> int:
     """Periodic: bookings whose check-in window closed without a check-in become no-shows."""
     now = ctx.clock()
     grace = datetime.timedelta(minutes=ctx.settings.appointment_checkin_grace_minutes)
@@ -60,7 +61,7 @@ async def mark_no_shows(ctx, limit: int = 500) -> int:  # noqa: ANN001
     return marked
 
 
-async def apply_no_show_policy(ctx, citizen_id: str) -> dict[str, Any] | None:  # noqa: ANN001
+async def apply_no_show_policy(ctx: Context, citizen_id: str) -> dict[str, Any] | None:
     """Suspend online booking when the citizen reached the no-show limit within the window."""
     settings, now = ctx.settings, ctx.clock()
     since = now - datetime.timedelta(days=settings.no_show_window_days)

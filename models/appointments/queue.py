@@ -12,12 +12,13 @@ from models.appointments.lookups import get_hall, own_appointment
 from models.appointments.parsing import parse_date, parse_location
 from models.appointments.rules import STATUSES, distance_m
 from models.appointments.views import appointment_view
+from models.core.context import Context
 from models.core.pagination import page_of
 from models.core.timezone import local
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 
 
-async def check_in(ctx, citizen_id: str, appointment_id: str, body: dict[str, Any],  # noqa: ANN001
+async def check_in(ctx: Context, citizen_id: str, appointment_id: str, body: dict[str, Any],
                    locale: str) -> dict[str, Any]:
     """Check in at the hall within the check-in window: a queue number at a window for the service."""
     doc = await own_appointment(ctx, citizen_id, appointment_id)
@@ -59,7 +60,7 @@ async def check_in(ctx, citizen_id: str, appointment_id: str, body: dict[str, An
     return appointment_view(ctx, updated, locale)
 
 
-async def _shortest_queue(ctx, doc: dict[str, Any], windows: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: ANN001
+async def _shortest_queue(ctx: Context, doc: dict[str, Any], windows: list[dict[str, Any]]) -> dict[str, Any]:
     if len(windows) == 1:
         return windows[0]
     waiting = [await ctx.db.appointments.count_documents(
@@ -68,7 +69,7 @@ async def _shortest_queue(ctx, doc: dict[str, Any], windows: list[dict[str, Any]
     return windows[waiting.index(min(waiting))]
 
 
-async def _next_number(ctx, key: str) -> int:  # noqa: ANN001
+async def _next_number(ctx: Context, key: str) -> int:
     """The next queue number of one window on one day (an atomic counter shared by every process)."""
     for _attempt in range(5):
         try:
@@ -81,7 +82,7 @@ async def _next_number(ctx, key: str) -> int:  # noqa: ANN001
     raise Conflict("queue_busy", "排队号发放繁忙，请重试", "Queue numbering is busy; retry", headers={"Retry-After": "1"})
 
 
-async def call_next(ctx, hall_id: str, window: str, operator_id: str, locale: str) -> dict[str, Any]:  # noqa: ANN001
+async def call_next(ctx: Context, hall_id: str, window: str, operator_id: str, locale: str) -> dict[str, Any]:
     """Call the lowest waiting number at one window today; two operators never call the same one."""
     hall = await get_hall(ctx, hall_id)
     if not any(w["number"] == window for w in hall.get("windows", [])):
@@ -99,7 +100,7 @@ async def call_next(ctx, hall_id: str, window: str, operator_id: str, locale: st
             "appointment": appointment_view(ctx, doc, locale)}
 
 
-async def hall_appointments(ctx, hall_id: str, date: str | None, status: str | None, page: int,  # noqa: ANN001
+async def hall_appointments(ctx: Context, hall_id: str, date: str | None, status: str | None, page: int,
                             page_size: int, locale: str) -> dict[str, Any]:
     """One day's appointments at a hall (default today), in time and queue order."""
     await get_hall(ctx, hall_id)

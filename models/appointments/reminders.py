@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime
 
 from models import outbox
+from models.core.context import Context
 from models.core.localized import text
 from models.core.timezone import local
 
 REMINDER_FROM_HOUR = 9  # reminders for tomorrow are queued from 09:00 local, not at midnight
 
 
-async def enqueue_reminders(ctx, limit: int = 1000) -> int:  # noqa: ANN001
+async def enqueue_reminders(ctx: Context, limit: int = 1000) -> int:
     """Periodic: queue a reminder through the outbox for each of tomorrow's bookings (once each)."""
     wall_clock = local(ctx.clock())
     if wall_clock.hour < REMINDER_FROM_HOUR:

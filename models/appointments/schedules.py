@@ -15,11 +15,12 @@ from pymongo import ASCENDING, ReturnDocument
 from models.appointments.lookups import get_hall
 from models.appointments.parsing import parse_date, parse_localized, parse_schedule, parse_slots
 from models.appointments.rules import day_plan, quota_of
+from models.core.context import Context
 from models.core.timezone import local
 from models.errors import FieldError, NotFound, ValidationFailed
 
 
-async def get_schedule(ctx, hall_id: str) -> dict[str, Any]:  # noqa: ANN001
+async def get_schedule(ctx: Context, hall_id: str) -> dict[str, Any]:
     hall = await get_hall(ctx, hall_id)
     today = local(ctx.clock()).date().isoformat()
     cursor = ctx.db.hall_schedule_exceptions.find({"hall_id": hall_id, "date": {"$gte": today}}).sort("date", ASCENDING)
@@ -29,7 +30,7 @@ async def get_schedule(ctx, hall_id: str) -> dict[str, Any]:  # noqa: ANN001
             "closed_dates": hall.get("closed_dates", []), "exceptions": exceptions}
 
 
-async def set_schedule(ctx, hall_id: str, body: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+async def set_schedule(ctx: Context, hall_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Replace the weekly quotas; places already booked stay booked (reported in `overbooked`)."""
     errors: list[FieldError] = []
     schedule = parse_schedule(body, errors, field="")
@@ -44,7 +45,7 @@ async def set_schedule(ctx, hall_id: str, body: dict[str, Any]) -> dict[str, Any
     return {**await get_schedule(ctx, hall_id), "overbooked": overbooked}
 
 
-async def set_exception(ctx, hall_id: str, date: str, body: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+async def set_exception(ctx: Context, hall_id: str, date: str, body: dict[str, Any]) -> dict[str, Any]:
     """Give one date its own slots (an empty list closes the hall that day)."""
     day = parse_date(date)
     errors: list[FieldError] = []
@@ -62,7 +63,7 @@ async def set_exception(ctx, hall_id: str, date: str, body: dict[str, Any]) -> d
     return {"hall_id": hall_id, "date": day.isoformat(), "slots": slots, "note": note, "overbooked": overbooked}
 
 
-async def delete_exception(ctx, hall_id: str, date: str) -> dict[str, Any]:  # noqa: ANN001
+async def delete_exception(ctx: Context, hall_id: str, date: str) -> dict[str, Any]:
     day = parse_date(date)
     hall = await get_hall(ctx, hall_id)
     result = await ctx.db.hall_schedule_exceptions.delete_one({"_id": f"{hall_id}|{day.isoformat()}"})
@@ -72,7 +73,7 @@ async def delete_exception(ctx, hall_id: str, date: str) -> dict[str, Any]:  # n
     return {"hall_id": hall_id, "date": day.isoformat(), "overbooked": overbooked}
 
 
-async def resync_counters(ctx, hall: dict[str, Any], only_date: str | None = None) -> list[dict[str, Any]]:  # noqa: ANN001
+async def resync_counters(ctx: Context, hall: dict[str, Any], only_date: str | None = None) -> list[dict[str, Any]]:
     """Bring existing place counters in line with a changed schedule; return slots now overbooked.
 
     Each counter moves by (new quota - old capacity) with an update conditional on the old capacity,

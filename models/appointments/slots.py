@@ -15,17 +15,18 @@ from models.appointments.lookups import bookable_service
 from models.appointments.parsing import parse_date
 from models.appointments.rules import day_plan, slot_instant
 from models.appointments.views import hall_summary
+from models.core.context import Context
 from models.core.timezone import local
 from models.errors import FieldError, NotFound, ValidationFailed
 
 
-def booking_horizon(ctx, now: datetime.datetime) -> tuple[datetime.date, datetime.date]:  # noqa: ANN001
+def booking_horizon(ctx: Context, now: datetime.datetime) -> tuple[datetime.date, datetime.date]:
     """The first and last dates a citizen may book at `now` (today, and the horizon's end)."""
     today = local(now).date()
     return today, today + datetime.timedelta(days=ctx.settings.booking_horizon_days)
 
 
-async def list_slots(ctx, service_code: str, hall_id: str | None, date: str | None,  # noqa: ANN001
+async def list_slots(ctx: Context, service_code: str, hall_id: str | None, date: str | None,
                      locale: str) -> dict[str, Any]:
     """Halls offering `service_code` with their slots and remaining places on `date`.
 
@@ -67,7 +68,7 @@ async def list_slots(ctx, service_code: str, hall_id: str | None, date: str | No
     return {"service_code": service_code, "date": day.isoformat(), "halls": result}
 
 
-async def hall_days(ctx, hall: dict[str, Any], first: datetime.date, last: datetime.date,  # noqa: ANN001
+async def hall_days(ctx: Context, hall: dict[str, Any], first: datetime.date, last: datetime.date,
                     now: datetime.datetime, locale: str) -> dict[str, Any]:
     """A hall's days from `first` to `last`, each with the places left in slots not yet started."""
     span = {"$gte": first.isoformat(), "$lte": last.isoformat()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
+from models.core.context import Context
 from models.core.localized import text
 
 
@@ -21,7 +22,7 @@ def hall_summary(hall: dict[str, Any], locale: str) -> dict[str, Any]:
             "hours": text(hall.get("hours"), locale), "phone": hall.get("phone")}
 
 
-def appointment_view(ctx, doc: dict[str, Any], locale: str) -> dict[str, Any]:  # noqa: ANN001
+def appointment_view(ctx: Context, doc: dict[str, Any], locale: str) -> dict[str, Any]:
     """What a citizen (or an operator) sees of an appointment."""
     settings = ctx.settings
     view = {

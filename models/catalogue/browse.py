@@ -11,6 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from models.catalogue.gate import AUDIENCES
+from models.core.context import Context
 from models.core.localized import DEFAULT_LOCALE, text
 from models.core.pagination import page_of
 from models.errors import FieldError, ValidationFailed
@@ -53,7 +54,7 @@ async def list_search_misses(db: AsyncDatabase, *, page: int = 1, page_size: int
                          projection={"_id": 0})
 
 
-async def search_catalogue(ctx: Any, *, q: str | None = None, department: str | None = None,
+async def search_catalogue(ctx: Context, *, q: str | None = None, department: str | None = None,
                            theme: str | None = None, audience: str | None = None, region: str | None = None,
                            page: int = 1, page_size: int = 20, locale: str = DEFAULT_LOCALE) -> dict[str, Any]:
     """Citizens' browse and search over published items; a query that finds nothing is logged."""

@@ -18,6 +18,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from models.catalogue.gate import guide_problems
 from models.catalogue.items import catalogue_changed
+from models.core.context import Context
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "data" / "demo_catalogue"
 
@@ -90,6 +91,6 @@ async def load_demo_catalogue(db: AsyncDatabase, *, redis: Any = None, data: dic
     return {"items": count, "published": published, "drafts": drafts}
 
 
-async def load_demo(ctx: Any) -> dict[str, Any]:
+async def load_demo(ctx: Context) -> dict[str, Any]:
     """Start-up hook (server/registry.py DEMO_MODULES): the demo catalogue, published."""
     return await load_demo_catalogue(ctx.db, redis=ctx.redis, now=ctx.clock())

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from models.channels.store import find_channel, not_found
+from models.core.context import Context
 from models.errors import DomainError
 from models.ports import Channel
 
@@ -30,7 +31,7 @@ def require_passing(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-async def check_config(ctx, channel: Channel) -> dict[str, Any]:  # noqa: ANN001
+async def check_config(ctx: Context, channel: Channel) -> dict[str, Any]:
     """Call the channel with this config and say whether it works: {ok, at, call, error?}.
 
     Never raises for what the channel answers.
@@ -44,7 +45,7 @@ async def check_config(ctx, channel: Channel) -> dict[str, Any]:  # noqa: ANN001
     return result
 
 
-async def check_channel(ctx, app_id: str) -> dict[str, Any]:  # noqa: ANN001
+async def check_channel(ctx: Context, app_id: str) -> dict[str, Any]:
     """Run the config check on a stored channel (enabled or not) and record its outcome."""
     channel = await find_channel(ctx, app_id)
     if channel is None:

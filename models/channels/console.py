@@ -29,6 +29,7 @@ from models.channels.store import (
     not_found,
     secret_context,
 )
+from models.core.context import Context
 from models.core.pagination import page_of
 from models.errors import Conflict, FieldError, ValidationFailed
 from models.ports import ChannelCredentials
@@ -46,7 +47,7 @@ def fingerprint(value: str) -> str:
     return "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:16]
 
 
-def channel_view(ctx, doc: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+def channel_view(ctx: Context, doc: dict[str, Any]) -> dict[str, Any]:
     """A channel as operators see it: every setting, secrets only as 'set', a fingerprint and when each
     was last rotated; a rotated-out secret or key still accepted shows its fingerprint and until when."""
     channel = from_document(ctx, doc)
@@ -171,21 +172,21 @@ def _named_texts(body: dict[str, Any], field: str, allowed: tuple[str, ...], err
     return out
 
 
-async def list_channels(ctx, *, kind: str | None = None, page: int = 1, page_size: int = 20) -> dict[str, Any]:  # noqa: ANN001
+async def list_channels(ctx: Context, *, kind: str | None = None, page: int = 1, page_size: int = 20) -> dict[str, Any]:
     if kind is not None and kind not in KINDS:
         raise ValidationFailed(errors=[FieldError("kind", "invalid", "kind 应为 wechat_miniprogram 或 alipay_miniprogram",
                                                   "kind must be wechat_miniprogram or alipay_miniprogram")])
     query: dict[str, Any] = {"kind": kind} if kind else {}
     return await page_of(ctx.db.channels, query, [("app_id", 1)], page, page_size, lambda doc: channel_view(ctx, doc))
 
-async def get_channel_view(ctx, app_id: str) -> dict[str, Any]:  # noqa: ANN001
+async def get_channel_view(ctx: Context, app_id: str) -> dict[str, Any]:
     doc = await ctx.db.channels.find_one({"app_id": app_id})
     if doc is None:
         raise not_found()
     return channel_view(ctx, doc)
 
 
-async def create_channel(ctx, body: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+async def create_channel(ctx: Context, body: dict[str, Any]) -> dict[str, Any]:
     """A new channel from an operator's settings; 409 channel_exists when the app_id has one.
 
     A new channel is disabled unless the body asks for `enabled: true`, and then only once the
@@ -224,7 +225,7 @@ def _exists() -> Conflict:
 _CHECKED_FIELDS = ("api_base_url", "timeout_seconds")
 
 
-async def update_channel(ctx, app_id: str, body: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+async def update_channel(ctx: Context, app_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Change some settings; given secrets replace the stored ones, others are kept.
 
     When the result is an enabled channel and this change enables it or changes what the config
@@ -261,14 +262,14 @@ async def update_channel(ctx, app_id: str, body: dict[str, Any]) -> dict[str, An
     return channel_view(ctx, doc)
 
 
-async def channel_usage(ctx, app_id: str) -> dict[str, int]:  # noqa: ANN001
+async def channel_usage(ctx: Context, app_id: str) -> dict[str, int]:
     """What still depends on a channel: citizens' identities linked through it, fee orders placed with it."""
     pattern = "^(wx|alio):" + re.escape(app_id) + ":"
     return {"identities": await ctx.db.identities.count_documents({"_id": {"$regex": pattern}}),
             "payment_orders": await ctx.db.payment_orders.count_documents({"app_id": app_id})}
 
 
-async def delete_channel(ctx, app_id: str) -> None:  # noqa: ANN001
+async def delete_channel(ctx: Context, app_id: str) -> None:
     """Delete a channel nobody depends on. The demo channels and channels with linked citizens or
     fee orders are refused (409): disable them instead, so logins and refunds keep their history."""
     doc = await ctx.db.channels.find_one({"app_id": app_id}, {"_id": 1})

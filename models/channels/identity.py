@@ -7,6 +7,7 @@ module turns that into the problem the citizen's app sees, in the channel's name
 from __future__ import annotations
 
 from models.channels.store import ALIPAY_MINIPROGRAM, WECHAT_MINIPROGRAM
+from models.core.context import Context
 from models.errors import DomainError, FieldError, Forbidden, RateLimited, Unauthorized, Unavailable, ValidationFailed
 from models.ports import Channel, ChannelCallFailed, ChannelError, ChannelLogin, Failure, VerifiedPhone
 
@@ -49,7 +50,7 @@ def _problem(kind: str, failure: Failure) -> DomainError:
     return error_class(code, zh, en)
 
 
-async def login(ctx, channel: Channel, code: str) -> ChannelLogin:  # noqa: ANN001 - AppContext
+async def login(ctx: Context, channel: Channel, code: str) -> ChannelLogin:
     """The ids a login code names on this channel; the caller's problem when the channel says no."""
     try:
         return await ctx.identity_providers[channel.kind].login(channel, code)
@@ -59,7 +60,7 @@ async def login(ctx, channel: Channel, code: str) -> ChannelLogin:  # noqa: ANN0
         raise _problem(channel.kind, exc.failure) from None
 
 
-async def phone_number(ctx, channel: Channel, code: str) -> VerifiedPhone:  # noqa: ANN001
+async def phone_number(ctx: Context, channel: Channel, code: str) -> VerifiedPhone:
     """The phone number a getPhoneNumber code vouches for on this channel."""
     try:
         return await ctx.identity_providers[channel.kind].phone_number(channel, code)
@@ -75,7 +76,7 @@ async def phone_number(ctx, channel: Channel, code: str) -> VerifiedPhone:  # no
         raise _problem(channel.kind, exc.failure) from None
 
 
-def phone_from_encrypted_data(ctx, app_id: str, session_key: str, encrypted_data: str,  # noqa: ANN001
+def phone_from_encrypted_data(ctx: Context, app_id: str, session_key: str, encrypted_data: str,
                               iv: str) -> VerifiedPhone:
     """The phone number in a WeChat app's older encryptedData form, opened with the login's session key."""
     try:

@@ -22,6 +22,7 @@ from models.channels.store import (
     previous_context,
     secret_context,
 )
+from models.core.context import Context
 from models.errors import Conflict, FieldError, ValidationFailed
 from models.ports import ChannelCredentials
 
@@ -65,7 +66,7 @@ def _read_value(credentials: ChannelCredentials, stored_name: str, value: str, b
     return derived
 
 
-async def rotate_secret(ctx, app_id: str, body: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001
+async def rotate_secret(ctx: Context, app_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Make `value` the current `secret` of a channel; the one it replaces stays valid where it is
     checked (callbacks, login fallbacks) for `overlap_seconds` (default one day, 0 = not at all).
 

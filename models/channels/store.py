@@ -15,6 +15,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from models.core.context import Context
 from models.core.timezone import as_utc
 from models.errors import BadRequest, NotFound
 from models.ports import Channel
@@ -45,7 +46,7 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db.channels.create_index("app_id", unique=True)
 
 
-def from_document(ctx, doc: dict[str, Any]) -> Channel:  # noqa: ANN001 - AppContext
+def from_document(ctx: Context, doc: dict[str, Any]) -> Channel:
     """A channel document as the config adapters work from, its secrets (and rotated-out ones) decrypted."""
     decrypted = {name: ctx.cipher.decrypt(value, secret_context(doc["_id"], name))
                  for name, value in (doc.get("secrets") or {}).items()}
@@ -66,13 +67,13 @@ def from_document(ctx, doc: dict[str, Any]) -> Channel:  # noqa: ANN001 - AppCon
 
 
 
-async def find_channel(ctx, app_id: str) -> Channel | None:  # noqa: ANN001
+async def find_channel(ctx: Context, app_id: str) -> Channel | None:
     """The channel with this app id, enabled or not; None when there is none."""
     doc = await ctx.db.channels.find_one({"app_id": app_id})
     return from_document(ctx, doc) if doc else None
 
 
-async def get_enabled(ctx, app_id: Any, kind: str | None = None) -> Channel:  # noqa: ANN001
+async def get_enabled(ctx: Context, app_id: Any, kind: str | None = None) -> Channel:
     """The enabled channel for `app_id` (of `kind`, when given); 400 `channel_unknown` otherwise."""
     channel = await find_channel(ctx, app_id) if isinstance(app_id, str) and app_id else None
     if channel is None or not channel.enabled or (kind and channel.kind != kind):
@@ -80,7 +81,7 @@ async def get_enabled(ctx, app_id: Any, kind: str | None = None) -> Channel:  # 
     return channel
 
 
-async def upsert_channel(ctx, *, kind: str, app_id: str, name: str, api_base_url: str,  # noqa: ANN001
+async def upsert_channel(ctx: Context, *, kind: str, app_id: str, name: str, api_base_url: str,
                          secrets: Mapping[str, str] | None = None, public: Mapping[str, str] | None = None,
                          templates: Mapping[str, str] | None = None, enabled: bool = True,
                          timeout_seconds: float = 5.0, channel_id: str | None = None) -> Channel:
@@ -114,13 +115,13 @@ async def upsert_channel(ctx, *, kind: str, app_id: str, name: str, api_base_url
     return channel
 
 
-async def set_enabled(ctx, app_id: str, enabled: bool) -> bool:  # noqa: ANN001
+async def set_enabled(ctx: Context, app_id: str, enabled: bool) -> bool:
     result = await ctx.db.channels.update_one({"app_id": app_id},
                                               {"$set": {"enabled": enabled, "updated_at": ctx.clock()}})
     return result.matched_count == 1
 
 
-async def rotate_channel_secrets(ctx) -> int:  # noqa: ANN001
+async def rotate_channel_secrets(ctx: Context) -> int:
     """Re-encrypt every channel secret not under the current key; return how many changed.
 
     Safe while the service runs: both keys decrypt during the rotation, and each value is replaced

@@ -23,6 +23,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from models import access, tokens
+from models.core.context import Context
 from models.core.pagination import page_of
 from models.errors import Conflict, FieldError, Forbidden, NotFound, Unauthorized, ValidationFailed
 from models.operators import lockout, passwords, sessions, totp
@@ -57,7 +58,7 @@ async def upsert_operator(db: AsyncDatabase, username: str, password: str, roles
     )
 
 
-async def load_demo(ctx) -> None:  # noqa: ANN001 - AppContext
+async def load_demo(ctx: Context) -> None:
     """The sandbox admin, with the password from CITYGATE_ADMIN_PASSWORD."""
     await upsert_operator(ctx.db, DEMO_USERNAME, ctx.settings.admin_password, [access.PLATFORM_ADMIN], name="系统管理员",
                           demo=True)
@@ -80,7 +81,7 @@ def _not_found() -> NotFound:
     return NotFound("operator_not_found", "未找到该工作人员账号", "No such operator")
 
 
-async def _load(ctx, operator_id: str) -> dict[str, Any]:  # noqa: ANN001
+async def _load(ctx: Context, operator_id: str) -> dict[str, Any]:
     if not isinstance(operator_id, str) or not ObjectId.is_valid(operator_id):
         raise _not_found()
     doc = await ctx.db.operators.find_one({"_id": ObjectId(operator_id)})
@@ -89,7 +90,7 @@ async def _load(ctx, operator_id: str) -> dict[str, Any]:  # noqa: ANN001
     return doc
 
 
-async def own_account(ctx, operator_id: str) -> dict[str, Any]:  # noqa: ANN001
+async def own_account(ctx: Context, operator_id: str) -> dict[str, Any]:
     """The caller's own account document (401 when it is gone or disabled: the token outlived it)."""
     try:
         doc = await _load(ctx, operator_id)
@@ -202,18 +203,18 @@ def parse_operator(body: dict[str, Any], *, creating: bool, username: str = "") 
 
 # ---- managing accounts -------------------------------------------------------------------------
 
-async def list_operators(ctx, scope: access.OperatorScope, *, page: int = 1, page_size: int = 20) -> dict[str, Any]:  # noqa: ANN001
+async def list_operators(ctx: Context, scope: access.OperatorScope, *, page: int = 1, page_size: int = 20) -> dict[str, Any]:
     """The accounts within the caller's scope, oldest first."""
     return await page_of(ctx.db.operators, scope.filter(), [("_id", 1)], page, page_size, view)
 
 
-async def get_operator(ctx, scope: access.OperatorScope, operator_id: str) -> dict[str, Any]:  # noqa: ANN001
+async def get_operator(ctx: Context, scope: access.OperatorScope, operator_id: str) -> dict[str, Any]:
     doc = await _load(ctx, operator_id)
     scope.require(doc.get("department", ""), doc.get("region_code", ""))
     return view(doc)
 
 
-async def create_operator(ctx, scope: access.OperatorScope, caller_roles: tuple[str, ...],  # noqa: ANN001
+async def create_operator(ctx: Context, scope: access.OperatorScope, caller_roles: tuple[str, ...],
                           body: dict[str, Any]) -> dict[str, Any]:
     """A new account inside the caller's scope with roles they may grant; 409 operator_exists."""
     fields = parse_operator(body, creating=True)
@@ -234,7 +235,7 @@ async def create_operator(ctx, scope: access.OperatorScope, caller_roles: tuple[
     return view(doc)
 
 
-async def update_operator(ctx, scope: access.OperatorScope, caller_roles: tuple[str, ...],  # noqa: ANN001
+async def update_operator(ctx: Context, scope: access.OperatorScope, caller_roles: tuple[str, ...],
                           operator_id: str, body: dict[str, Any]) -> dict[str, Any]:
     """Change some of an account's fields; changing what it may do (or its password) logs it out everywhere."""
     doc = await _load(ctx, operator_id)
@@ -267,13 +268,13 @@ async def update_operator(ctx, scope: access.OperatorScope, caller_roles: tuple[
     return view(after)
 
 
-async def disable_operator(ctx, scope: access.OperatorScope, caller_roles: tuple[str, ...],  # noqa: ANN001
+async def disable_operator(ctx: Context, scope: access.OperatorScope, caller_roles: tuple[str, ...],
                            operator_id: str) -> dict[str, Any]:
     """Disable an account (accounts are never deleted: the audit log names them) and log it out."""
     return await update_operator(ctx, scope, caller_roles, operator_id, {"active": False})
 
 
-async def reset_second_factor(ctx, scope: access.OperatorScope, caller_roles: tuple[str, ...],  # noqa: ANN001
+async def reset_second_factor(ctx: Context, scope: access.OperatorScope, caller_roles: tuple[str, ...],
                               operator_id: str) -> dict[str, Any]:
     """Remove an operator's TOTP (a lost phone and no recovery codes left) and end their sessions."""
     doc = await _load(ctx, operator_id)
@@ -283,21 +284,21 @@ async def reset_second_factor(ctx, scope: access.OperatorScope, caller_roles: tu
     return view(await _load(ctx, operator_id))
 
 
-async def unlock(ctx, scope: access.OperatorScope, caller_roles: tuple[str, ...], operator_id: str) -> None:  # noqa: ANN001
+async def unlock(ctx: Context, scope: access.OperatorScope, caller_roles: tuple[str, ...], operator_id: str) -> None:
     """Lift a lockout before it ends."""
     doc = await _load(ctx, operator_id)
     _require_manageable(scope, caller_roles, doc)
     await lockout.release(ctx, doc["username"])
 
 
-async def operator_sessions(ctx, scope: access.OperatorScope, operator_id: str) -> dict[str, Any]:  # noqa: ANN001
+async def operator_sessions(ctx: Context, scope: access.OperatorScope, operator_id: str) -> dict[str, Any]:
     doc = await _load(ctx, operator_id)
     scope.require(doc.get("department", ""), doc.get("region_code", ""))
     items = await sessions.live(ctx, str(doc["_id"]))
     return {"items": items, "total": len(items)}
 
 
-async def revoke_operator_session(ctx, scope: access.OperatorScope, caller_roles: tuple[str, ...],  # noqa: ANN001
+async def revoke_operator_session(ctx: Context, scope: access.OperatorScope, caller_roles: tuple[str, ...],
                                   operator_id: str, session_id: str) -> None:
     doc = await _load(ctx, operator_id)
     _require_manageable(scope, caller_roles, doc)
@@ -306,7 +307,7 @@ async def revoke_operator_session(ctx, scope: access.OperatorScope, caller_roles
 
 # ---- one's own account -------------------------------------------------------------------------
 
-async def change_own_password(ctx, operator_id: str, current_session: str, current: object, new: object) -> None:  # noqa: ANN001
+async def change_own_password(ctx: Context, operator_id: str, current_session: str, current: object, new: object) -> None:
     """Change one's password (proven by the current one); every other session ends."""
     doc = await own_account(ctx, operator_id)
     if not isinstance(current, str) or not current or len(current) > passwords.MAX_LENGTH:
@@ -334,7 +335,7 @@ def _login_failed() -> Unauthorized:
     return Unauthorized("operator_login_failed", "用户名或密码错误", "Wrong username or password")
 
 
-async def login(ctx, username: str, password: str, *, totp_code: object = None,  # noqa: ANN001 - AppContext
+async def login(ctx: Context, username: str, password: str, *, totp_code: object = None,
                 recovery_code: object = None, ip: str = "", user_agent: str = "") -> dict[str, Any]:
     """Check an operator's password (and second factor) and start a session with its access token."""
     await lockout.check(ctx, username)

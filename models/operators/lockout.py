@@ -12,6 +12,7 @@ import datetime
 import hashlib
 import math
 
+from models.core.context import Context
 from models.core.timezone import local_iso
 from models.errors import RateLimited
 
@@ -26,7 +27,7 @@ def _key(username: str) -> str:
     return _PREFIX + hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
 
 
-def _locked(ctx, until: float) -> RateLimited:  # noqa: ANN001 - AppContext
+def _locked(ctx: Context, until: float) -> RateLimited:
     now = ctx.clock().timestamp()
     seconds = max(1, math.ceil(until - now))
     moment = datetime.datetime.fromtimestamp(until, datetime.UTC)
@@ -35,7 +36,7 @@ def _locked(ctx, until: float) -> RateLimited:  # noqa: ANN001 - AppContext
                        retry_after=seconds, extra={"retry_after_seconds": seconds, "locked_until": local_iso(moment)})
 
 
-async def check(ctx, username: str) -> None:  # noqa: ANN001 - AppContext
+async def check(ctx: Context, username: str) -> None:
     """Raise 429 operator_locked (with Retry-After) while `username` is locked."""
     until = await ctx.redis.hget(_key(username), "until")
     if until is not None and float(until) > ctx.clock().timestamp():
@@ -58,7 +59,7 @@ return tostring(now + seconds)
 """
 
 
-async def failed(ctx, username: str) -> None:  # noqa: ANN001 - AppContext
+async def failed(ctx: Context, username: str) -> None:
     """Count a failed login; raise 429 operator_locked when the username is now locked."""
     until = await ctx.redis.eval(_FAIL, 1, _key(username), FORGET_AFTER_SECONDS, THRESHOLD,
                                  repr(ctx.clock().timestamp()), FIRST_LOCK_SECONDS, MAX_LOCK_SECONDS)
@@ -66,11 +67,11 @@ async def failed(ctx, username: str) -> None:  # noqa: ANN001 - AppContext
         raise _locked(ctx, float(until))
 
 
-async def succeeded(ctx, username: str) -> None:  # noqa: ANN001 - AppContext
+async def succeeded(ctx: Context, username: str) -> None:
     """A correct login: forget the failures and the back-off."""
     await ctx.redis.delete(_key(username))
 
 
-async def release(ctx, username: str) -> None:  # noqa: ANN001 - AppContext
+async def release(ctx: Context, username: str) -> None:
     """Unlock at once (an operator manager's decision)."""
     await ctx.redis.delete(_key(username))

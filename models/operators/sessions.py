@@ -13,6 +13,7 @@ import secrets
 from typing import Any
 
 from models import tokens
+from models.core.context import Context
 from models.core.timezone import as_utc
 from models.errors import NotFound
 
@@ -28,7 +29,7 @@ async def ensure_indexes(db) -> None:  # noqa: ANN001 - AsyncDatabase
     await db.operator_sessions.create_index("purge_after", expireAfterSeconds=0)
 
 
-async def record(ctx, session_id: str, operator_id: str, *, ip: str, user_agent: str,  # noqa: ANN001
+async def record(ctx: Context, session_id: str, operator_id: str, *, ip: str, user_agent: str,
                  ttl_seconds: int, second_factor: str) -> None:
     """Write down a login that is about to be given its token."""
     now = ctx.clock()
@@ -46,7 +47,7 @@ def _view(doc: dict[str, Any], current: str) -> dict[str, Any]:
             "current": doc["_id"] == current}
 
 
-async def live(ctx, operator_id: str, current: str = "") -> list[dict[str, Any]]:  # noqa: ANN001
+async def live(ctx: Context, operator_id: str, current: str = "") -> list[dict[str, Any]]:
     """The operator's sessions not revoked and not expired, newest first (`current`: the caller's)."""
     now = ctx.clock()
     docs = await ctx.db.operator_sessions.find({"operator_id": operator_id, "revoked_at": None}).to_list(None)
@@ -55,7 +56,7 @@ async def live(ctx, operator_id: str, current: str = "") -> list[dict[str, Any]]
     return [_view(doc, current) for doc in docs]
 
 
-async def revoke(ctx, operator_id: str, session_id: str, reason: str) -> None:  # noqa: ANN001
+async def revoke(ctx: Context, operator_id: str, session_id: str, reason: str) -> None:
     """End one session of `operator_id` (404 when it is not theirs, or already ended)."""
     doc = await ctx.db.operator_sessions.find_one({"_id": session_id})
     if doc is None or doc["operator_id"] != operator_id or doc.get("revoked_at") is not None:
@@ -65,7 +66,7 @@ async def revoke(ctx, operator_id: str, session_id: str, reason: str) -> None:  
     await tokens.revoke_family(ctx, session_id, reason)
 
 
-async def revoke_all(ctx, operator_id: str, reason: str) -> int:  # noqa: ANN001
+async def revoke_all(ctx: Context, operator_id: str, reason: str) -> int:
     """End every session of `operator_id` and every token issued to them; return how many sessions were live."""
     docs = await ctx.db.operator_sessions.find({"operator_id": operator_id, "revoked_at": None}, {"_id": 1}).to_list(None)
     if docs:
@@ -75,7 +76,7 @@ async def revoke_all(ctx, operator_id: str, reason: str) -> int:  # noqa: ANN001
     return len(docs)
 
 
-async def is_live(ctx, session_id: str) -> bool:  # noqa: ANN001
+async def is_live(ctx: Context, session_id: str) -> bool:
     """Whether a session is still on record and not revoked (a login checks its own after issuing the token)."""
     doc = await ctx.db.operator_sessions.find_one({"_id": session_id}, {"revoked_at": 1})
     return doc is not None and doc.get("revoked_at") is None

@@ -17,6 +17,7 @@ from typing import Any
 import pyotp
 from bson import ObjectId
 
+from models.core.context import Context
 from models.errors import Conflict, FieldError, ValidationFailed
 
 ISSUER = "CityGate"
@@ -57,7 +58,7 @@ def matching_step(secret: str, code: object, now: float) -> int | None:
     return None
 
 
-async def enrol(ctx, operator: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN001 - AppContext
+async def enrol(ctx: Context, operator: dict[str, Any]) -> dict[str, Any]:
     """A new pending secret for `operator`: shown here once, active after `confirm`."""
     if operator.get("totp_secret"):
         raise Conflict("totp_enabled", "已启用动态验证码；如需更换请先停用", "TOTP is already on; disable it first to change it")
@@ -69,7 +70,7 @@ async def enrol(ctx, operator: dict[str, Any]) -> dict[str, Any]:  # noqa: ANN00
     return {"secret": secret, "otpauth_uri": uri, "confirmed": False}
 
 
-async def confirm(ctx, operator: dict[str, Any], code: object) -> dict[str, Any]:  # noqa: ANN001
+async def confirm(ctx: Context, operator: dict[str, Any], code: object) -> dict[str, Any]:
     """Turn TOTP on with a code from the pending secret; the recovery codes are shown here once."""
     if operator.get("totp_secret"):
         raise Conflict("totp_enabled", "已启用动态验证码", "TOTP is already on")
@@ -87,7 +88,7 @@ async def confirm(ctx, operator: dict[str, Any], code: object) -> dict[str, Any]
     return {"enabled": True, "recovery_codes": codes}
 
 
-async def disable(ctx, operator: dict[str, Any], code: object, recovery_code: object = None) -> None:  # noqa: ANN001
+async def disable(ctx: Context, operator: dict[str, Any], code: object, recovery_code: object = None) -> None:
     """Turn TOTP off, proven by a current code (or a recovery code)."""
     if not operator.get("totp_secret"):
         raise Conflict("totp_not_enabled", "未启用动态验证码", "TOTP is not on")
@@ -96,13 +97,13 @@ async def disable(ctx, operator: dict[str, Any], code: object, recovery_code: ob
     await clear(ctx, operator["_id"])
 
 
-async def clear(ctx, operator_id: ObjectId) -> None:  # noqa: ANN001
+async def clear(ctx: Context, operator_id: ObjectId) -> None:
     """Remove TOTP and the recovery codes (the owner's choice, or a manager's reset)."""
     await ctx.db.operators.update_one({"_id": operator_id}, {
         "$set": {"totp_secret": None, "totp_pending": None, "totp_last_step": None, "recovery_codes": {}}})
 
 
-async def second_factor(ctx, operator: dict[str, Any], code: object, recovery_code: object) -> str | None:  # noqa: ANN001
+async def second_factor(ctx: Context, operator: dict[str, Any], code: object, recovery_code: object) -> str | None:
     """"totp" or "recovery_code" when the offered proof is good (and now used up), else None."""
     if isinstance(code, str) and code:
         secret = ctx.cipher.decrypt(operator["totp_secret"], _context(str(operator["_id"])))

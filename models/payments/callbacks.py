@@ -16,6 +16,7 @@ from typing import Any
 
 from bson import ObjectId
 
+from models.core.context import Context
 from models.errors import Conflict
 from models.payments.merchants import CHANNEL_KINDS, channel_by_id, gateway_for, vendor
 from models.payments.refunds import refund_succeeded, settle
@@ -35,7 +36,7 @@ class NotifyResult:
     message: str = ""
 
 
-async def _record_attempt(ctx, attempt: dict[str, Any], result: NotifyResult, **fields: Any) -> NotifyResult:  # noqa: ANN001
+async def _record_attempt(ctx: Context, attempt: dict[str, Any], result: NotifyResult, **fields: Any) -> NotifyResult:
     attempt.update(outcome=result.outcome, http_status=result.status, message=result.message, **fields)
     await ctx.db.payment_notifications.insert_one(attempt)
     if result.outcome == "refused":
@@ -44,7 +45,7 @@ async def _record_attempt(ctx, attempt: dict[str, Any], result: NotifyResult, **
     return result
 
 
-async def _refuse(ctx, attempt: dict[str, Any], status: int, reason: str, message: str) -> NotifyResult:  # noqa: ANN001
+async def _refuse(ctx: Context, attempt: dict[str, Any], status: int, reason: str, message: str) -> NotifyResult:
     return await _record_attempt(ctx, attempt, NotifyResult(False, status, "refused", message), reason=reason)
 
 
@@ -52,17 +53,17 @@ def _settled(notice: PaymentNotification, won: bool) -> NotifyResult:
     return NotifyResult(True, notice.ack_status, "applied" if won else "duplicate")
 
 
-async def handle_wechatpay_notification(ctx, channel_id: str, headers: Mapping[str, str], body: bytes) -> NotifyResult:  # noqa: ANN001
+async def handle_wechatpay_notification(ctx: Context, channel_id: str, headers: Mapping[str, str], body: bytes) -> NotifyResult:
     """Verify, decrypt and apply one WeChat Pay notification (payment or refund); record the attempt."""
     return await handle_notification(ctx, "wechat", channel_id, InboundNotification(headers=headers, body=body))
 
 
-async def handle_alipay_notification(ctx, channel_id: str, params: Mapping[str, str]) -> NotifyResult:  # noqa: ANN001
+async def handle_alipay_notification(ctx: Context, channel_id: str, params: Mapping[str, str]) -> NotifyResult:
     """Verify and apply one Alipay asynchronous notification; record the attempt."""
     return await handle_notification(ctx, "alipay", channel_id, InboundNotification(form=params))
 
 
-async def handle_notification(ctx, channel_name: str, channel_id: str,  # noqa: ANN001
+async def handle_notification(ctx: Context, channel_name: str, channel_id: str,
                               message: InboundNotification) -> NotifyResult:
     """Verify one notification with the channel's gateway and apply it; record the attempt."""
     attempt: dict[str, Any] = {"_id": ObjectId(), "channel": channel_name, "channel_id": channel_id,
@@ -89,7 +90,7 @@ async def handle_notification(ctx, channel_name: str, channel_id: str,  # noqa: 
     return await _trade_notice(ctx, attempt, notice)
 
 
-async def _trade_notice(ctx, attempt: dict[str, Any], notice: PaymentNotification) -> NotifyResult:  # noqa: ANN001
+async def _trade_notice(ctx: Context, attempt: dict[str, Any], notice: PaymentNotification) -> NotifyResult:
     """News of an order: paid, closed, or (Alipay) a refund of it."""
     order_no = notice.order_no
     attempt["order_no"] = order_no
@@ -115,7 +116,7 @@ async def _trade_notice(ctx, attempt: dict[str, Any], notice: PaymentNotificatio
     return await _record_attempt(ctx, attempt, NotifyResult(True, notice.ack_status, "ignored", "status not handled"))
 
 
-async def _apply_payment(ctx, order: dict[str, Any], notice: PaymentNotification) -> NotifyResult:  # noqa: ANN001
+async def _apply_payment(ctx: Context, order: dict[str, Any], notice: PaymentNotification) -> NotifyResult:
     if order["status"] == "paid":
         return NotifyResult(True, notice.ack_status, "duplicate", "already applied")
     if order["status"] == "closed":
@@ -127,7 +128,7 @@ async def _apply_payment(ctx, order: dict[str, Any], notice: PaymentNotification
     return _settled(notice, won)
 
 
-async def _refund_notice(ctx, attempt: dict[str, Any], notice: PaymentNotification) -> NotifyResult:  # noqa: ANN001
+async def _refund_notice(ctx: Context, attempt: dict[str, Any], notice: PaymentNotification) -> NotifyResult:
     """A refund's own result (WeChat Pay's REFUND.*)."""
     attempt.update(order_no=notice.order_no, refund_no=notice.refund_no)
     if notice.merchant_mismatch:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from models import channels
+from models.core.context import Context
 from models.errors import Conflict, DomainError, FieldError, NotFound, ValidationFailed
 from models.ports import AlipayMerchant, MerchantConfig, PaymentGateway, PaymentVendor, WechatPayMerchant
 
@@ -44,7 +45,7 @@ def not_configured() -> Conflict:
 
 # ---- channels (cached: callbacks come in bursts) ----------------------------------------------------
 
-async def channel_by_id(ctx, channel_id: str, *, fresh: bool = False) -> channels.Channel | None:  # noqa: ANN001 - AppContext
+async def channel_by_id(ctx: Context, channel_id: str, *, fresh: bool = False) -> channels.Channel | None:
     """The channel whose `_id` is `channel_id` (the id in our notify URLs), or None.
 
     Callbacks come in bursts and each needs the channel's keys: a loaded channel is kept for
@@ -64,12 +65,12 @@ async def channel_by_id(ctx, channel_id: str, *, fresh: bool = False) -> channel
     return channel
 
 
-def _forget_channel(ctx, channel: channels.Channel) -> channels.Channel:  # noqa: ANN001
+def _forget_channel(ctx: Context, channel: channels.Channel) -> channels.Channel:
     ctx.extras.get("payments_channel_cache", {}).pop(channel.id, None)
     return channel
 
 
-def notify_url(ctx, channel: channels.Channel) -> str:  # noqa: ANN001
+def notify_url(ctx: Context, channel: channels.Channel) -> str:
     return f"{ctx.settings.base_url.rstrip('/')}/notify/{NOTIFY_VENDORS[channel.kind]}/{channel.id}"
 
 
@@ -115,12 +116,12 @@ MERCHANT_CONFIGS: dict[str, Callable[[channels.Channel, datetime.datetime | None
     channels.WECHAT_MINIPROGRAM: wechatpay_config, channels.ALIPAY_MINIPROGRAM: alipay_config}
 
 
-def vendor(ctx, channel_name: str) -> PaymentVendor:  # noqa: ANN001
+def vendor(ctx: Context, channel_name: str) -> PaymentVendor:
     """The payment vendor wired at start-up for a channel name ("wechat", "alipay")."""
     return ctx.payment_gateways[channel_name]
 
 
-def gateway_for(ctx, channel: channels.Channel) -> PaymentGateway:  # noqa: ANN001
+def gateway_for(ctx: Context, channel: channels.Channel) -> PaymentGateway:
     """The gateway to this channel's merchant at its vendor; 409 when payments are not set up on it."""
     config = MERCHANT_CONFIGS.get(channel.kind)
     if config is None:
@@ -130,7 +131,7 @@ def gateway_for(ctx, channel: channels.Channel) -> PaymentGateway:  # noqa: ANN0
 
 # ---- operators' set-up ------------------------------------------------------------------------------
 
-async def configure_wechatpay(ctx, app_id: str, *, mch_id: str, serial_no: str, private_key_pem: str,  # noqa: ANN001
+async def configure_wechatpay(ctx: Context, app_id: str, *, mch_id: str, serial_no: str, private_key_pem: str,
                               apiv3_key: str, platform_keys: Mapping[str, str], api_base: str) -> channels.Channel:
     """Store a WeChat Pay merchant on a WeChat channel (private key and APIv3 key encrypted)."""
     wechatpay = vendor(ctx, "wechat")
@@ -166,7 +167,7 @@ async def configure_wechatpay(ctx, app_id: str, *, mch_id: str, serial_no: str, 
                 "wechatpay_platform_keys": json.dumps(dict(platform_keys), sort_keys=True)})
 
 
-async def configure_alipay(ctx, app_id: str, *, seller_id: str, app_private_key_pem: str | None = None,  # noqa: ANN001
+async def configure_alipay(ctx: Context, app_id: str, *, seller_id: str, app_private_key_pem: str | None = None,
                            alipay_public_key_pem: str | None = None) -> channels.Channel:
     """Enable Alipay payments on an Alipay channel: its seller PID (keys are shared with login)."""
     problems: list[FieldError] = []

@@ -15,6 +15,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from models import applications, catalogue, channels, citizens
+from models.core.context import Context
 from models.core.localized import text
 from models.core.timezone import as_utc, local
 from models.errors import Conflict, FieldError, NotFound, Unavailable, ValidationFailed
@@ -48,7 +49,7 @@ def _already_paid() -> Conflict:
     return Conflict("already_paid", "该办件已缴费", "This application is already paid")
 
 
-async def _payer_id(ctx, citizen_id: str, channel: channels.Channel) -> str:  # noqa: ANN001
+async def _payer_id(ctx: Context, citizen_id: str, channel: channels.Channel) -> str:
     """The citizen's id at this channel: the WeChat openid in this app, the Alipay user_id or open_id."""
     citizen = await citizens.find_citizen(ctx, citizen_id)
     details = (citizen or {}).get("identities") or {}
@@ -69,7 +70,7 @@ async def _payer_id(ctx, citizen_id: str, channel: channels.Channel) -> str:  # 
     return payer
 
 
-async def _fee_fen(ctx, service_code: str) -> int:  # noqa: ANN001
+async def _fee_fen(ctx: Context, service_code: str) -> int:
     item = await catalogue.get_item(ctx.db, service_code)
     fee = (item.get("guide") or {}).get("fee") or {}
     amount = fee.get("amount_fen")
@@ -89,7 +90,7 @@ def _check_channel_name(channel_name: Any, app_id: Any) -> str:
     return str(channel_name)
 
 
-async def create_payment(ctx, citizen_id: str, application_no: str, channel_name: Any, app_id: Any) -> dict[str, Any]:  # noqa: ANN001
+async def create_payment(ctx: Context, citizen_id: str, application_no: str, channel_name: Any, app_id: Any) -> dict[str, Any]:
     """A fee order for the citizen's application, placed on the channel, with the mini-program's pay parameters."""
     channel_name = _check_channel_name(channel_name, app_id)
     application = await applications.get_owned(ctx.db, application_no, citizen_id)
@@ -133,7 +134,7 @@ async def create_payment(ctx, citizen_id: str, application_no: str, channel_name
     return await _place(ctx, order, channel, gateway)
 
 
-async def _reuse_or_release(ctx, active: dict[str, Any], channel: channels.Channel,  # noqa: ANN001
+async def _reuse_or_release(ctx: Context, active: dict[str, Any], channel: channels.Channel,
                             gateway: PaymentGateway) -> dict[str, Any] | None:
     """An existing order for the application: answer it again if still payable here, else close it."""
     if active["status"] == "paid":
@@ -156,7 +157,7 @@ def _placed(order: dict[str, Any]) -> PlacedOrder:
     return PlacedOrder(prepay_id=order.get("prepay_id", ""), trade_no=order.get("channel_trade_no", ""))
 
 
-async def _place(ctx, order: dict[str, Any], channel: channels.Channel,  # noqa: ANN001
+async def _place(ctx: Context, order: dict[str, Any], channel: channels.Channel,
                  gateway: PaymentGateway) -> dict[str, Any]:
     """Place the order on its channel; store the prepay id / trade number."""
     try:
@@ -185,7 +186,7 @@ async def _place(ctx, order: dict[str, Any], channel: channels.Channel,  # noqa:
     return {**order_view(updated), "pay_params": gateway.client_params(_placed(updated))}
 
 
-async def get_for_citizen(ctx, citizen_id: str, order_no: str) -> dict[str, Any]:  # noqa: ANN001
+async def get_for_citizen(ctx: Context, citizen_id: str, order_no: str) -> dict[str, Any]:
     """The citizen's order; a pending one is first checked with the channel (at most once a second)."""
     order = await ctx.db.payment_orders.find_one({"_id": order_no})
     if order is None or order["citizen_id"] != citizen_id:

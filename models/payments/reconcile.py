@@ -11,6 +11,7 @@ import logging
 
 from pymongo import ASCENDING, ReturnDocument
 
+from models.core.context import Context
 from models.errors import Conflict, Unavailable
 from models.payments.merchants import PaymentChannelError, channel_by_id
 from models.payments.refunds import REFUND_RECHECK, check_refund
@@ -25,7 +26,7 @@ RECHECK = datetime.timedelta(minutes=2)
 CHANNEL_FAILURES = (PaymentUnavailable, PaymentRefused, Unavailable, PaymentChannelError, Conflict)
 
 
-async def reconcile_due(ctx, limit: int = 100) -> int:  # noqa: ANN001 - AppContext
+async def reconcile_due(ctx: Context, limit: int = 100) -> int:
     """Periodic job: query pending orders whose callback never came (closing expired ones on the channel
     too), settle refunds still processing, and finish side effects a crash left undone. Safe to run in
     every worker at once: each order is claimed with a conditional update first."""

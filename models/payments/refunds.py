@@ -15,6 +15,7 @@ from pymongo import ReturnDocument
 
 from models import applications, channels, outbox
 from models.access import OperatorScope
+from models.core.context import Context
 from models.core.timezone import as_utc
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
 from models.payments.merchants import PaymentChannelError, channel_by_id, gateway_for, not_configured, notify_url
@@ -30,7 +31,7 @@ REFUND_RECHECK = datetime.timedelta(minutes=1)
 UNSEEN_REFUND_GRACE = datetime.timedelta(minutes=10)
 
 
-async def request_refund(ctx, scope: OperatorScope, order_no: str, amount_fen: Any, reason: Any,  # noqa: ANN001
+async def request_refund(ctx: Context, scope: OperatorScope, order_no: str, amount_fen: Any, reason: Any,
                          operator_id: str) -> tuple[int, dict[str, Any]]:
     """Refund part (`amount_fen`) or all (None: what is left) of a paid order; never more than was paid."""
     if amount_fen is not None and (not isinstance(amount_fen, int) or isinstance(amount_fen, bool) or amount_fen <= 0):
@@ -81,7 +82,7 @@ async def request_refund(ctx, scope: OperatorScope, order_no: str, amount_fen: A
     return 201, refund_view(stored)
 
 
-async def settle(ctx, refund: dict[str, Any], found: RefundState) -> bool | None:  # noqa: ANN001
+async def settle(ctx: Context, refund: dict[str, Any], found: RefundState) -> bool | None:
     """Apply the vendor's word on a refund: True when this call settled it, False when another did,
     None when the vendor's word is not final."""
     if found.state == "succeeded":
@@ -96,14 +97,14 @@ async def settle(ctx, refund: dict[str, Any], found: RefundState) -> bool | None
     return None
 
 
-async def _apply_answer(ctx, refund: dict[str, Any], answer: RefundState) -> None:  # noqa: ANN001
+async def _apply_answer(ctx: Context, refund: dict[str, Any], answer: RefundState) -> None:
     """A refund call's or query's answer: settled, or the vendor's refund id kept while it processes."""
     if await settle(ctx, refund, answer) is None and answer.channel_refund_id:
         await ctx.db.payment_refunds.update_one({"_id": refund["_id"]},
                                                 {"$set": {"channel_refund_id": answer.channel_refund_id}})
 
 
-async def refund_succeeded(ctx, refund: dict[str, Any], channel_refund_id: str,  # noqa: ANN001
+async def refund_succeeded(ctx: Context, refund: dict[str, Any], channel_refund_id: str,
                            at: datetime.datetime | None) -> bool:
     """processing → succeeded, once: the order's refunded total and the application follow."""
     now = ctx.clock()
@@ -128,7 +129,7 @@ async def refund_succeeded(ctx, refund: dict[str, Any], channel_refund_id: str, 
     return True
 
 
-async def refund_failed(ctx, refund: dict[str, Any], failure: str) -> bool:  # noqa: ANN001
+async def refund_failed(ctx: Context, refund: dict[str, Any], failure: str) -> bool:
     """processing → failed, once: the reserved amount becomes refundable again."""
     won = await ctx.db.payment_refunds.find_one_and_update(
         {"_id": refund["_id"], "status": {"$in": ["processing", "abnormal"]}},
@@ -140,7 +141,7 @@ async def refund_failed(ctx, refund: dict[str, Any], failure: str) -> bool:  # n
     return True
 
 
-async def refund_abnormal(ctx, refund: dict[str, Any]) -> bool:  # noqa: ANN001
+async def refund_abnormal(ctx: Context, refund: dict[str, Any]) -> bool:
     """The channel could not return the money (e.g. closed card): keep the reservation, an operator acts."""
     won = await ctx.db.payment_refunds.find_one_and_update(
         {"_id": refund["_id"], "status": "processing"},
@@ -150,6 +151,6 @@ async def refund_abnormal(ctx, refund: dict[str, Any]) -> bool:  # noqa: ANN001
     return won is not None
 
 
-async def check_refund(ctx, refund: dict[str, Any], channel: channels.Channel) -> None:  # noqa: ANN001
+async def check_refund(ctx: Context, refund: dict[str, Any], channel: channels.Channel) -> None:
     """Ask the channel how a processing refund ended."""
     await _apply_answer(ctx, refund, await gateway_for(ctx, channel).query_refund(refund["order_no"], refund["_id"]))

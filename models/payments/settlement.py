@@ -10,6 +10,7 @@ from typing import Any
 from pymongo import ReturnDocument
 
 from models import applications, outbox
+from models.core.context import Context
 from models.core.timezone import as_utc, local_minute
 from models.errors import Unavailable
 from models.payments.merchants import PaymentChannelError, channel_by_id, gateway_for
@@ -34,7 +35,7 @@ def channel_unavailable(zh: str = "支付渠道暂时无法访问，请稍后重
 
 # ---- state changes (each a conditional update with one winner) -----------------------------------
 
-async def mark_paid(ctx, order: dict[str, Any], *, trade_no: str, paid_at: datetime.datetime | None,  # noqa: ANN001
+async def mark_paid(ctx: Context, order: dict[str, Any], *, trade_no: str, paid_at: datetime.datetime | None,
                     source: str) -> tuple[dict[str, Any] | None, bool]:
     """pending → paid; (the order now, True when this call made the change).
 
@@ -57,7 +58,7 @@ async def mark_paid(ctx, order: dict[str, Any], *, trade_no: str, paid_at: datet
     return await ctx.db.payment_orders.find_one({"_id": order_no}), False
 
 
-async def apply_paid_effects(ctx, order: dict[str, Any]) -> None:  # noqa: ANN001
+async def apply_paid_effects(ctx: Context, order: dict[str, Any]) -> None:
     """The application side of a payment, idempotent: the application's `payment` set once (conditional
     update), and one outbox record (its dedupe key) telling the citizen."""
     no, now = order["_id"], ctx.clock()
@@ -82,13 +83,13 @@ async def apply_paid_effects(ctx, order: dict[str, Any]) -> None:  # noqa: ANN00
                              "paid_at": local_minute(order.get("paid_at") or now)})
 
 
-async def flag(ctx, order_no: str, anomaly: str) -> None:  # noqa: ANN001
+async def flag(ctx: Context, order_no: str, anomaly: str) -> None:
     await ctx.db.payment_orders.update_one(
         {"_id": order_no, "$or": [{"anomaly": {"$exists": False}}, {"anomaly": None}]},
         {"$set": {"anomaly": anomaly, "updated_at": ctx.clock()}})
 
 
-async def mark_closed(ctx, order_no: str, reason: str) -> bool:  # noqa: ANN001
+async def mark_closed(ctx: Context, order_no: str, reason: str) -> bool:
     """pending → closed (releasing the application for a new order); True when this call closed it."""
     now = ctx.clock()
     closed = await ctx.db.payment_orders.find_one_and_update(
@@ -110,7 +111,7 @@ async def trade_state(gateway: PaymentGateway, order_no: str) -> TradeState:
                                   "Channel answered for another merchant") from None
 
 
-async def _apply_channel_paid(ctx, order: dict[str, Any], found: TradeState, source: str) -> str:  # noqa: ANN001
+async def _apply_channel_paid(ctx: Context, order: dict[str, Any], found: TradeState, source: str) -> str:
     if found.amount_fen != order["amount_fen"]:
         log.error("payment %s: channel reports %s fen paid, order is %s fen; not applied", order["_id"],
                   found.amount_fen, order["amount_fen"])
@@ -120,7 +121,7 @@ async def _apply_channel_paid(ctx, order: dict[str, Any], found: TradeState, sou
     return "paid"
 
 
-async def close(ctx, order: dict[str, Any], reason: str) -> str:  # noqa: ANN001
+async def close(ctx: Context, order: dict[str, Any], reason: str) -> str:
     """Close an order on its channel, then here; "paid" when the channel says it was paid meanwhile."""
     channel = await channel_by_id(ctx, order["channel_id"])
     if channel is None:
@@ -147,7 +148,7 @@ async def close(ctx, order: dict[str, Any], reason: str) -> str:  # noqa: ANN001
     return "closed"
 
 
-async def refresh(ctx, order: dict[str, Any], source: str) -> dict[str, Any]:  # noqa: ANN001
+async def refresh(ctx: Context, order: dict[str, Any], source: str) -> dict[str, Any]:
     """Bring a pending order up to date with its channel: paid, closed when expired, or still pending."""
     if order["status"] != "pending":
         return order

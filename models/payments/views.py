@@ -7,6 +7,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 
 from models.access import OperatorScope
+from models.core.context import Context
 from models.core.pagination import page_of
 from models.core.timezone import shown_time
 from models.errors import BadRequest, NotFound
@@ -39,7 +40,7 @@ def refund_view(refund: dict[str, Any]) -> dict[str, Any]:
 
 # ---- operators' reads ----------------------------------------------------------------------------
 
-async def require_in_scope(ctx, scope: OperatorScope, order: dict[str, Any]) -> None:  # noqa: ANN001
+async def require_in_scope(ctx: Context, scope: OperatorScope, order: dict[str, Any]) -> None:
     """403 unless the order's application lies within the operator's scope."""
     if "department" not in order:  # an order placed before orders carried their scope
         application = await ctx.db.applications.find_one({"_id": order["application_no"]}) or {}
@@ -47,7 +48,7 @@ async def require_in_scope(ctx, scope: OperatorScope, order: dict[str, Any]) -> 
     scope.require(order.get("department"), order.get("region_code"))
 
 
-async def list_orders(ctx, scope: OperatorScope, *, status: str | None, application_no: str | None,  # noqa: ANN001
+async def list_orders(ctx: Context, scope: OperatorScope, *, status: str | None, application_no: str | None,
                       channel: str | None, page: int, page_size: int) -> dict[str, Any]:
     query: dict[str, Any] = scope.filter()
     if status:
@@ -64,7 +65,7 @@ async def list_orders(ctx, scope: OperatorScope, *, status: str | None, applicat
                          lambda order: order_view(order, operator=True))
 
 
-async def operator_detail(ctx, scope: OperatorScope, order_no: str) -> dict[str, Any]:  # noqa: ANN001
+async def operator_detail(ctx: Context, scope: OperatorScope, order_no: str) -> dict[str, Any]:
     """One order with its refunds and every callback attempt (for reconciliation by hand)."""
     order = await ctx.db.payment_orders.find_one({"_id": order_no})
     if order is None:

@@ -13,6 +13,7 @@ import logging
 import time
 from typing import Any
 
+from models.core.context import Context
 from models.search.index import SearchIndex
 
 log = logging.getLogger("citygate.search")
@@ -90,7 +91,7 @@ class CatalogueSearch:
         return index
 
 
-async def index_for(ctx: Any) -> SearchIndex:
+async def index_for(ctx: Context) -> SearchIndex:
     """The search index of this app (kept in `ctx.extras`)."""
     holder = ctx.extras.get("catalogue_search")
     if holder is None:
@@ -98,7 +99,7 @@ async def index_for(ctx: Any) -> SearchIndex:
     return await holder.index(ctx.db, ctx.redis)
 
 
-async def keep_fresh(ctx: Any) -> None:
+async def keep_fresh(ctx: Context) -> None:
     """Background task: build the index at start-up and follow catalogue changes, so no citizen's
     search waits for a (re)build."""
     await index_for(ctx)
