@@ -174,6 +174,14 @@ def test_form_errors_name_each_field_in_both_languages() -> None:
     assert by_field["form.x"].code == "unknown_field"
 
 
+def test_form_errors_name_list_items_by_index() -> None:
+    schema = {"type": "object", "properties": {"children": {"type": "array", "items": {
+        "type": "object", "required": ["name"], "properties": {"name": {"type": "string", "minLength": 2}}}}}}
+    errors = applications.form_errors(schema, {"children": [{"name": "王小明"}, {}, {"name": "王"}]})
+    assert [(e.field, e.code) for e in errors] == [("form.children[1].name", "required"),
+                                                   ("form.children[2].name", "minLength")]
+
+
 def test_form_meanings_fold_synonyms_and_skip_sensitive() -> None:
     schema = {"type": "object", "properties": {"applicant": {"type": "object", "properties": {
         "applicant_name": {"type": "string"}, "id_card_no": {"type": "string"},

@@ -177,7 +177,7 @@ async def test_someone_elses_file_can_be_neither_read_nor_attached(fetch, make_c
     response = await fetch("POST", "/api/v1/applications", token=other, json={
         "service_code": "GA-0001", "form": GOOD_FORM, "materials": {**mine, "id_card": [file_id]}})
     assert response.status == 422
-    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [("materials.id_card.0", "file_not_found")]
+    assert [(e["field"], e["code"]) for e in response.json()["errors"]] == [("materials.id_card[0]", "file_not_found")]
 
 
 # ---- submission ----------------------------------------------------------------------------------------
@@ -232,7 +232,7 @@ async def test_missing_required_materials_are_named(fetch, citizen, item) -> Non
     wrong_type = await fetch("POST", "/api/v1/applications", token=token, json={
         "service_code": "GA-0001", "form": GOOD_FORM, "materials": {"photo": [photo], "household": [photo],
                                                                      "id_card": [photo]}})
-    assert [(e["field"], e["code"]) for e in wrong_type.json()["errors"]] == [("materials.household.0", "file_type_not_allowed")]
+    assert [(e["field"], e["code"]) for e in wrong_type.json()["errors"]] == [("materials.household[0]", "file_type_not_allowed")]
 
 
 async def test_idempotent_submit(fetch, citizen, item, app) -> None:

@@ -168,7 +168,7 @@ def _missing_materials(raw: Any, item: dict[str, Any]) -> list[str]:
                                                   "List the materials that are missing")])
     unknown = [k for k in raw if k not in declared]
     if unknown:
-        raise ValidationFailed(errors=[FieldError(f"missing_materials.{raw.index(k)}", "unknown_material",
+        raise ValidationFailed(errors=[FieldError(f"missing_materials[{raw.index(k)}]", "unknown_material",
                                                   f"该事项没有材料「{k}」", f"The service item has no material {k!r}")
                                        for k in unknown])
     return list(dict.fromkeys(raw))

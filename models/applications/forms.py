@@ -28,7 +28,7 @@ def field_titles(schema: Any, name: str) -> tuple[str, str]:
 
 
 def form_errors(schema: dict[str, Any], form: Any, prefix: str = "form") -> list[FieldError]:
-    """Every way `form` breaks `schema`, each with its dotted field path and a zh/en message."""
+    """Every way `form` breaks `schema`, each with its field path (`form.children[0].name`) and a zh/en message."""
     validator_class = jsonschema.validators.validator_for(schema, default=jsonschema.Draft202012Validator)
     validator = validator_class(schema, format_checker=validator_class.FORMAT_CHECKER)
     found: list[FieldError] = []
@@ -40,7 +40,7 @@ def form_errors(schema: dict[str, Any], form: Any, prefix: str = "form") -> list
 
 def _explain(error: jsonschema.ValidationError, prefix: str) -> Iterator[FieldError]:
     path = [str(p) for p in error.absolute_path]
-    field = ".".join([prefix, *path])
+    field = prefix + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
     keyword, expected = error.validator, error.validator_value
     if keyword == "required":
         properties = error.schema.get("properties", {}) if isinstance(error.schema, dict) else {}

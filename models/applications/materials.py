@@ -78,7 +78,7 @@ async def attached_files(db: AsyncDatabase, item: dict[str, Any], citizen_id: st
         rules = files.rules_for_material(material, 1 << 62)
         for index, file_id in enumerate(ids):
             document = stored.get(file_id)
-            field = f"materials.{key}.{index}"
+            field = f"materials.{key}[{index}]"
             if document is None or (document.get("metadata") or {}).get("owner_id") != citizen_id:
                 problems.append(FieldError(field, "file_not_found", "未找到该文件（请重新上传）", "File not found (upload it again)"))
                 continue
@@ -92,7 +92,7 @@ async def attached_files(db: AsyncDatabase, item: dict[str, Any], citizen_id: st
             else:
                 attached.setdefault(key, []).append(files.describe(document))
     for key in sorted(required or ()):
-        if not attached.get(key) and not any(p.field.startswith(f"materials.{key}.") for p in problems):
+        if not attached.get(key) and not any(p.field.startswith(f"materials.{key}[") for p in problems):
             name = declared.get(key, {}).get("name", key)
             problems.append(FieldError(f"materials.{key}", "material_required", f"请上传「{localized.text(name, 'zh-CN')}」",
                                        f"Please attach: {localized.text(name, 'en')}"))
