@@ -15,7 +15,7 @@ import msgspec
 from handlers.base import BaseHandler, requires
 from handlers.contract import Answer, Page, PageQuery, Query, Raw, Timestamp, declare
 from models import access, audit, scorecard
-from models.core import csvfile
+from models.core import csvfile, localized
 from models.core.timezone import local
 from models.errors import FieldError, ValidationFailed
 
@@ -193,7 +193,7 @@ def scorecard_csv_header(locale: str) -> list[str]:
 def scorecard_csv_rows(card: dict[str, Any], locale: str) -> list[list[Any]]:
     """The overall score, then per dimension one row of its own and one per indicator."""
     def name(value: Any) -> str:
-        return (value.get(locale) or value.get("zh-CN") or "") if isinstance(value, dict) else str(value or "")
+        return localized.text(value, locale) if isinstance(value, dict) else str(value or "")
 
     def offenders(worst: list[dict[str, Any]]) -> str:
         return "; ".join(" ".join(str(part) for part in (w.get("code"), name(w.get("name"))) if part) for w in worst)

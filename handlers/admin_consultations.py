@@ -14,7 +14,7 @@ import msgspec
 from handlers.base import BaseHandler, requires
 from handlers.contract import BY_DOMAIN, Answer, Body, Flag, Page, PageQuery, Query, Timestamp, declare, one_of
 from models import access, consultations, feedback, ratings
-from models.core.timezone import SHANGHAI
+from models.core.timezone import local_instant
 from models.errors import BadRequest
 
 # ---- the contract ---------------------------------------------------------------------------------
@@ -240,7 +240,7 @@ class AdminHandler(BaseHandler):
         try:
             day = datetime.date.fromisoformat(raw) + datetime.timedelta(days=1 if end else 0)
             # In UTC here, so that a day at either end of the calendar fails now, not in the datastore driver.
-            return datetime.datetime.combine(day, datetime.time(0), tzinfo=SHANGHAI).astimezone(datetime.UTC)
+            return local_instant(day)
         except (ValueError, OverflowError):
             raise BadRequest("invalid_query", f"{name} 应为 YYYY-MM-DD 日期", f"{name} must be a YYYY-MM-DD date") from None
 
