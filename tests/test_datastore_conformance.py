@@ -385,6 +385,9 @@ FILTERS = [
               {"$or": [{"s": {"$in": ["pending"]}, "sub.x": {"$lt": "h"}}, {"sub.y": True}]}]},
     {"$and": [{"s": {"$ne": "draft"}, "t": "a"},
               {"$nor": [{"s": {"$in": ["pending"]}, "sub.x": {"$lt": "h"}}, {"sub.y": True}]}]},
+    # The same overdue filter for an operator whose scope is the whole platform (no department).
+    {"$and": [{"s": {"$ne": "draft"}}, {"$or": [{"s": {"$in": ["pending"]}, "sub.x": {"$lt": "h"}}, {"sub.y": True}]}]},
+    {"$and": [{"s": {"$ne": "draft"}}, {"$nor": [{"s": {"$in": ["pending"]}, "sub.x": {"$lt": "h"}}, {"sub.y": True}]}]},
 ]
 
 # Searches of the audit log (models.audit.query) and other scoped lists: any combination of an `$or`
