@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from handlers.admin_operators import OperatorView
 from handlers.base import BaseHandler
-from handlers.contract import Answer, Body, Timestamp, declare
+from handlers.contract import Answer, Body, declare
 from models import operators, ratelimit
 from models.errors import FieldError, ValidationFailed
 
@@ -21,23 +22,9 @@ class OperatorCredentials(Body):
     recovery_code: str | None = None
 
 
-class LoggedInOperator(Answer):
+class LoggedInOperator(OperatorView, kw_only=True):
     """The account that logged in (never its password hash or TOTP secret), and the factor it proved."""
 
-    id: str
-    username: str
-    name: str
-    roles: list[str]
-    region_code: str
-    department: str
-    active: bool
-    totp_enabled: bool
-    recovery_codes_left: int
-    demo: bool
-    created_at: Timestamp | None
-    updated_at: Timestamp | None
-    password_changed_at: Timestamp | None
-    last_login_at: Timestamp | None
     second_factor: str
 
 
