@@ -209,13 +209,15 @@ class BaseHandler(tornado.web.RequestHandler):
 
     # ---- output ------------------------------------------------------------------------------
     async def write_once(self, operation: str, body: Any, create: Callable[[], Awaitable[Any]], *,
-                         status: int | None = None, caller: str | None = None) -> None:
+                         status: int | None = None, caller: str | None = None,
+                         recover: idempotency.Recover | None = None) -> None:
         """Run a write once per Idempotency-Key, replaying its first answer to a retry, and send the answer.
 
         `create` returns (status, answer), as the models that choose their status do, or with
         `status` given, the answer alone. Keys are kept per `caller` and `operation` (the stored
         keys are "<caller>:<operation>:<key>"): by default the caller is the logged-in principal
         ("citizen:<id>", "operator:<id>"), so two callers choosing the same key never meet.
+        `recover` finds what a create that failed mid-way committed (models.idempotency.run_once).
         """
         async def run() -> tuple[int, Any]:
             answer = await create()
@@ -224,7 +226,8 @@ class BaseHandler(tornado.web.RequestHandler):
         if caller is None:
             caller = f"{self.principal.kind}:{self.principal.subject_id}"
         answered, payload = await idempotency.run_once(self.ctx, f"{caller}:{operation}",
-                                                       self.request.headers.get("Idempotency-Key"), body, run)
+                                                       self.request.headers.get("Idempotency-Key"), body, run,
+                                                       recover)
         self.write_json(payload, answered)
 
     def write_json(self, payload: Any, status: int = 200) -> None:

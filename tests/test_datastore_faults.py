@@ -4,6 +4,7 @@ front of the session's real datastore."""
 
 from __future__ import annotations
 
+import asyncio
 import urllib.parse
 from typing import Any
 
@@ -99,3 +100,70 @@ async def test_a_datastore_that_is_gone_is_a_clear_503_and_service_resumes_when_
         assert response.headers["Content-Type"].startswith("application/problem+json")
     proxy.retarget(original)
     assert (await running.fetch("GET", "/api/v1/applications", token=token)).status == 200
+
+
+async def test_the_datastore_restarts_during_a_burst_of_submissions_and_none_is_lost_or_doubled(
+        settings, backing_urls, clock, tmp_path) -> None:
+    """Citizens keep submitting while the datastore stops and starts again (its data on disk). Each client
+    retries with its Idempotency-Key, as the mini-programs do, until it is answered 201. Afterwards every
+    acknowledged submission is there, once."""
+    datastore = EmbeddedMongo(tmp_path / "datastore").start()
+    proxy = await FaultProxy(datastore.port).start()
+    running = await start_app(settings, proxy.url, backing_urls[1], clock=clock)
+    try:
+        await running.ctx.redis.flushdb()
+        await running.ctx.db.services.insert_one(service_item())
+        clients = []
+        for _ in range(6):
+            token = await new_citizen(running)
+            for _ in range(3):
+                body = {"service_code": "GA-0001", "form": GOOD_FORM,
+                        "materials": await materials_for(running.fetch, token)}
+                clients.append((token, body, f"burst-{len(clients)}"))
+        acknowledged: dict[str, str] = {}
+        answers: list[int] = []
+        started = asyncio.Event()
+
+        async def submit_until_answered(token: str, body: dict, key: str) -> None:
+            for _ in range(300):
+                started.set()
+                response = await running.fetch("POST", "/api/v1/applications", json=body, token=token,
+                                               headers={"Idempotency-Key": key}, timeout=30)
+                answers.append(response.status)
+                assert response.status in (201, 409, 503), response.text  # never a 500
+                if response.status == 201:
+                    acknowledged[key] = response.json()["application_no"]
+                    return
+                if response.status == 409:
+                    assert response.json()["code"] == "idempotency_in_progress", response.text
+                await asyncio.sleep(0.2)
+            raise AssertionError(f"{key} was never answered")
+
+        async def restart_the_datastore() -> None:
+            await started.wait()
+            datastore.stop()  # SIGTERM, as an orchestrator's restart does
+            await asyncio.sleep(0.5)
+            restarted = EmbeddedMongo(tmp_path / "datastore").start()  # the same files, another port
+            proxy.retarget(restarted.port)
+            restarted_servers.append(restarted)
+
+        restarted_servers: list[EmbeddedMongo] = []
+        async def one_citizen(submissions: list) -> None:  # a citizen's submissions follow each other
+            for submission in submissions:
+                await submit_until_answered(*submission)
+
+        await asyncio.gather(restart_the_datastore(), *(one_citizen(clients[3 * i:3 * i + 3]) for i in range(6)))
+        assert restarted_servers, "the datastore was not restarted"
+        assert len(acknowledged) == len(clients)
+        assert 503 in answers or 409 in answers, "the restart landed after the burst; nothing was tested"
+        stored = await running.ctx.db.applications.find({}, {"idempotency_record": 1}).to_list()
+        assert sorted(doc["_id"] for doc in stored) == sorted(acknowledged.values())  # each once, none extra
+        assert len({doc["idempotency_record"] for doc in stored}) == len(clients)
+        assert await running.ctx.db.application_events.count_documents({}) == len(clients)
+    finally:
+        proxy.target_port = (restarted_servers[-1] if restarted_servers else datastore).port
+        await stop_app(running)
+        await proxy.stop()
+        datastore.stop()
+        for server in restarted_servers:
+            server.stop()

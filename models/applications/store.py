@@ -28,6 +28,7 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     # so each field queried alone has its own index; the compound ones serve MongoDB's sorted lists.
     await db.applications.create_index("citizen_id")
     await db.applications.create_index("status")
+    await db.applications.create_index("idempotency_record", sparse=True)
     await db.applications.create_index("deadline.due_date")
     await db.applications.create_index([("department", ASCENDING), ("status", ASCENDING), ("created_at", DESCENDING)])
     await db.application_events.create_index("application_no")
