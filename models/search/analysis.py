@@ -22,9 +22,12 @@ from pypinyin import Style, lazy_pinyin
 from models.search.dictionaries import (
     CANONICAL_FACTOR,
     INDEX_STOPWORDS,
+    INTENTS,
+    LIFE_EVENTS_PATH,
     SYNONYM_FACTOR,
     SYNONYMS_PATH,
     USERDICT_PATH,
+    parse_life_events,
     parse_synonyms,
 )
 
@@ -34,7 +37,8 @@ _PUNCT = re.compile(r"^[\W_]+$", re.UNICODE)
 class Analyzer:
     """Normalisation, segmentation, synonyms and pinyin: the one place text is turned into terms."""
 
-    def __init__(self, synonyms_path: Path = SYNONYMS_PATH, userdict_path: Path = USERDICT_PATH) -> None:
+    def __init__(self, synonyms_path: Path = SYNONYMS_PATH, userdict_path: Path = USERDICT_PATH,
+                 life_events_path: Path = LIFE_EVENTS_PATH) -> None:
         jieba.setLogLevel(logging.WARNING)
         self._t2s = opencc.OpenCC("t2s")
         self._tokenizer = jieba.Tokenizer()
@@ -53,6 +57,12 @@ class Analyzer:
                     if other != term:
                         factor = CANONICAL_FACTOR if i == 0 else SYNONYM_FACTOR
                         others[other] = max(others.get(other, 0.0), factor)
+        self.life_events = parse_life_events(life_events_path.read_text(encoding="utf-8")) \
+            if life_events_path.exists() else []
+        # Intent phrases and life-event triggers are cut as one word, so a query reads them whole.
+        for phrase in [*INTENTS, *(t for _, triggers, _ in self.life_events for t in triggers)]:
+            if len(phrase) > 1 and not phrase.isascii() and phrase not in self._synonyms:
+                self._tokenizer.add_word(phrase, freq=None)
         self._cache: dict[str, tuple[str, ...]] = {}
         self._norm_cache: dict[str, str] = {}
         self._key_cache: dict[tuple[str, int], tuple[str, ...]] = {}
@@ -122,6 +132,10 @@ class Analyzer:
     def synonyms(self, term: str) -> dict[str, float]:
         """Other terms of the groups holding `term`, with their weight factor."""
         return self._synonyms.get(term, {})
+
+    def frequency(self, word: str) -> int:
+        """How often general Chinese uses a word (jieba's dictionary count; 0 when unknown)."""
+        return self._freq.get(word, 0) or 0
 
     def rarity(self, term: str) -> float:
         """How unusual a word is in general Chinese (log inverse dictionary frequency)."""
