@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from collections.abc import Callable
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
@@ -74,9 +75,10 @@ async def search_catalogue(ctx: Context, *, q: str | None = None, department: st
     if problems:
         raise ValidationFailed(errors=problems)
     index = await search.index_for(ctx)
-    result = index.search(q, department=department, theme=theme, audience=audience, region=region,
-                          page=page, page_size=page_size)
-    if q and q.strip() and result.total == 0:
+    # A query never finds nothing: when no item matches what was asked, the closest ones ("related").
+    result = index.find(q, department=department, theme=theme, audience=audience, region=region,
+                        page=page, page_size=page_size)
+    if q and q.strip() and result.match == "related":  # the catalogue missed it: operators should know
         await record_search_miss(ctx.db, q.strip(), now=ctx.clock())
     return {
         "items": [summary(item, locale) for item in result.items],
@@ -86,4 +88,26 @@ async def search_catalogue(ctx: Context, *, q: str | None = None, department: st
         # False when a broad query matched more items than the engine reads per query (see
         # models/search.py): `total` then counts the best-ranked ones it read, not every match.
         "total_exact": result.total_exact,
+        "match": result.match,
+        "themes": [{"code": code, "name": text(index.theme_names.get(code), locale) or code}
+                   for code in result.themes],
     }
+
+
+SUGGEST_LIMIT = 10
+
+
+async def suggest_services(ctx: Context, q: str | None, *, locale: str = DEFAULT_LOCALE,
+                           allowed: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
+    """Names and aliases of published items beginning with what the citizen has typed (characters,
+    pinyin or initials), from the process's index: no datastore read per keystroke."""
+    from models import search  # the search engine reads the catalogue; import late to avoid a cycle
+    if q is not None and len(q) > 100:
+        raise ValidationFailed(errors=[FieldError("q", "too_long", "搜索词不能超过100个字符",
+                                                  "The query may have at most 100 characters")])
+    if not q or not q.strip():
+        return {"items": []}
+    index = await search.index_for(ctx)
+    return {"items": [{"text": entry.text, "kind": entry.kind, "code": item["code"],
+                       "name": text(item.get("name"), locale)}
+                      for entry, item in index.suggest(q.strip(), SUGGEST_LIMIT, allowed)]}

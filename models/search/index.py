@@ -35,6 +35,7 @@ from models.search.ranking import (
     Ranking,
     ranking_key,
 )
+from models.search.suggest import Entry, Suggester
 from models.search.typos import Corrector
 
 GUIDE_TERMS_PER_ITEM = 60     # the rarest guide-text terms kept per item
@@ -116,7 +117,7 @@ class SearchIndex(Ranking):
         self._corrector = Corrector({})
         self._life_events = self.analyzer.life_events
         self.theme_names: dict[str, Any] = {}
-        self._suggester: Any = None
+        self._suggester: Suggester | None = None
 
     def __len__(self) -> int:
         return len(self.items)
@@ -227,6 +228,7 @@ class SearchIndex(Ranking):
         for terms in self._pinyin_full.values():
             terms.sort(key=lambda t: (-name_vocab[t], t))
         self._corrector = Corrector(self._pinyin_full)
+        self._suggester = Suggester(an, items)
 
     @staticmethod
     def _guide_texts(guide: dict[str, Any]) -> Iterator[str]:
@@ -316,6 +318,14 @@ class SearchIndex(Ranking):
                 if code not in related.themes:
                     related.themes.append(code)
         return related
+
+    def suggest(self, prefix: str, limit: int = 10, allowed: Any = None) -> list[tuple[Entry, dict[str, Any]]]:
+        """Names and aliases beginning with what the citizen has typed (text, pinyin or initials),
+        each with its item; `allowed(item)` keeps only some items."""
+        if self._suggester is None or not prefix or not prefix.strip():
+            return []
+        keep = None if allowed is None else (lambda doc: allowed(self.items[doc]))
+        return [(e, self.items[e.doc]) for e in self._suggester.suggest(prefix, limit, keep)]
 
     def _ranked(self, reading: Reading, query: str, keep: Any, partitions: list[str] | None, page: int,
                 page_size: int, need: float) -> SearchResult:
