@@ -191,8 +191,8 @@ class ServicesHandler(BaseHandler):
             self.write_json(await exposure.search(self.ctx, exposed, **args, page=page, page_size=page_size,
                                                   locale=self.locale_code))
             return
-        self.write_json(await catalogue.search_catalogue(self.ctx, **args, page=page, page_size=page_size,
-                                                         locale=self.locale_code))
+        self.write_json_body(await catalogue.search_catalogue_body(self.ctx, self.encode_json, **args, page=page,
+                                                                   page_size=page_size, locale=self.locale_code))
 
 
 class ServiceSuggestHandler(BaseHandler):
@@ -204,9 +204,12 @@ class ServiceSuggestHandler(BaseHandler):
     async def get(self) -> None:
         """Up to ten names and aliases beginning with `q`, answered from memory (no datastore read)."""
         exposed = await exposure.for_request(self.ctx, self.principal, self.header(exposure.CHANNEL_HEADER))
-        allowed = None if exposed is None or exposed.everything else (lambda item: exposed.allows(item.get("code")))
+        if exposed is None or exposed.everything:
+            self.write_json_body(await catalogue.suggest_services_body(self.ctx, self.query.q, self.encode_json,
+                                                                       locale=self.locale_code))
+            return
         self.write_json(await catalogue.suggest_services(self.ctx, self.query.q, locale=self.locale_code,
-                                                         allowed=allowed))
+                                                         allowed=lambda item: exposed.allows(item.get("code"))))
 
 
 class ServiceHandler(BaseHandler):

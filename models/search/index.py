@@ -17,7 +17,7 @@ import heapq
 import math
 import re
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from models import access
@@ -42,6 +42,7 @@ GUIDE_TERMS_PER_ITEM = 60     # the rarest guide-text terms kept per item
 MAX_INITIALS_TERMS = 8        # Chinese words tried for one string of pinyin initials
 MAX_PINYIN_VOCABULARY = 20_000  # most frequent name and alias words given pinyin keys
 NEED = 0.4                    # share of a query's weight an item must match (about half of what was asked)
+RESULT_CACHE_ENTRIES = 4096   # answers kept per index: the most asked queries recur (the index never changes)
 RELATED_THEMES = 3            # themes a related answer suggests beside its items
 _CJK = re.compile(r"^[\u4e00-\u9fff]+$")
 
@@ -118,6 +119,8 @@ class SearchIndex(Ranking):
         self._life_events = self.analyzer.life_events
         self.theme_names: dict[str, Any] = {}
         self._suggester: Suggester | None = None
+        self._answers: dict[tuple[Any, ...], SearchResult] = {}
+        self._kept: dict[tuple[Any, ...], Any] = {}
 
     def __len__(self) -> int:
         return len(self.items)
@@ -289,21 +292,32 @@ class SearchIndex(Ranking):
 
     def find(self, query: str | None = None, *, department: str | None = None, theme: str | None = None,
              audience: str | None = None, region: str | None = None, page: int = 1,
-             page_size: int = 20) -> SearchResult:
+             page_size: int = 20, use_cache: bool = True) -> SearchResult:
         """`search`, but a query never finds nothing: when no item matches what was asked, the
         closest ones (`match` "related"): items matching any of its concepts, the items of the life
         events it names, items sharing characters with it, and at worst the first items of the
-        filter; `themes` then names the life events near it."""
+        filter; `themes` then names the life events near it. Answers are kept (the index never
+        changes; a changed catalogue is a new index): do not change the result."""
+        key = (query, department, theme, audience, region, page, page_size)
+        answer = self._answers.get(key) if use_cache else None
+        if answer is None:
+            answer = self._find(query, department=department, theme=theme, audience=audience, region=region,
+                                page=page, page_size=page_size)
+            if len(self._answers) >= RESULT_CACHE_ENTRIES:
+                self._answers.pop(next(iter(self._answers)))
+            self._answers[key] = answer
+        return answer
+
+    def _find(self, query: str | None, *, department: str | None, theme: str | None, audience: str | None,
+              region: str | None, page: int, page_size: int) -> SearchResult:
         result = self.search(query, department=department, theme=theme, audience=audience, region=region,
                              page=page, page_size=page_size)
         if result.total or not query or not query.strip():
             return result
         page, page_size = max(1, page), max(1, page_size)
         keep, partitions = self._filter(department, theme, audience, region)
-        reading = self.read(query)
-        reading.concepts = reading.concepts + reading.boosts
-        reading.weights = self._weighed(reading).weights
-        reading.boosts = []
+        asked = self.read(query)
+        reading = self._weighed(Reading(concepts=asked.concepts + asked.boosts, themes=asked.themes))
         related = self._ranked(reading, query, keep, partitions, page, page_size, need=0.0)
         if not related.total:
             related = self._by_characters(query, keep, page, page_size)
@@ -318,6 +332,17 @@ class SearchIndex(Ranking):
                 if code not in related.themes:
                     related.themes.append(code)
         return related
+
+    def kept(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+        """What `make` renders from this index's answers (a response body), kept as long as the index
+        is (bounded): a changed catalogue is a new index, so nothing kept outlives what it shows."""
+        value = self._kept.get(key)
+        if value is None:
+            value = make()
+            if len(self._kept) >= RESULT_CACHE_ENTRIES:
+                self._kept.pop(next(iter(self._kept)))
+            self._kept[key] = value
+        return value
 
     def suggest(self, prefix: str, limit: int = 10, allowed: Any = None) -> list[tuple[Entry, dict[str, Any]]]:
         """Names and aliases beginning with what the citizen has typed (text, pinyin or initials),
@@ -336,7 +361,7 @@ class SearchIndex(Ranking):
         per_concept, truncated = self._accumulate(reading.concepts, budget, partitions)
         boosts, _ = self._accumulate(reading.boosts, budget, partitions, lightest=ALIAS) if reading.boosts \
             else ([], False)
-        scores = self._combine(per_concept, self.analyzer.normalize(query), reading.weights, boosts, need)
+        scores = self._combine(per_concept, self.analyzer.normalize_query(query), reading.weights, boosts, need)
         if keep is not None:
             scores = {d: s for d, s in scores.items() if keep(d)}
         top = heapq.nlargest(wanted, scores.items(), key=ranking_key)

@@ -78,7 +78,7 @@ class QueryReading:
     def read(self, query: str) -> Reading:
         """The query as concepts, weights, boosts, life-event themes and corrections."""
         an = self.analyzer
-        norm = an.normalize(query)
+        norm = an.normalize_query(query)
         if not norm:
             return Reading()
         if LATIN_QUERY.match(norm):
@@ -186,10 +186,7 @@ class QueryReading:
             i += 1
 
     def _trigger(self, text: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
-        for themes, triggers, terms in self._life_events:
-            if text in triggers:
-                return themes, terms
-        return None
+        return self.analyzer.life_event_triggers.get(text)
 
     def _recover(self, norm: str, words: list[_Word], reading: Reading) -> None:
         """Re-read the stretches around words that match nothing by pinyin and characters."""

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from models.core import localized
-from models.search.analysis import Analyzer, pinyin_keys
+from models.search.analysis import Analyzer, char_pinyin_keys, pinyin_keys
 
 MAX_SCAN = 256        # keys read past the prefix's first, however many share it
 KIND_ORDER = {"name": 0, "alias": 1}
@@ -55,7 +55,8 @@ class Suggester:
                         keys.append((norm[at:], HOW_ORDER["text"], number))
                     at += len(word)
             if not norm.isascii():
-                full, initials = pinyin_keys(norm)
+                # aliases are few and short: read as words; names are many: character by character
+                full, initials = pinyin_keys(norm) if entry.kind == "alias" else char_pinyin_keys(norm)
                 if full and full != norm:
                     keys.append((full, HOW_ORDER["pinyin"], number))
                 if len(initials) >= 2:
