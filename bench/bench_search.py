@@ -143,7 +143,7 @@ def throughput() -> dict[str, Any]:
     rounds: list[dict[str, dict[str, float]]] = []
     with running_service(env, cpu=SERVER_CPU) as url, running_baseline(SERVER_CPU) as baseline:
         urllib.request.urlopen(url + paths["search"][0], timeout=300).read()  # noqa: S310 - waits for the index
-        for name, script in scripts.items():  # every query once: the index is built, caches warm
+        for script in scripts.values():  # every query once: the index is built, caches warm
             wrk(url + "/", seconds=2, connections=4, script=script, cpu=LOAD_CPU)
         wrk(baseline + "/healthz", seconds=1, connections=CONNECTIONS, cpu=LOAD_CPU)
         for _ in range(HTTP_ROUNDS):

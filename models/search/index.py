@@ -23,7 +23,6 @@ from typing import Any
 from models import access
 from models.core import localized
 from models.search.analysis import Analyzer, get_analyzer, pinyin_keys
-from models.search.reading import THEME_TERM, Reading
 from models.search.ranking import (
     ALIAS,
     EXTRA_FIELD_BONUS,
@@ -35,6 +34,7 @@ from models.search.ranking import (
     Ranking,
     ranking_key,
 )
+from models.search.reading import THEME_TERM, Reading
 from models.search.suggest import Entry, Suggester
 from models.search.typos import Corrector
 

@@ -200,6 +200,8 @@ class QueryReading:
             end = last[2] + len(last[0])
             if not any(w.start < end and start < w.end for w in dead):
                 continue  # this stretch was understood as typed
+            if any(w.start < end and start < w.end and not (start <= w.start and w.end <= end) for w in words):
+                continue  # a slip does not cut a word in two (当老|师 is no 养老)
             inside = [w for w in words if start <= w.start and w.end <= end and w.kind != "event"]
             if any(w.kind == "word" and not self._dead(w) and len(w.text) > 1 and w.text in piece.terms
                    for w in inside):
