@@ -48,12 +48,12 @@ class Suggester:
             norm = analyzer.normalize_cached(entry.text)
             keys.append((norm, HOW_ORDER["text"], number))
             if entry.kind == "name":  # a name is also reached from each of its words (护照 → 普通护照签发)
-                at = 0
-                for word in (norm.split(" ") if norm.isascii() else analyzer.words(norm)):
-                    at = norm.find(word, at)
-                    if at > 0 and len(word) > 1:
+                starts = set()
+                for word in analyzer.terms(entry.text):  # the index's own (cached) cut of the name
+                    at = norm.find(word)
+                    if at > 0 and len(word) > 1 and at not in starts:
+                        starts.add(at)
                         keys.append((norm[at:], HOW_ORDER["text"], number))
-                    at += len(word)
             if not norm.isascii():
                 # aliases are few and short: read as words; names are many: character by character
                 full, initials = pinyin_keys(norm) if entry.kind == "alias" else char_pinyin_keys(norm)
