@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from models.consultations import privacy
+from models.consultations import privacy, suggestions
 from tests import consultation_support
+from tests.test_localcache import eventually, other_worker  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.clock(*consultation_support.MONDAY_MORNING)
 staff = consultation_support.staff
@@ -200,6 +201,32 @@ async def test_suggestions_by_item_and_by_the_words_typed(fetch, items, staff, o
     assert (await _suggest(fetch, "service_code=GA-0001"))["items"][0]["id"] == photo["id"]
     wrong_item = await fetch("POST", f"/api/v1/consultations/suggest/{photo['id']}/opened", json={"service_code": "MZ-0001"})
     assert (wrong_item.status, wrong_item.json()["errors"][0]["code"]) == (422, "not_attached")
+
+
+async def test_a_change_reaches_another_workers_suggestions_through_pubsub(app, other_worker, items, staff,  # noqa: ANN001
+                                                                         monkeypatch) -> None:
+    # A lifetime far beyond the test: only the invalidation can end the cached library.
+    monkeypatch.setattr(suggestions, "CACHE_SECONDS", 600)
+    clerk = staff["gongan"]
+    entry = await _entry(app.fetch, clerk, "护照多久办好？", "7个工作日。")
+    for worker in (app, other_worker):
+        assert [s["answer"] for s in (await _suggest(worker.fetch, "service_code=GA-0001"))["items"]] == ["7个工作日。"]
+    cache = other_worker.ctx.caches.cache(suggestions.CACHE_NAME, 4, suggestions.CACHE_SECONDS)
+    assert cache.get(suggestions.CACHE_KEY) is not None  # served from the worker's memory
+
+    assert (await app.fetch("PATCH", f"/admin/v1/qa/{entry['id']}", json={"answer": "5个工作日。"}, token=clerk)).status == 200
+
+    async def changed_elsewhere() -> bool:
+        shown = await _suggest(other_worker.fetch, "service_code=GA-0001")
+        return [s["answer"] for s in shown["items"]] == ["5个工作日。"]
+
+    assert await eventually(changed_elsewhere, within=1.0) < 1.0
+    assert (await app.fetch("DELETE", f"/admin/v1/qa/{entry['id']}", token=clerk)).status == 204
+
+    async def gone_elsewhere() -> bool:
+        return (await _suggest(other_worker.fetch, "service_code=GA-0001"))["items"] == []
+
+    assert await eventually(gone_elsewhere, within=1.0) < 1.0
 
 
 # ---- deflection -------------------------------------------------------------------------------------------
