@@ -61,11 +61,12 @@ def test_scrub_masks_what_is_personal_and_keeps_what_is_public() -> None:
     assert "A12345" not in text and "wxm@example.com" not in text
     assert "幸福路88号" in text  # a street number alone is how offices are named
     assert found == {"name": 1, "phone": 1, "id_number": 1, "address": 1, "plate": 1, "email": 1}
-    public = "请到人民路100号示范市民中心办理，咨询电话0571-87280110或12345，费用120元，7个工作日办结。"
+    public = "请到人民路100号示范市民中心2楼5号窗口办理，咨询电话0571-87280110或12345，费用120元，7个工作日办结。"
     assert privacy.scrub(public) == (public, {})
     assert privacy.scrub("张先生您好，我是外地人")[0] == "张先生您好，我是外地人"
     assert privacy.scrub("申请人：欧阳娜娜")[0] == "申请人：欧阳**"
     assert privacy.scrub("请拨 +86 138-1234-5678")[1] == {"phone": 1}
+    assert privacy.scrub("住5栋602，孩子叫陈一一")[0] == "住*****，孩子叫陈**"
 
 
 # ---- operators -----------------------------------------------------------------------------------------

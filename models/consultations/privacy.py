@@ -14,7 +14,8 @@ What is recognised (a heuristic: the operator reads the result before it is publ
   address (先生, 女士 …), starting with a common surname: the surname stays, the given name is
   starred (张三 → 张*), as names are masked everywhere in government services;
 - home addresses: the building, unit and room (3幢2单元501室) are starred. A street number alone
-  (人民路100号) stays: that is how answers name the halls and offices citizens should go to.
+  (人民路100号), a floor or a window (2楼5号窗口, 3号楼) stay: that is how answers name the halls
+  and offices citizens should go to.
 Office telephone numbers with an area code (0571-87654321) and hotlines (12345) are not personal
 and stay.
 """
@@ -40,8 +41,9 @@ _MOBILE = re.compile(r"(?<![0-9])(?:\+?86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]{4}){2}(
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}", re.ASCII)
 _LONG_NUMBER = re.compile(r"(?<![0-9-])[0-9](?: ?[0-9]){11,}(?![0-9])", re.ASCII)
 _PLATE = re.compile(r"([京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼])([A-Z][A-Z0-9]{5,6})(?![A-Za-z0-9])")
-_UNIT = r"(?:[0-9]+(?:幢|栋|号楼|座|楼)[0-9]*(?:单元)?[0-9]*(?:室|号)?|[0-9]+单元[0-9]+(?:室|号)?|[0-9]+室)"
-_ADDRESS = re.compile(_UNIT + r"(?:[0-9]+单元)?(?:[0-9]+(?:室|号))?")
+# A home's building, unit and room; a floor or a window number (2楼5号窗口, 3号楼) is how offices are found.
+_ADDRESS = re.compile(r"[0-9]+(?:幢|栋|号楼|座)[0-9]+单元[0-9]+(?:室|号)?|[0-9]+(?:幢|栋|号楼|座)[0-9]+室"
+                      r"|[0-9]+单元[0-9]+(?:室|号)?|[0-9]+(?:幢|栋)(?:[0-9]{3,4}(?:室|号)?)?|[0-9]{3,4}室")
 _NAME_BEFORE = ("我叫", "我是", "本人", "姓名", "名字叫", "名叫", "申请人", "联系人", "当事人", "我父亲", "我母亲",
                 "我爸爸", "我妈妈", "我爸", "我妈", "我爱人", "我丈夫", "我妻子", "我老公", "我老婆", "我儿子", "我女儿",
                 "我孩子", "孩子叫", "老人叫", "家属")
