@@ -27,6 +27,8 @@ class NewConsultation(Body, kw_only=True):
     subject: Annotated[str, msgspec.Meta(description="at most 100 characters")]
     content: Annotated[str, msgspec.Meta(description="at most 2000 characters")]
     attachments: FileIdList = []
+    suggestion_token: Annotated[str | None, msgspec.Meta(
+        description="from POST /api/v1/consultations/suggest/{id}/opened: the answer read before asking")] = None
 
 
 class FollowUpQuestion(Body):

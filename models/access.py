@@ -22,6 +22,11 @@ APPLICATIONS_READ = "applications.read"
 APPLICATIONS_WORK = "applications.work"
 CONSULTATIONS_READ = "consultations.read"
 CONSULTATIONS_WORK = "consultations.work"
+# The public Q&A library (问答库): reading the department's entries; publishing, editing, unpublishing.
+# Scope: an entry is its items' department and region (`OperatorScope.require`), and publishing a
+# consultation needs the consultation in scope (another department's is not found).
+QA_READ = "qa.read"
+QA_PUBLISH = "qa.publish"
 PAYMENTS_READ = "payments.read"
 PAYMENTS_REFUND = "payments.refund"
 HALLS_READ = "halls.read"
@@ -41,7 +46,7 @@ PERMISSIONS = frozenset({
     CATALOGUE_READ, CATALOGUE_WRITE, APPLICATIONS_READ, APPLICATIONS_WORK, CONSULTATIONS_READ,
     CONSULTATIONS_WORK, PAYMENTS_READ, PAYMENTS_REFUND, HALLS_READ, HALLS_MANAGE, HALLS_QUEUE,
     CHANNELS_READ, CHANNELS_MANAGE, SCORECARD_READ, AUDIT_READ, OPERATORS_READ, OPERATORS_MANAGE,
-    CITIZENS_MANAGE, OWN_ACCOUNT,
+    CITIZENS_MANAGE, OWN_ACCOUNT, QA_READ, QA_PUBLISH,
 })
 READ_PERMISSIONS = frozenset(p for p in PERMISSIONS if p.endswith(".read"))
 
@@ -59,7 +64,7 @@ ROLES: dict[str, frozenset[str]] = {
     # Everything within their region except the platform-wide entrances (channels, merchants) and citizens.
     REGION_ADMIN: PERMISSIONS - {CHANNELS_MANAGE, CITIZENS_MANAGE},
     DEPARTMENT_OPERATOR: frozenset({CATALOGUE_READ, CATALOGUE_WRITE, APPLICATIONS_READ, APPLICATIONS_WORK,
-                                    CONSULTATIONS_READ, CONSULTATIONS_WORK}),
+                                    CONSULTATIONS_READ, CONSULTATIONS_WORK, QA_READ, QA_PUBLISH}),
     FINANCE: frozenset({PAYMENTS_READ, PAYMENTS_REFUND, APPLICATIONS_READ}),
     HALL_STAFF: frozenset({HALLS_READ, HALLS_QUEUE}),  # windows and queues; halls are set up by a region admin
     CHANNEL_MANAGER: frozenset({CHANNELS_READ, CHANNELS_MANAGE}),

@@ -10,7 +10,8 @@ here, made of measured indicators, each with a value, a 0–100 score and its wo
 - doable (办得成): items offered online, items that actually receive online applications, halls
   with bookable places in the next working days;
 - fast (办得快): decisions within the promised time limit, overdue open applications, consultation
-  answers on time and consultations waiting past their deadline;
+  answers on time and consultations waiting past their deadline, and (informational) how often a
+  published answer spared a question (deflection, models.consultations.deflection);
 - satisfied (好差评): the rating distribution and share of bad ratings, open and overdue
   rectifications of bad ratings.
 
@@ -359,6 +360,7 @@ async def _fast(ctx: Context, operator: OperatorScope, items: list[dict[str, Any
     waiting = sum(r["unanswered"] for r in rows)
     waiting_overdue = sum(r["overdue"] for r in rows)
     hours = await _answer_hours(ctx, department, since)
+    deflection = await consultations.deflection.figures(ctx, since=since, department=department, region_prefix=prefix)
     scored = dimension("fast", [
         indicator("decided_on_time", f"近{RECENT_WINDOW_DAYS}天在承诺时限内办结的办件占比",
                   f"Applications decided within the promised time limit (last {RECENT_WINDOW_DAYS} days)",
@@ -385,9 +387,22 @@ async def _fast(ctx: Context, operator: OperatorScope, items: list[dict[str, Any
                   score=ratio_score(waiting - waiting_overdue, waiting),
                   worst=[{"kind": "department", "code": r["department"], "name": r["department"],
                           "overdue": r["overdue"]} for r in sorted(rows, key=lambda r: -r["overdue"]) if r["overdue"]]),
+        _deflection_indicator(deflection, names),
     ])
     scored["note"] = _region_note(prefix)
     return scored
+
+
+def _deflection_indicator(figures: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """Answers opened and the question then not sent (问答分流), informational: a figure to watch,
+    not an inspection criterion. The worst are the items whose answers are opened and asked anyway."""
+    return indicator(
+        "consultations_deflected", f"近{RECENT_WINDOW_DAYS}天看过问答后未再提问的占比（咨询分流，参考）",
+        f"Answers opened and the question then not sent (deflection, last {RECENT_WINDOW_DAYS} days, informational)",
+        value={key: figures[key] for key in ("opened", "asked", "deflected", "pending", "settled", "rate", "window_minutes")},
+        score=ratio_score(figures["deflected"], figures["settled"]), weight=0,
+        worst=[{"kind": "service", "code": s["service_code"], "name": names.get(s["service_code"], s["service_code"]),
+                "opened": s["opened"], "asked": s["asked"], "rate": s["rate"]} for s in figures["by_service"] if s["asked"]])
 
 
 async def _answer_hours(ctx: Context, department: str | None, since: datetime.datetime) -> list[float]:

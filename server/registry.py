@@ -28,6 +28,7 @@ HANDLER_MODULES = [
     "handlers.admin_payments",
     "handlers.appointments",       # appointments
     "handlers.admin_halls",
+    "handlers.qa_library",         # Q&A library, suggestions (before handlers.consultations: /suggest)
     "handlers.consultations",      # consultations, ratings, feedback
     "handlers.admin_consultations",
     "handlers.admin_console",      # console: scorecard, audit
@@ -69,6 +70,7 @@ DEMO_MODULES = [
     "server.demo_payments",  # after server.demo_channels: adds the demo merchants to the demo channels
     "models.catalogue",
     "models.appointments",
+    "models.consultations",  # after models.catalogue: the demo Q&A library is attached to its items
 ]
 
 # Periodic background tasks: (name, interval seconds, "module:function") with function(ctx).

@@ -399,6 +399,14 @@ FILTERS += [query for query in (
     for with_or in (False, True) for with_member in (False, True) for with_prefix in (False, True)
     for time in (None, {"$gte": D2}, {"$lt": D2}, {"$gte": D1, "$lt": D3})) if query and query not in FILTERS]
 FILTERS += [{"t": "a", "tags": "GA-2", "d": {"$gte": D1}, "ds": {"$regex": "^2026-1"}}]
+# Deflection (models.consultations.deflection.mark_asked): a citizen's opens of an item not yet asked
+# within the window, and one open by its token; a boolean and a date bound beside them.
+FILTERS += [
+    {"s": "pending", "t": "b", "b": False, "d": {"$gte": D1}}, {"s": "pending", "t": "a", "b": False, "d": {"$gte": D1}},
+    {"t": "c", "s": "draft", "b": False, "d": {"$gte": D1}},
+    {"_id": O("p2"), "b": False, "d": {"$gte": D1}}, {"_id": O("p1"), "b": False, "d": {"$gte": D1}},
+    {"_id": O("p2"), "b": False, "d": {"$gte": D3}}, {"_id": O("p4"), "b": False, "d": {"$gte": D1}},
+]
 
 
 def _pool_for(query: dict) -> list[dict]:

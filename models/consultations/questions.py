@@ -1,22 +1,19 @@
-"""Consultations (咨询) and complaints (投诉): questions from citizens, answered by the department.
+"""Citizens' questions: asking, following up, the answer deadline, and how a consultation is shown.
 
-A consultation is about one service item and is routed to the item's department; only operators of
-that department (or of no department: city-wide supervisors and admins) see and answer it.
-Each waiting question has an answer deadline in working days (see `models.workdays`): by default a
-consultation received before 15:00 on a working day is due at that day's close of business, any
-other one at the next working day's close; a complaint is due 5 working days after its receipt day.
+A consultation is about one service item and is routed to the item's department. Each waiting
+question has an answer deadline in working days (see `models.workdays`): by default a consultation
+received before 15:00 on a working day is due at that day's close of business, any other one at the
+next working day's close; a complaint is due 5 working days after its receipt day.
 
 Turns (the citizen's follow-ups, the operators' replies) live in `consultation_messages`, one
 document per turn with a sequence number from the consultation's `turns` counter: the datastore
-must never `$push` sub-documents. Status: `open` (waiting for an answer) → `answered` (the
-citizen may follow up, which re-opens it with a new deadline) → `closed` (rateable once).
+must never `$push` sub-documents.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import statistics
 from typing import Any
 
 from bson import ObjectId
@@ -25,8 +22,8 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from config.settings import Settings
-from models import applications, catalogue, files, outbox, usertext, workdays
-from models.access import OperatorScope  # noqa: F401 - callers import it from here too
+from models import applications, catalogue, files, usertext, workdays
+from models.consultations import deflection
 from models.core.context import Context
 from models.core.pagination import page_of
 from models.core.timezone import local_iso
@@ -69,13 +66,6 @@ def answer_deadline(kind: str, received: datetime.datetime, settings: Settings) 
     return workdays.deadline(received, rule.workdays, rule.cutoff, OFFICE_HOURS)
 
 
-async def ensure_indexes(db: AsyncDatabase) -> None:
-    await db.consultations.create_index([("citizen_id", ASCENDING), ("created_at", DESCENDING)])
-    await db.consultations.create_index([("department", ASCENDING), ("status", ASCENDING), ("due_at", ASCENDING)])
-    await db.consultations.create_index([("status", ASCENDING), ("due_at", ASCENDING)])
-    await db.consultation_messages.create_index([("consultation_id", ASCENDING), ("seq", ASCENDING)], unique=True)
-
-
 def parse_id(value: str) -> ObjectId:
     """A consultation id from a path; NotFound for anything that is not one."""
     try:
@@ -103,6 +93,9 @@ async def create(ctx: Context, citizen_id: str, body: dict[str, Any]) -> dict[st
     subject = usertext.text_field(body, "subject", errors, max_length=SUBJECT_MAX)
     content = usertext.text_field(body, "content", errors, max_length=CONTENT_MAX)
     attachments = usertext.file_ids(body, "attachments", errors, max_count=MAX_ATTACHMENTS)
+    token = body.get("suggestion_token")
+    if token is not None and not deflection.is_token(token):
+        errors.append(FieldError("suggestion_token", "invalid", "suggestion_token 无效", "suggestion_token is not valid"))
     if errors:
         raise ValidationFailed(errors=errors)
     await check_attachments(ctx.db, citizen_id, attachments)
@@ -124,6 +117,8 @@ async def create(ctx: Context, citizen_id: str, body: dict[str, Any]) -> dict[st
         # stored as null: nx-27017 matches nulls unlike MongoDB, so absence is the portable "not yet").
     }
     await ctx.db.consultations.insert_one(doc)
+    # The question was sent after all: the answers the citizen opened before did not deflect it.
+    await deflection.mark_asked(ctx, citizen_id, service_code, str(doc["_id"]), token)
     return citizen_view(doc, [], now)
 
 
@@ -149,7 +144,7 @@ async def list_own(ctx: Context, citizen_id: str, page: int, page_size: int) -> 
 async def get_own(ctx: Context, citizen_id: str, consultation_id: str) -> dict[str, Any]:
     """One of the citizen's consultations with every turn; NotFound for anyone else's."""
     doc = await _own(ctx.db, citizen_id, consultation_id)
-    return citizen_view(doc, await _messages(ctx.db, doc["_id"]), ctx.clock())
+    return citizen_view(doc, await messages_of(ctx.db, doc["_id"]), ctx.clock())
 
 
 async def _own(db: AsyncDatabase, citizen_id: str, consultation_id: str) -> dict[str, Any]:
@@ -197,7 +192,7 @@ async def follow_up(ctx: Context, citizen_id: str, consultation_id: str, body: d
         "consultation_id": str(oid), "seq": doc["turns"], "author": "citizen", "content": content,
         "attachments": attachments, "created_at": now,
     })
-    return citizen_view(doc, await _messages(ctx.db, oid), now)
+    return citizen_view(doc, await messages_of(ctx.db, oid), now)
 
 
 async def get_closed_for_rating(db: AsyncDatabase, citizen_id: str, consultation_id: str) -> dict[str, Any]:
@@ -212,169 +207,8 @@ async def mark_rated(db: AsyncDatabase, consultation_id: ObjectId) -> None:
     await db.consultations.update_one({"_id": consultation_id}, {"$set": {"rated": True}})
 
 
-# ---- operators -----------------------------------------------------------------------------------
-async def list_for_operator(ctx: Context, operator: OperatorScope, *, department: str | None = None,
-                            unanswered: bool = False, overdue: bool = False, kind: str | None = None,
-                            status: str | None = None, page: int = 1, page_size: int = 20) -> dict[str, Any]:
-    """Consultations of the operator's department; `overdue` = waiting past the deadline."""
-    now = ctx.clock()
-    errors = []
-    if kind and kind not in KINDS:
-        errors.append(FieldError("kind", "invalid_kind", "kind 应为 consultation 或 complaint",
-                                 "kind must be consultation or complaint"))
-    if status and status not in STATUSES:
-        errors.append(FieldError("status", "invalid_status", "status 应为 open、answered 或 closed",
-                                 "status must be open, answered or closed"))
-    if errors:
-        raise ValidationFailed(errors=errors)
-    query = operator.filter(department)
-    if kind:
-        query["kind"] = kind
-    if status:
-        query["status"] = status
-    if unanswered or overdue:
-        query["status"] = "open"
-    if overdue:
-        query["due_at"] = {"$lt": now}
-    order = [("due_at", ASCENDING)] if unanswered or overdue else [("created_at", DESCENDING)]
-    return await page_of(ctx.db.consultations, query, order, page, page_size, lambda doc: operator_view(doc, None, now))
-
-
-async def _for_operator(db: AsyncDatabase, operator: OperatorScope, consultation_id: str) -> dict[str, Any]:
-    doc = await db.consultations.find_one({"_id": parse_id(consultation_id)})
-    # Another department's consultation is "not found": its existence is not theirs to know.
-    if doc is None or not operator.allows(doc["department"], doc.get("region_code")):
-        raise NotFound("consultation_not_found", "未找到该咨询", "Consultation not found")
-    return doc
-
-
-async def get_for_operator(ctx: Context, operator: OperatorScope, consultation_id: str) -> dict[str, Any]:
-    doc = await _for_operator(ctx.db, operator, consultation_id)
-    return operator_view(doc, await _messages(ctx.db, doc["_id"]), ctx.clock())
-
-
-async def reply(ctx: Context, operator: OperatorScope, consultation_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """An operator answers; the answer time in working hours is recorded and the citizen notified."""
-    errors: list[FieldError] = []
-    content = usertext.text_field(body, "content", errors, max_length=CONTENT_MAX)
-    if errors:
-        raise ValidationFailed(errors=errors)
-    doc = await _for_operator(ctx.db, operator, consultation_id)
-    await _reply(ctx, operator, doc, content or "")
-    return await get_for_operator(ctx, operator, consultation_id)
-
-
-async def _reply(ctx: Context, operator: OperatorScope, doc: dict[str, Any], content: str) -> None:
-    now = ctx.clock()
-    before = await ctx.db.consultations.find_one_and_update(
-        {"_id": doc["_id"], "status": {"$in": ["open", "answered"]}},
-        {"$set": {"status": "answered", "pending_since": None, "updated_at": now, "last_reply_at": now},
-         "$inc": {"turns": 1}},
-        return_document=ReturnDocument.BEFORE)
-    if before is None:
-        raise Conflict("consultation_closed", "该咨询已办结", "This consultation is closed")
-    seq = before["turns"] + 1
-    answer_hours = None
-    if before["status"] == "open" and before.get("pending_since"):
-        answer_hours = round(workdays.working_hours_between(before["pending_since"], now, OFFICE_HOURS), 4)
-        if before.get("first_answered_at") is None:
-            await ctx.db.consultations.update_one(
-                {"_id": doc["_id"], "first_answered_at": {"$exists": False}},
-                {"$set": {"first_answered_at": now, "first_answer_hours": answer_hours,
-                          "answered_late": now > before["due_at"]}})
-    await ctx.db.consultation_messages.insert_one({
-        "consultation_id": str(doc["_id"]), "seq": seq, "author": "operator", "operator_id": operator.operator_id,
-        "operator_name": operator.name, "content": content, "attachments": [], "created_at": now,
-        "answer_working_hours": answer_hours,
-    })
-    await outbox.enqueue(ctx, citizen_id=doc["citizen_id"], event="consultation.replied",
-                         dedupe_key=f"consultation:{doc['_id']}:{seq}", template="consultation_replied",
-                         data={"consultation_id": str(doc["_id"]), "kind": doc["kind"], "subject": doc["subject"],
-                               "service_code": doc["service_code"], "replied_at": local_iso(now)})
-
-
-async def close(ctx: Context, operator: OperatorScope, consultation_id: str, body: dict[str, Any]) -> dict[str, Any]:
-    """An operator closes the consultation (with an optional final note); the citizen may then rate it."""
-    errors: list[FieldError] = []
-    note = usertext.text_field(body, "note", errors, max_length=CONTENT_MAX, required=False)
-    if errors:
-        raise ValidationFailed(errors=errors)
-    doc = await _for_operator(ctx.db, operator, consultation_id)
-    if doc["status"] == "open" and not note:
-        raise ValidationFailed(errors=[FieldError("note", "required", "尚未答复的咨询须附办结说明",
-                                                  "Closing an unanswered consultation needs a note")])
-    if note:
-        await _reply(ctx, operator, doc, note)
-    now = ctx.clock()
-    closed = await ctx.db.consultations.find_one_and_update(
-        {"_id": doc["_id"], "status": {"$in": ["open", "answered"]}},
-        {"$set": {"status": "closed", "closed_at": now, "closed_by": operator.operator_id, "updated_at": now}},
-        return_document=ReturnDocument.AFTER)
-    if closed is None:
-        raise Conflict("consultation_closed", "该咨询已办结", "This consultation is closed")
-    await outbox.enqueue(ctx, citizen_id=doc["citizen_id"], event="consultation.closed",
-                         dedupe_key=f"consultation:{doc['_id']}:closed", template="consultation_closed",
-                         data={"consultation_id": str(doc["_id"]), "kind": doc["kind"], "subject": doc["subject"],
-                               "service_code": doc["service_code"], "closed_at": local_iso(now)})
-    return operator_view(closed, await _messages(ctx.db, doc["_id"]), now)
-
-
-async def answer_time_stats(ctx: Context, operator: OperatorScope, *, department: str | None = None,
-                            since: datetime.datetime | None = None,
-                            until: datetime.datetime | None = None) -> dict[str, Any]:
-    """Per department: first-answer time in working hours (median, 90th percentile), waiting, overdue."""
-    now = ctx.clock()
-    query = operator.filter(department)
-    if since or until:
-        query["created_at"] = {**({"$gte": since} if since else {}), **({"$lt": until} if until else {})}
-    answered: dict[str, list[float]] = {}
-    late: dict[str, int] = {}
-    waiting: dict[str, int] = {}
-    overdue: dict[str, int] = {}
-    cursor = ctx.db.consultations.find(query, {"department": 1, "status": 1, "due_at": 1, "first_answer_hours": 1,
-                                               "answered_late": 1})
-    async for doc in cursor:
-        dept = doc.get("department", "")
-        if doc.get("first_answer_hours") is not None:
-            answered.setdefault(dept, []).append(float(doc["first_answer_hours"]))
-            late[dept] = late.get(dept, 0) + (1 if doc.get("answered_late") else 0)
-        if doc.get("status") == "open":
-            waiting[dept] = waiting.get(dept, 0) + 1
-            if doc["due_at"] < now:
-                overdue[dept] = overdue.get(dept, 0) + 1
-    five_days = 5 * OFFICE_HOURS.hours_per_day
-    items = []
-    for dept in sorted(set(answered) | set(waiting)):
-        hours = sorted(answered.get(dept, []))
-        items.append({
-            "department": dept,
-            "answered": len(hours),
-            "median_working_hours": round(percentile(hours, 50), 2) if hours else None,
-            "p90_working_hours": round(percentile(hours, 90), 2) if hours else None,
-            "answered_late": late.get(dept, 0),
-            "over_5_working_days": sum(1 for h in hours if h > five_days),
-            "unanswered": waiting.get(dept, 0),
-            "overdue": overdue.get(dept, 0),
-        })
-    return {"items": items, "working_hours_per_day": OFFICE_HOURS.hours_per_day}
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    """The q-th percentile (0–100) by linear interpolation between closest ranks."""
-    if not sorted_values:
-        raise ValueError("no values")
-    if len(sorted_values) == 1:
-        return sorted_values[0]
-    if q == 50:
-        return statistics.median(sorted_values)
-    position = (len(sorted_values) - 1) * q / 100
-    lower = int(position)
-    upper = min(lower + 1, len(sorted_values) - 1)
-    return sorted_values[lower] + (sorted_values[upper] - sorted_values[lower]) * (position - lower)
-
-
 # ---- views ---------------------------------------------------------------------------------------
-async def _messages(db: AsyncDatabase, oid: ObjectId) -> list[dict[str, Any]]:
+async def messages_of(db: AsyncDatabase, oid: ObjectId) -> list[dict[str, Any]]:
     # Stored as a string: nx-27017 does not match ObjectId values outside `_id`.
     cursor = db.consultation_messages.find({"consultation_id": str(oid)}).sort("seq", ASCENDING)
     return await cursor.to_list(length=MAX_TURNS + 10)
