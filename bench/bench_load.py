@@ -223,8 +223,17 @@ def accept_status(*statuses: int) -> Any:
     return lambda status, _body: status in statuses
 
 
-async def measure_writes(urls: list[str], baseline_url: str, seeded: dict[str, Any], ctx: AppContext,
+async def measure_writes(urls: list[str], baseline_url: str, seeded: dict[str, Any], backing: tuple[str, str],
                          offset: int) -> dict[str, Any]:
+    ctx = AppContext.connect(Settings(mongodb_db=DB_NAME), *backing)  # on this run's event loop
+    try:
+        return await _measure_writes(urls, baseline_url, seeded, ctx, offset)
+    finally:
+        await ctx.close()
+
+
+async def _measure_writes(urls: list[str], baseline_url: str, seeded: dict[str, Any], ctx: AppContext,
+                          offset: int) -> dict[str, Any]:
     figures = {}
     healthz = [("GET", "/healthz", {}, b"")]
     await drive(baseline_url, healthz * 200, CONCURRENCY)
@@ -324,17 +333,16 @@ def main() -> int:
             }
             results["addresses"] = ADDRESSES
             results["settled_seconds"] = round(wait_until_idle([mongo.process.pid, redis.process.pid]), 1)
-            ctx = AppContext.connect(Settings(mongodb_db=DB_NAME), mongo.url, redis.url)
             with running_baseline(SERVER_CPU) as baseline_url:
                 for name, count in (("one_instance", 1), ("two_instances", 2)):
                     with contextlib.ExitStack() as stack:
                         urls = [stack.enter_context(running_service(env, cpu=SERVER_CPU)) for _ in range(count)]
                         section = measure_reads(urls, baseline_url, scripts)
                         offset = 0 if count == 1 else OPERATIONS
-                        section.update(asyncio.run(measure_writes(urls, baseline_url, seeded, ctx, offset)))
+                        section.update(asyncio.run(measure_writes(urls, baseline_url, seeded, (mongo.url, redis.url),
+                                                                  offset)))
                         section["rss_mib"] = {url: rss_of_port(urllib.parse.urlsplit(url).port) for url in urls}
                         results[name] = section
-            asyncio.run(ctx.close())
             # Round trips: another instance whose datastore connections pass through the counting proxy.
             proxy = ProxyThread(mongo.port)
             try:
