@@ -199,12 +199,13 @@ async def operator_name(ctx: Context, operator_id: str) -> str:
 async def licence_for_operator(ctx: Context, scope: OperatorScope, no: str, material: str, locale: str) -> dict[str, Any]:
     """The licence an application gives for `material`, as its handling department sees it (holder's
     name in full, ID number masked, whether the signature holds); logged for the holder first.
-    404 outside the operator's scope or without such a licence; 403 when the consent was withdrawn."""
+    404 outside the operator's scope or without such a licence; 403 when the consent (or the
+    application) was withdrawn."""
     application = await get_for_operator(ctx.db, no, scope)
     ref = (application.get("licences") or {}).get(material)
     if not isinstance(ref, dict):
         raise store.not_found()
-    if await consent.find_given(ctx.db, ref.get("consent_id")) is None:
+    if application["status"] == "withdrawn" or await consent.find_given(ctx.db, ref.get("consent_id")) is None:
         raise Forbidden("consent_withdrawn", "申请人已撤回授权，不能查看该证照", "The applicant withdrew the consent")
     licence = await store.get(ctx, ref["licence_id"])
     await consent.log_access(ctx, licence, operator_id=scope.operator_id,
