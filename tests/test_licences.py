@@ -211,3 +211,27 @@ async def test_someone_elses_licence_cannot_be_given(demo_app, fetch, make_citiz
         "service_code": "JT-0001", "draft": True,
         "licences": [{"material": "id_card", "licence_id": licence["licence_id"], "consent": True}]})
     assert wrong_material.status == 422 and wrong_material.json()["errors"][0]["code"] == "licence_not_accepted"
+
+
+def test_the_publish_gate_checks_the_shape_of_licence_types() -> None:
+    from models.catalogue.demo import read_demo
+    from models.catalogue.gate import guide_problems, licence_types_named
+
+    item = next(i for i in read_demo()["items"] if i["code"] == "JT-0001")
+    assert guide_problems(item) == []
+    assert licence_types_named(item) == {"no_criminal_record", "driving_licence"}
+    broken = json.loads(json.dumps(item))
+    broken["guide"]["materials"][2]["licence_types"] = ["No Such", 3]
+    broken["guide"]["result"]["licence_type"] = ""
+    assert {(p.field, p.code) for p in guide_problems(broken)} == {
+        ("guide.materials[2].licence_types", "invalid"), ("guide.result.licence_type", "invalid")}
+
+
+async def test_publishing_an_item_naming_an_unknown_licence_type_is_refused(demo_app, fetch, operator_token) -> None:
+    edited = await fetch("PATCH", "/admin/v1/services/JT-0001", token=operator_token, json={"guide": {
+        "result": {"name": {"zh-CN": "出租汽车驾驶员从业资格证"}, "licence_type": "no_such_licence"}}})
+    assert edited.status == 200, edited.text
+    await fetch("POST", "/admin/v1/services/JT-0001/unpublish", token=operator_token)
+    refused = await fetch("POST", "/admin/v1/services/JT-0001/publish", token=operator_token)
+    assert refused.status == 422
+    assert ("guide", "not_found") in {(e["field"], e["code"]) for e in refused.json()["errors"]}
