@@ -171,8 +171,8 @@ async def run_import(ctx: Context, scope: OperatorScope, body: dict[str, Any], l
             await _progress(ctx, import_id, processed=count)
     try:
         async with ctx.mongo.start_session() as session:
-            async with await session.start_transaction():
-                await ctx.db.licences.insert_many(licences, session=session)
+            # Retried whole by the driver after a transient error (an aborted attempt leaves nothing).
+            await session.with_transaction(lambda s: ctx.db.licences.insert_many(licences, session=s))
     except (DuplicateKeyError, OperationFailure):
         failure = FieldError("rows", "licence_exists", "导入期间有证照编号被占用，未导入任何证照",
                              "A number was taken while importing; nothing was imported")
