@@ -123,3 +123,30 @@ async def test_a_failure_midway_leaves_nothing_behind(demo_app, app, fetch, gong
     assert [doc["_id"] async for doc in app.ctx.db.licences.find({})] == ["intruder"]
     report = (await fetch("GET", f"/admin/v1/licences/imports/{failed.json()['import_id']}", token=gongan_clerk)).json()
     assert (report["status"], report["imported"]) == ("failed", 0)
+
+
+async def test_encryption_key_rotation_re_encrypts_holders_and_signing_keys(demo_app, app, fetch, make_citizen,
+                                                                            gongan_clerk) -> None:
+    import base64
+
+    from config.settings import DEFAULT_ENCRYPTION_KEY
+    from models.crypto import FieldCipher
+    from models.licences import store
+
+    assert (await fetch("POST", "/admin/v1/licences/imports", token=gongan_clerk,
+                        json={"rows": [_row("WF-4001")]})).status == 201
+    ctx = app.ctx
+    old_kid = ctx.cipher.current_kid
+    ctx.cipher = FieldCipher([("k2", b"rotated-key-for-tests-32-bytes!!"),
+                              (old_kid, base64.b64decode(DEFAULT_ENCRYPTION_KEY))])
+    keys = await ctx.db.licence_keys.count_documents({})
+    assert await store.rotate_licence_secrets(ctx) == 2 + keys
+    assert await store.rotate_licence_secrets(ctx) == 0
+    licence = await ctx.db.licences.find_one({})
+    assert licence["holder"]["id_cipher"].startswith("k2.") and licence["holder"]["name_cipher"].startswith("k2.")
+    # Blind indexes stay: the holder's wallet finds it; the rotated signing key still signs.
+    _, token = await verified_citizen(fetch, make_citizen)
+    [held] = (await fetch("GET", "/api/v1/me/licences", token=token)).json()["items"]
+    assert (await fetch("GET", f"/api/v1/licences/verify?payload={held['qr_payload']}")).json()["state"] == "valid"
+    again = await fetch("POST", "/admin/v1/licences/imports", token=gongan_clerk, json={"rows": [_row("WF-4002")]})
+    assert again.status == 201

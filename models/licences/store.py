@@ -233,3 +233,25 @@ async def verify_payload(ctx: Context, text: str, locale: str) -> dict[str, Any]
             "type_name": localized.text(licence.get("type_name"), locale),
             "holder_name": licence["holder"]["name_masked"], "issuing_department": licence["issuing_department"],
             "valid_from": licence["valid_from"], "valid_until": licence["valid_until"]}
+
+
+# ---- encryption key rotation ----------------------------------------------------------------------------
+async def rotate_licence_secrets(ctx: Context) -> int:
+    """Re-encrypt holders' names and ID numbers and the signing keys under the current field-cipher key
+    (as models.citizens.rotate_citizen_secrets does for citizens); how many values changed. Conditional
+    on the old value, so a concurrent change is never overwritten."""
+    rotated = 0
+    async for licence in ctx.db.licences.find({}, {"holder": 1}):
+        for path, context in (("name_cipher", "licence.holder_name"), ("id_cipher", "licence.holder_id")):
+            value = licence["holder"][path]
+            if ctx.cipher.needs_rotation(value):
+                result = await ctx.db.licences.update_one({"_id": licence["_id"], f"holder.{path}": value},
+                                                          {"$set": {f"holder.{path}": ctx.cipher.rotate(value, context)}})
+                rotated += result.modified_count
+    async for key in ctx.db.licence_keys.find({}, {"private_cipher": 1}):
+        value, context = key["private_cipher"], f"licence.signing_key:{key['_id']}"
+        if ctx.cipher.needs_rotation(value):
+            result = await ctx.db.licence_keys.update_one({"_id": key["_id"], "private_cipher": value},
+                                                          {"$set": {"private_cipher": ctx.cipher.rotate(value, context)}})
+            rotated += result.modified_count
+    return rotated
