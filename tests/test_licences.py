@@ -235,3 +235,30 @@ async def test_publishing_an_item_naming_an_unknown_licence_type_is_refused(demo
     refused = await fetch("POST", "/admin/v1/services/JT-0001/publish", token=operator_token)
     assert refused.status == 422
     assert ("guide", "not_found") in {(e["field"], e["code"]) for e in refused.json()["errors"]}
+
+
+async def test_no_licence_without_a_real_name_or_after_a_rejection(demo_app, app, fetch, make_citizen,
+                                                                    gongan_clerk) -> None:
+    from tests.licence_support import upload
+
+    form = {"applicant_name": "李四", "id_number": "110101199003074258", "phone": "13800138000", "purpose": "就业"}
+
+    async def apply(token: str) -> str:
+        made = await fetch("POST", "/api/v1/applications", token=token, json={
+            "service_code": "GA-0010", "form": form, "materials": {"id_card": [await upload(fetch, token, "GA-0010", "id_card")]}})
+        assert made.status == 201, made.text
+        return made.json()["application_no"]
+
+    _, anonymous = await make_citizen()  # no real name bound: nobody to bind a licence to
+    no = await apply(anonymous)
+    for step, extra in (("accept", {}), ("approve", {}), ("complete", {"result": "已出具"})):
+        assert (await act(fetch, gongan_clerk, no, step, **extra)).status == 200
+    done = (await fetch("GET", f"/api/v1/applications/{no}", token=anonymous)).json()
+    assert done["status"] == "completed" and "licence_id" not in done["result"]
+
+    _, token = await verified_citizen(fetch, make_citizen)
+    rejected = await apply(token)
+    for step, extra in (("accept", {}), ("reject", {"reason": "有犯罪记录，不予出具"}), ("complete", {})):
+        assert (await act(fetch, gongan_clerk, rejected, step, **extra)).status == 200
+    assert (await fetch("GET", "/api/v1/me/licences", token=token)).json()["total"] == 0
+    assert await app.ctx.db.licences.count_documents({}) == 0
