@@ -43,6 +43,7 @@ class AdminApplicationView(ApplicationSummary, kw_only=True):
     citizen_id: str | None
     form: dict[str, Any]
     materials: dict[str, Any]
+    licences: dict[str, Any] = {}
     delivery: dict[str, Any] | None
     supplement: dict[str, Any] | None
     decision: dict[str, Any] | None

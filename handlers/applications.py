@@ -7,8 +7,9 @@ from typing import Annotated, Any
 import msgspec
 
 from handlers.base import BaseHandler, citizen_required
-from handlers.contract import Answer, Body, Day, Page, PageQuery, Query, Timestamp, declare
+from handlers.contract import BY_DOMAIN, Answer, Body, Day, Page, PageQuery, Query, Timestamp, declare
 from models import applications, exposure, ratelimit
+from models.applications import licensed
 
 SUBMISSIONS_PER_HOUR = 60
 PROGRESS_PER_IP_PER_MINUTE = 30
@@ -33,11 +34,22 @@ class Delivery(Body):
     address: str | None = None
 
 
+class LicenceGiven(Body):
+    """An e-licence given for a material instead of an upload (the material must accept its type), with
+    the citizen's explicit consent to the handling department seeing it for this application."""
+
+    material: str
+    licence_id: str
+    consent: Annotated[bool, BY_DOMAIN]
+
+
 class ApplicationInput(Body):
-    """What a citizen fills in: the form (the item's JSON Schema), uploaded files per material, delivery."""
+    """What a citizen fills in: the form (the item's JSON Schema), uploaded files per material, licences
+    given instead of uploads (docs/licences.md), delivery."""
 
     form: dict[str, Any] | None = None
     materials: dict[str, FileIds] | list[MaterialRef] | None = None
+    licences: Annotated[list[LicenceGiven], BY_DOMAIN] | None = None
     delivery: Delivery | None = None
 
 
@@ -95,6 +107,7 @@ class ApplicationView(ApplicationSummary, kw_only=True):
     query_code: str | None
     form: dict[str, Any]
     materials: dict[str, Any]
+    licences: dict[str, Any] = {}
     delivery: dict[str, Any] | None
     supplement: dict[str, Any] | None
     decision: dict[str, Any] | None
@@ -117,6 +130,26 @@ class MaterialSlot(Answer):
     max_bytes: int | None
 
 
+class OfferedLicence(Answer):
+    licence_id: str
+    type: str
+    type_name: str
+    number: str
+    valid_until: Day | None
+
+
+class LicenceOffer(Answer):
+    """Valid licences of mine a material accepts instead of an upload, and what consenting means."""
+
+    material: str
+    material_name: str
+    licences: list[OfferedLicence]
+    recipient_department: str
+    recipient_department_name: str
+    purpose: str
+    consent_text: str
+
+
 class PrefilledForm(Answer):
     service_code: str
     service_name: str
@@ -126,6 +159,7 @@ class PrefilledForm(Answer):
     masked: list[str]
     materials: list[MaterialSlot]
     draft_application_no: str | None
+    licence_offers: list[LicenceOffer] = []
 
 
 class ProgressQuery(Query):
@@ -258,7 +292,8 @@ class WithdrawHandler(CitizenHandler):
 
 
 class ServiceFormHandler(CitizenHandler):
-    """A service item's application form, prefilled with what I already gave (profile, real name, earlier forms)."""
+    """A service item's application form, prefilled with what I already gave (profile, real name, earlier
+    forms), and the licences I hold that its materials accept instead of an upload."""
 
     path_params = ("code",)
 
@@ -267,7 +302,7 @@ class ServiceFormHandler(CitizenHandler):
     async def get(self, code: str) -> None:
         exposure.require_visible(await exposure.for_request(self.ctx, self.principal, self.header(exposure.CHANNEL_HEADER)),
                                  code)
-        self.write_json(await applications.prefilled_form(self.ctx, self.citizen_id, code, self.locale_code))
+        self.write_json(await licensed.form_with_offers(self.ctx, self.citizen_id, code, self.locale_code))
 
 
 class ProgressHandler(BaseHandler):

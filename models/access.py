@@ -39,6 +39,11 @@ AUDIT_READ = "audit.read"
 OPERATORS_READ = "operators.read"
 OPERATORS_MANAGE = "operators.manage"
 CITIZENS_MANAGE = "citizens.manage"
+# E-licences (models.licences): list, import and revoke those of the department's licence types; the
+# signing keys are the platform's.
+LICENCES_READ = "licences.read"
+LICENCES_MANAGE = "licences.manage"
+LICENCE_KEYS_MANAGE = "licences.keys"
 # Every logged-in operator, whatever their roles: their own password, sessions, second factor, logout.
 OWN_ACCOUNT = "own_account"
 
@@ -46,7 +51,7 @@ PERMISSIONS = frozenset({
     CATALOGUE_READ, CATALOGUE_WRITE, APPLICATIONS_READ, APPLICATIONS_WORK, CONSULTATIONS_READ,
     CONSULTATIONS_WORK, PAYMENTS_READ, PAYMENTS_REFUND, HALLS_READ, HALLS_MANAGE, HALLS_QUEUE,
     CHANNELS_READ, CHANNELS_MANAGE, SCORECARD_READ, AUDIT_READ, OPERATORS_READ, OPERATORS_MANAGE,
-    CITIZENS_MANAGE, OWN_ACCOUNT, QA_READ, QA_PUBLISH,
+    CITIZENS_MANAGE, OWN_ACCOUNT, QA_READ, QA_PUBLISH, LICENCES_READ, LICENCES_MANAGE, LICENCE_KEYS_MANAGE,
 })
 READ_PERMISSIONS = frozenset(p for p in PERMISSIONS if p.endswith(".read"))
 
@@ -62,9 +67,10 @@ AUDITOR = "auditor"
 ROLES: dict[str, frozenset[str]] = {
     PLATFORM_ADMIN: PERMISSIONS,
     # Everything within their region except the platform-wide entrances (channels, merchants) and citizens.
-    REGION_ADMIN: PERMISSIONS - {CHANNELS_MANAGE, CITIZENS_MANAGE},
+    REGION_ADMIN: PERMISSIONS - {CHANNELS_MANAGE, CITIZENS_MANAGE, LICENCE_KEYS_MANAGE},
     DEPARTMENT_OPERATOR: frozenset({CATALOGUE_READ, CATALOGUE_WRITE, APPLICATIONS_READ, APPLICATIONS_WORK,
-                                    CONSULTATIONS_READ, CONSULTATIONS_WORK, QA_READ, QA_PUBLISH}),
+                                    CONSULTATIONS_READ, CONSULTATIONS_WORK, QA_READ, QA_PUBLISH,
+                                    LICENCES_READ, LICENCES_MANAGE}),
     FINANCE: frozenset({PAYMENTS_READ, PAYMENTS_REFUND, APPLICATIONS_READ}),
     HALL_STAFF: frozenset({HALLS_READ, HALLS_QUEUE}),  # windows and queues; halls are set up by a region admin
     CHANNEL_MANAGER: frozenset({CHANNELS_READ, CHANNELS_MANAGE}),

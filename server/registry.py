@@ -34,6 +34,8 @@ HANDLER_MODULES = [
     "handlers.admin_console",      # console: scorecard, audit
     "handlers.admin_channels",     # channels (CRUD, check, rotations, exposure)
     "handlers.admin_operators",    # operator accounts, sessions, TOTP
+    "handlers.licences",           # e-licences: wallet, consents, public verification
+    "handlers.admin_licences",
 ]
 
 # Sandbox channels, mounted under /sandbox in development only.
@@ -61,6 +63,7 @@ INDEX_MODULES = [
     "models.ratings",
     "models.feedback",
     "models.audit",
+    "models.licences",
 ]
 
 # Modules defining `async def load_demo(ctx)` (or `load_demo(db)`), run in order at start-up.
@@ -68,6 +71,7 @@ DEMO_MODULES = [
     "models.operators",
     "server.demo_channels",
     "server.demo_payments",  # after server.demo_channels: adds the demo merchants to the demo channels
+    "models.licences",  # licence types (before the items that name them) and a signing key
     "models.catalogue",
     "models.appointments",
     "models.consultations",  # after models.catalogue: the demo Q&A library is attached to its items

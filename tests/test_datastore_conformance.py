@@ -388,6 +388,11 @@ FILTERS = [
     # The same overdue filter for an operator whose scope is the whole platform (no department).
     {"$and": [{"s": {"$ne": "draft"}}, {"$or": [{"s": {"$in": ["pending"]}, "sub.x": {"$lt": "h"}}, {"sub.y": True}]}]},
     {"$and": [{"s": {"$ne": "draft"}}, {"$nor": [{"s": {"$in": ["pending"]}, "sub.x": {"$lt": "h"}}, {"sub.y": True}]}]},
+    # A citizen withdraws a licence consent: their application, while still in one of a few states.
+    {"_id": "p2", "t": "b", "s": {"$in": ["pending", "draft"]}}, {"_id": "p2", "t": "a", "s": {"$in": ["pending"]}},
+    {"_id": "p3", "t": "a", "s": {"$in": ["pending", "draft"]}},
+    # Consent receipts of one application still given; licences of a type within a department.
+    {"s": "pending", "t": "b"}, {"t": "a", "sub.x": "gongan"}, {"s": "pending", "t": "a", "ds": {"$regex": "^2026-1"}},
 ]
 
 # Searches of the audit log (models.audit.query) and other scoped lists: any combination of an `$or`

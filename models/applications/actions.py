@@ -10,6 +10,7 @@ from pymongo import ReturnDocument
 
 from models import idempotency
 from models.access import OperatorScope
+from models.applications import licensed
 from models.applications.caches import cache_generation, changed_everywhere, remember
 from models.applications.events import actor, timeline, timeline_event
 from models.applications.items import load_item, online_item
@@ -40,10 +41,11 @@ async def create(ctx: Context, citizen_id: str, body: dict[str, Any], locale: st
         raise ValidationFailed(errors=[FieldError("service_code", "required", "「事项编码」为必填项", "service_code is required")])
     item = await online_item(ctx.db, body["service_code"].strip())
     draft = body.get("draft") is True
-    form, attached, delivery = await checked_input(ctx, item, citizen_id, body, complete=not draft)
+    form, attached, delivery, given = await checked_input(ctx, item, citizen_id, body, complete=not draft)
     now = ctx.clock()
     no = await allocate_number(ctx.db, item.get("region_code", ""), now)
     application = new_application(no, citizen_id, item, form, attached, delivery, draft=draft, now=now)
+    application["licences"] = licensed.references(no, given)
     key_record = idempotency.current_record.get()
     if key_record:  # committed with the application, so a retry after a failure finds it (recover_created)
         application["idempotency_record"] = key_record
@@ -57,6 +59,7 @@ async def create(ctx: Context, citizen_id: str, body: dict[str, Any], locale: st
             await ctx.db.outbox.insert_one(notice(application, event), session=session)
 
     await in_transaction(ctx, write)
+    await licensed.record_consents(ctx, citizen_id, application, given, now)
     return 201, citizen_view(application, [event], ctx.clock(), locale)
 
 
@@ -75,16 +78,18 @@ async def save_draft(ctx: Context, citizen_id: str, no: str, body: dict[str, Any
     if application["status"] != "draft":
         raise invalid_transition(application["status"], "save_draft")
     item = await online_item(ctx.db, application["service_code"])
-    form, attached, delivery = await checked_input(ctx, item, citizen_id, body, complete=False, base=application)
+    form, attached, delivery, given = await checked_input(ctx, item, citizen_id, body, complete=False, base=application)
     now = ctx.clock()
     generation = await cache_generation(ctx, no)
     updated = await ctx.db.applications.find_one_and_update(
         {"_id": no, "status": "draft", "version": application["version"]},
         {"$set": {"form": form, "materials": attached, "delivery": delivery, "updated_at": now,
+                  "licences": licensed.references(no, given),
                   "sensitive_paths": sensitive_paths(item.get("form_schema"))}, "$inc": {"version": 1}},
         return_document=ReturnDocument.AFTER)
     if updated is None:
         raise application_changed()
+    await licensed.record_consents(ctx, citizen_id, updated, given, now)
     events = await timeline(ctx.db, no, up_to=updated["version"])
     await remember(ctx, updated, events, generation)
     await changed_everywhere(ctx, no)
@@ -109,12 +114,13 @@ async def submit_draft(ctx: Context, citizen_id: str, no: str, body: dict[str, A
     if application["status"] != "draft":
         raise invalid_transition(application["status"], "submit")
     item = await online_item(ctx.db, application["service_code"])
-    form, attached, delivery = await checked_input(ctx, item, citizen_id, body, complete=True, base=application)
-    changes = {"form": form, "materials": attached, "delivery": delivery,
+    form, attached, delivery, given = await checked_input(ctx, item, citizen_id, body, complete=True, base=application)
+    changes = {"form": form, "materials": attached, "delivery": delivery, "licences": licensed.references(no, given),
                "sensitive_paths": sensitive_paths(item.get("form_schema")),
                "promised_days": (item.get("guide") or {}).get("promised_time_limit_days"),
                "prefill_values": form_meanings(item.get("form_schema"), form)}
     updated, events = await transition(ctx, application, "submit", actor("citizen", citizen_id), changes=changes)
+    await licensed.record_consents(ctx, citizen_id, updated, given, ctx.clock())
     return 200, citizen_view(updated, events, ctx.clock(), locale)
 
 
@@ -158,6 +164,7 @@ async def operator_action(ctx: Context, operator_id: str, scope: OperatorScope, 
     note = _note(body)
     changes: dict[str, Any] = {}
     data: dict[str, Any] = {}
+    issued = None
     if action == "request_supplement":
         missing = _missing_materials(body.get("missing_materials"), await load_item(ctx.db, application["service_code"]))
         changes["supplement"] = {"missing_materials": missing, "note": note, "requested_at": ctx.clock()}
@@ -169,8 +176,12 @@ async def operator_action(ctx: Context, operator_id: str, scope: OperatorScope, 
     elif action == "complete":
         changes["result"] = _result(body, application, ctx.clock())
         data["delivery"] = changes["result"].get("delivery")
+        # The e-licence the result is, issued with the completion or not at all (one transaction).
+        issued = await licensed.licence_to_issue(ctx, application)
+        if issued is not None:
+            changes["result"]["licence_id"] = issued["_id"]
     updated, events = await transition(ctx, application, action, actor("operator", operator_id), changes=changes,
-                                       note=note, expected_version=expected, **data)
+                                       note=note, expected_version=expected, also=licensed.issuing(ctx, issued), **data)
     return 200, operator_view(updated, events, ctx.clock(), locale)
 
 

@@ -4,6 +4,7 @@ inserts its timeline event and the outbox notice announcing it."""
 from __future__ import annotations
 
 import datetime
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -106,12 +107,13 @@ async def get_owned(db: AsyncDatabase, no: str, citizen_id: str) -> dict[str, An
 
 async def transition(ctx: Context, application: dict[str, Any], action: str, actor: dict[str, str], *,
                      changes: dict[str, Any] | None = None, note: str = "", expected_version: int | None = None,
-                     **event_data: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+                     also: Callable[[Any], Awaitable[None]] | None = None, **event_data: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Apply `action` to `application` atomically with its timeline event and outbox notice; return
     the updated application and its timeline.
 
     409 invalid_transition when the state does not allow it; 409 application_changed when someone
-    else changed the application since it was read (or `expected_version` is stale).
+    else changed the application since it was read (or `expected_version` is stale). `also(session)`
+    writes what must happen with the change or not at all (the e-licence a completion issues).
     """
     rule = ACTIONS[action]
     status, version = application["status"], application["version"]
@@ -132,6 +134,8 @@ async def transition(ctx: Context, application: dict[str, Any], action: str, act
             return None
         await ctx.db.application_events.insert_one(event, session=session)
         await ctx.db.outbox.insert_one(notice(updated, event), session=session)
+        if also is not None:
+            await also(session)
         return updated
 
     generation = await cache_generation(ctx, no)

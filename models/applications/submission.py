@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from models import citizens
+from models.applications import licensed
 from models.applications.forms import form_errors
 from models.applications.materials import attached_files, normalize_materials, required_materials
 from models.applications.prefill import citizen_secrets, unmask
@@ -42,9 +43,10 @@ def _form_of(body: dict[str, Any], default: Any = None) -> tuple[Any, list[Field
 
 
 async def checked_input(ctx: Context, item: dict[str, Any], citizen_id: str, body: dict[str, Any], *, complete: bool,
-                        base: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict, dict]:
-    """Form, attached file descriptions and delivery from `body` (over a draft's `base`); a complete
-    submission is validated fully, a draft only for shape, file ownership and masked numbers."""
+                        base: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict, dict, dict]:
+    """Form, attached file descriptions, delivery and the licences given for materials
+    (models.applications.licensed) from `body` (over a draft's `base`); a complete submission is
+    validated fully, a draft only for shape, file ownership, masked numbers and the licences."""
     base = base or {}
     schema = item.get("form_schema") or {"type": "object"}
     problems: list[FieldError] = []
@@ -62,11 +64,14 @@ async def checked_input(ctx: Context, item: dict[str, Any], citizen_id: str, bod
     problems += found + _unmask_delivery_phone(delivery, known, base.get("delivery"))
     if complete and not any(p.code == "masked_value" for p in problems):
         problems += form_errors(schema, form)
-    attached, found = await attached_files(ctx.db, item, citizen_id, materials, required=required_materials(item) if complete else None)
+    given, offered, found = await licensed.check(ctx, item, citizen_id, body, base)
+    problems += found
+    required = required_materials(item) - offered if complete else None
+    attached, found = await attached_files(ctx.db, item, citizen_id, materials, required=required)
     problems += found
     if problems:
         raise ValidationFailed(errors=problems)
-    return form, attached, delivery
+    return form, attached, delivery, given
 
 
 def _unmask_delivery_phone(delivery: dict[str, Any], known: dict[str, list[str]],

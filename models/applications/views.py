@@ -66,6 +66,7 @@ def citizen_view(application: dict[str, Any], events: list[dict[str, Any]], now:
         "query_code": application.get("query_code"),
         "form": masked_form(application.get("form") or {}, application.get("sensitive_paths") or []),
         "materials": plain(application.get("materials") or {}),
+        "licences": plain(application.get("licences") or {}),
         "delivery": _masked_delivery(application.get("delivery")),
         "supplement": plain(application.get("supplement")),
         "decision": plain(application.get("decision")),

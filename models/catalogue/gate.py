@@ -184,6 +184,8 @@ def guide_problems(item: dict[str, Any]) -> list[FieldError]:
         add(problem("guide.result", "required", "办理结果", "Result"))
     else:
         check_text(problems, "guide.result.name", result.get("name"), "办理结果名称", "Result name")
+        if "licence_type" in result and not _is_code(result["licence_type"]):
+            add(problem("guide.result.licence_type", "invalid", "办理结果的电子证照类型", "Result licence type"))
 
     delivery = guide.get("delivery")
     if not isinstance(delivery, dict) or not isinstance(delivery.get("by_post"), bool):
@@ -237,6 +239,10 @@ def _material_problems(problems: list[FieldError], materials: Any) -> None:
         if medium in ("paper", "both") and FORM_MATERIAL.search(_zh(name).strip().strip("《》")) \
                 and not mat.get("template_url"):
             add(problem(f"{base}.template_url", "template_required", f"第{n}项材料“{_zh(name)}”", f"Material {n}"))
+        if "licence_types" in mat and not (isinstance(mat["licence_types"], list) and mat["licence_types"]
+                                           and all(_is_code(t) for t in mat["licence_types"])):
+            add(problem(f"{base}.licence_types", "invalid", label_zh + "可替代的电子证照类型",
+                        "Licence types accepted for " + label_en.rstrip(": ")))
         if medium in ("electronic", "both"):
             types = mat.get("allowed_types")
             if not isinstance(types, list) or not types or not all(isinstance(t, str) and "/" in t for t in types):
@@ -246,6 +252,21 @@ def _material_problems(problems: list[FieldError], materials: Any) -> None:
             if not isinstance(size, int) or isinstance(size, bool) or size <= 0:
                 add(problem(f"{base}.max_bytes", "required", label_zh + "电子文件大小上限",
                             "Maximum file size of " + label_en.rstrip(": ")))
+
+
+def _is_code(value: Any) -> bool:
+    """A licence type code (models.licences.types): lower-case letters, digits and underscores."""
+    return isinstance(value, str) and re.fullmatch(r"[a-z][a-z0-9_]{1,47}", value, re.ASCII) is not None
+
+
+def licence_types_named(item: dict[str, Any]) -> set[str]:
+    """The licence types an item names: its result's, and those its materials accept."""
+    guide = item.get("guide") if isinstance(item.get("guide"), dict) else {}
+    named = {(guide.get("result") or {}).get("licence_type")} if isinstance(guide.get("result"), dict) else set()
+    for mat in guide.get("materials") or []:
+        if isinstance(mat, dict) and isinstance(mat.get("licence_types"), list):
+            named.update(mat["licence_types"])
+    return {t for t in named if _is_code(t)}
 
 
 def _process_problems(problems: list[FieldError], process: Any) -> None:

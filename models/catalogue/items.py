@@ -13,7 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from models.access import OperatorScope
-from models.catalogue.gate import ITEM_CODE, check_text, guide_problems, problem
+from models.catalogue.gate import ITEM_CODE, check_text, guide_problems, licence_types_named, problem
 from models.core.localized import localize
 from models.core.pagination import page_of
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -165,6 +165,9 @@ async def publish_item(db: AsyncDatabase, code: str, *, redis: Any = None,
     for theme in item.get("themes") or []:
         if isinstance(theme, str) and not await db.themes.find_one({"code": theme}):
             problems.append(problem("themes", "not_found", f"主题 {theme}", f"Theme {theme}"))
+    for licence_type in sorted(licence_types_named(item)):
+        if not await db.licence_types.find_one({"code": licence_type}):
+            problems.append(problem("guide", "not_found", f"电子证照类型 {licence_type}", f"Licence type {licence_type}"))
     if problems:
         raise ValidationFailed("guide_incomplete", "办事指南不完整，不能发布", "The service guide is incomplete",
                                errors=problems)

@@ -18,3 +18,9 @@ def mask(value: str) -> str:
 def mask_phone(phone: str) -> str:
     """"13812341234" → "138****1234" (a leading "+" is dropped first)."""
     return mask(phone.lstrip("+"))
+
+
+def mask_name(name: str) -> str:
+    """"张三丰" → "张**", "Li Lei" → "L*****": a person's name shown by its first character only."""
+    name = name.strip()
+    return name[:1] + "*" * (len(name) - 1) if name else ""
