@@ -29,6 +29,7 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
 from models.core.context import Context
 from models.core.timezone import as_utc
@@ -71,19 +72,23 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def issue_access_token(redis: Redis, principal: Principal, ttl_seconds: int) -> str:
+async def issue_access_token(redis: Redis | RedisCluster, principal: Principal, ttl_seconds: int) -> str:
     """Create an access token for `principal` that expires after `ttl_seconds`."""
     token = "at_" + secrets.token_urlsafe(32)
     digest = token_digest(token)
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.set(ACCESS_PREFIX + digest, principal.to_json(), ex=ttl_seconds)
-        # Index by subject so logout-everywhere and operator revocation can find every token.
-        pipe.sadd(SUBJECT_PREFIX + f"{principal.kind}:{principal.subject_id}", digest)
-        pipe.expire(SUBJECT_PREFIX + f"{principal.kind}:{principal.subject_id}", ttl_seconds)
-        if principal.family_id:  # so revoking the refresh family can find its access tokens
-            pipe.sadd(FAMILY_PREFIX + principal.family_id, digest)
-            pipe.expire(FAMILY_PREFIX + principal.family_id, ttl_seconds)
+    # Index by subject so logout-everywhere and operator revocation can find every token, and by
+    # family so revoking the refresh family can. The three keys belong to three things (and so to
+    # three slots of a Redis Cluster: no transaction spans them), hence the order: indexes first,
+    # then the token, so a token never lives where revocation cannot find it.
+    indexes = [SUBJECT_PREFIX + f"{principal.kind}:{principal.subject_id}"]
+    if principal.family_id:
+        indexes.append(FAMILY_PREFIX + principal.family_id)
+    async with redis.pipeline(transaction=False) as pipe:
+        for index in indexes:
+            pipe.sadd(index, digest)
+            pipe.expire(index, ttl_seconds)
         await pipe.execute()
+    await redis.set(ACCESS_PREFIX + digest, principal.to_json(), ex=ttl_seconds)
     return token
 
 

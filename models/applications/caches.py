@@ -16,6 +16,7 @@ from models import workdays
 from models.applications.events import timeline
 from models.applications.views import citizen_view, plain
 from models.core.context import Context
+from models.core.rediskeys import mget_across_slots, tagged
 from models.core.timezone import local_instant
 from models.errors import NotFound
 from models.localcache import LocalCache
@@ -33,6 +34,8 @@ log = logging.getLogger("citygate.applications")
 # unchanged (no re-parsing, and the bodies rendered from it stay good); misses go to Redis, not to
 # the datastore.
 # Code outside this package that changes an application must call `forget`.
+# Both keys of one application share the hash tag {number} (one slot on a Redis Cluster): the fill
+# script, the MGET of both and the `forget` transaction each touch them together.
 CACHE_PREFIX = "cg:application:"
 GENERATION_PREFIX = "cg:application-gen:"
 CACHE_TTL_SECONDS = 300
@@ -53,10 +56,18 @@ return 1
 """
 
 
+def _cache_key(no: str) -> str:
+    return tagged(CACHE_PREFIX, no)
+
+
+def _generation_key(no: str) -> str:
+    return tagged(GENERATION_PREFIX, no)
+
+
 async def cache_generation(ctx: Context, no: str) -> str | None:
     """The application's cache generation (None when Redis is unavailable: then nothing is cached)."""
     try:
-        return await ctx.redis.get(GENERATION_PREFIX + no) or ""
+        return await ctx.redis.get(_generation_key(no)) or ""
     except RedisError:
         return None
 
@@ -69,7 +80,7 @@ async def remember(ctx: Context, application: dict[str, Any], events: list[dict[
     payload = json.dumps({"application": plain(application), "events": plain(events)}, ensure_ascii=False, default=str)
     no = application["_id"]
     try:
-        stored = await ctx.redis.eval(_FILL, 2, CACHE_PREFIX + no, GENERATION_PREFIX + no, application["version"],
+        stored = await ctx.redis.eval(_FILL, 2, _cache_key(no), _generation_key(no), application["version"],
                                       payload, CACHE_TTL_SECONDS, generation)
     except RedisError:
         log.warning("application cache unavailable; reading from the datastore")
@@ -95,9 +106,9 @@ async def forget(ctx: Context, no: str) -> None:
     """Drop the cached read model of one application; call it after changing the application outside
     this package (fills based on reads from before this call are refused, so nothing stale comes back)."""
     async with ctx.redis.pipeline(transaction=True) as pipe:
-        pipe.incr(GENERATION_PREFIX + no)
-        pipe.expire(GENERATION_PREFIX + no, 24 * 3600)
-        pipe.delete(CACHE_PREFIX + no)
+        pipe.incr(_generation_key(no))
+        pipe.expire(_generation_key(no), 24 * 3600)
+        pipe.delete(_cache_key(no))
         await pipe.execute()
     await changed_everywhere(ctx, no)
 
@@ -132,7 +143,7 @@ async def _shared_read_model(ctx: Context, no: str, previous: LocalCopy | None) 
     text is the one `previous` was parsed from, nothing has changed since: `previous` itself comes
     back, and with it the bodies rendered from it stay servable."""
     try:
-        cached, generation = await ctx.redis.mget(CACHE_PREFIX + no, GENERATION_PREFIX + no)
+        cached, generation = await ctx.redis.mget(_cache_key(no), _generation_key(no))
         generation = generation or ""
     except RedisError:
         cached, generation = None, None
@@ -160,7 +171,7 @@ async def renew_read_models(ctx: Context) -> int:
         return 0
     epoch = local.epoch  # a change heard meanwhile: keep nothing from this round
     try:
-        texts = await ctx.redis.mget([CACHE_PREFIX + no for no, _ in due])
+        texts = await mget_across_slots(ctx.redis, [_cache_key(no) for no, _ in due])  # many slots
     except RedisError:
         return 0
     return sum(local.put(no, copy, epoch) for (no, copy), text in zip(due, texts, strict=True) if text == copy.source)
