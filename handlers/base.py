@@ -25,9 +25,10 @@ from handlers import contract, jsonbody
 from handlers.contract import Contract
 from handlers.openapi import openapi_path
 from models import access, audit, idempotency, tokens
+from models.core import redisio
 from models.core.context import Context
 from models.core.timezone import local_iso
-from models.errors import BadRequest, DomainError, Forbidden, PayloadTooLarge, Unauthorized
+from models.errors import BadRequest, DomainError, Forbidden, PayloadTooLarge, Unauthorized, Unavailable
 from models.tokens import Principal
 
 access_log = logging.getLogger("citygate.access")
@@ -272,6 +273,13 @@ class BaseHandler(tornado.web.RequestHandler):
         return getattr(type(self), method.lower()) is not getattr(tornado.web.RequestHandler, method.lower())
 
     def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, redisio.UNREACHABLE):
+            # Sessions, rate limits and locks live in Redis: what needs them waits until it is back
+            # (redis-py reconnects on the next call). Everything that degrades without it caught it already.
+            app_log.warning("redis unavailable in %s %s (request %s): %s", self.request.method, self.route,
+                            self.request_id, type(e).__name__)
+            e = Unavailable("temporarily_unavailable", "服务暂时不可用，请稍后再试",
+                            "Temporarily unavailable; please retry shortly", retry_after=5)
         if isinstance(e, DomainError):
             if self._finished:
                 return

@@ -54,9 +54,10 @@ class EmbeddedServer:
     def url(self) -> str:
         raise NotImplementedError
 
-    def start(self) -> EmbeddedServer:
+    def start(self, port: int = 0) -> EmbeddedServer:
+        """Start on `port` (a restart on the port it had), or on a free one."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = port or free_port()
         log_path = self.data_dir / f"{self.name}.log"
         with open(log_path, "ab") as log_file:
             self.process = subprocess.Popen(
@@ -133,6 +134,27 @@ class EmbeddedRedis(EmbeddedServer):
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, port: int = 0) -> EmbeddedRedis:
+        super().start(port)
+        if self.persist:
+            self._wait_until_loaded()
+        return self
+
+    def _wait_until_loaded(self, timeout: float = 60.0) -> None:
+        """Redis listens before it has read its append-only file back (it answers -LOADING
+        meanwhile): wait for a PONG, so the service starts on the sessions it had."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(64).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"redis did not load its data within {timeout:.0f}s")
 
 
 class _ClusterNode(EmbeddedServer):

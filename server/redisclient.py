@@ -4,7 +4,7 @@
 address). `redis+cluster://host:port[,host:port...]` (or `rediss+cluster://`, with `user:password@`
 as usual) is a Redis Cluster: the nodes listed are only where the client starts; it learns the rest
 from the cluster and follows MOVED/ASK redirections itself. The domain uses both alike (key names
-that must share a slot carry one hash tag: models/core/rediskeys.py).
+that must share a slot carry one hash tag: models/core/redisio.py).
 """
 
 from __future__ import annotations

@@ -15,8 +15,9 @@ from redis.exceptions import RedisError
 from models import workdays
 from models.applications.events import timeline
 from models.applications.views import citizen_view, plain
+from models.core import redisio
 from models.core.context import Context
-from models.core.rediskeys import mget_across_slots, tagged
+from models.core.redisio import mget_across_slots, tagged
 from models.core.timezone import local_instant
 from models.errors import NotFound
 from models.localcache import LocalCache
@@ -102,15 +103,43 @@ async def changed_everywhere(ctx: Context, no: str) -> None:
     await ctx.caches.invalidate(RENDERED_CACHE, [_rendered_key(no, locale) for locale in RENDERED_LOCALES])
 
 
+PENDING_FORGETS = "application-pending-forgets"  # ctx.extras: numbers whose `forget` Redis missed
+
+
 async def forget(ctx: Context, no: str) -> None:
     """Drop the cached read model of one application; call it after changing the application outside
-    this package (fills based on reads from before this call are refused, so nothing stale comes back)."""
+    this package (fills based on reads from before this call are refused, so nothing stale comes back).
+
+    Never fails for Redis: the change it follows is stored already (a payment callback must go on to
+    its outbox record). With Redis away nobody reads its copy; the number is kept and dropped again
+    by `renew_read_models` once Redis answers, so a copy that outlived the outage goes within seconds."""
+    try:
+        await _drop_shared_copy(ctx, no)
+    except redisio.UNREACHABLE:
+        log.warning("application cache unavailable; its copy is dropped when Redis is back")
+        ctx.extras.setdefault(PENDING_FORGETS, set()).add(no)
+    await changed_everywhere(ctx, no)
+
+
+async def _drop_shared_copy(ctx: Context, no: str) -> None:
     async with ctx.redis.pipeline(transaction=True) as pipe:
         pipe.incr(_generation_key(no))
         pipe.expire(_generation_key(no), 24 * 3600)
         pipe.delete(_cache_key(no))
         await pipe.execute()
-    await changed_everywhere(ctx, no)
+
+
+async def retry_pending_forgets(ctx: Context) -> int:
+    """Drop the Redis copies that `forget` could not reach; return how many are still pending."""
+    pending: set[str] = ctx.extras.get(PENDING_FORGETS) or set()
+    for no in sorted(pending):
+        try:
+            await _drop_shared_copy(ctx, no)
+        except redisio.UNREACHABLE:
+            break
+        pending.discard(no)
+        await changed_everywhere(ctx, no)
+    return len(pending)
 
 
 async def read_model(ctx: Context, no: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
@@ -165,6 +194,8 @@ async def renew_read_models(ctx: Context) -> int:
     all in one MGET, and keep the unchanged ones, the same objects, for another lifetime (the bodies
     rendered from them stay servable); changed or missing ones are left to expire. So a read of a
     hot application never waits for that check on its own path. Return how many were kept."""
+    if ctx.extras.get(PENDING_FORGETS):
+        await retry_pending_forgets(ctx)
     local = _local(ctx)
     due = [(no, copy) for no, copy in local.renewable(LOCAL_CACHE_SECONDS / 2) if copy.source is not None]
     if not due:

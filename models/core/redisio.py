@@ -1,4 +1,5 @@
-"""Redis key names that work on one node and on a Redis Cluster alike, written once.
+"""Redis, written once for one node and a Redis Cluster alike: key names that keep multi-key
+operations in one slot, reads across slots, and which failures mean "Redis is unreachable".
 
 A cluster places each key in one of 16384 slots by a hash of its name, or of the part of its name
 between the first `{` and the next `}` (its hash tag). A multi-key operation (MGET, a Lua script
@@ -12,6 +13,19 @@ from __future__ import annotations
 
 import hashlib
 from typing import Any
+
+from redis.exceptions import (
+    ClusterError,
+    ConnectionError,
+    ReadOnlyError,
+    SlotNotCoveredError,
+    TimeoutError,
+    TryAgainError,
+)
+
+# Redis (or the part of a cluster serving a key) is down, unreachable, loading, or failing over: the
+# request may succeed later (503 with Retry-After: handlers/base.py). Any other error is a bug.
+UNREACHABLE = (ConnectionError, TimeoutError, ClusterError, TryAgainError, ReadOnlyError, SlotNotCoveredError)
 
 
 def tagged(prefix: str, value: str) -> str:
