@@ -18,7 +18,10 @@ CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 # Every Redis call is bounded: a stopped or partitioned Redis makes requests fail fast (503) instead of
 # holding connections; redis-py reconnects on its own once it answers again.
 SOCKET_TIMEOUT_SECONDS = 3
-MAX_CONNECTIONS = 64  # per process, and per node in a cluster
+MAX_CONNECTIONS = 64  # per process: a burst beyond it waits for a free connection (blocking pool)
+# The cluster client's pool per node does not wait: past its size a call fails (MaxConnectionsError,
+# a 503). So it is sized for a burst of requests in flight in one process, each needing a connection.
+CLUSTER_MAX_CONNECTIONS_PER_NODE = 256
 
 
 def is_cluster_url(url: str) -> bool:
@@ -56,7 +59,7 @@ def open_redis(url: str) -> Redis | RedisCluster:
         nodes, options = cluster_nodes(url)
         return RedisCluster(startup_nodes=[ClusterNode(host, port) for host, port in nodes], decode_responses=True,
                             socket_timeout=SOCKET_TIMEOUT_SECONDS, socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
-                            max_connections=MAX_CONNECTIONS, **options)  # type: ignore[arg-type]
+                            max_connections=CLUSTER_MAX_CONNECTIONS_PER_NODE, **options)  # type: ignore[arg-type]
     # A blocking pool makes a burst beyond max_connections wait for a free connection instead of
     # failing the request ("Too many connections"), which the default pool does.
     pool = BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS, timeout=5, decode_responses=True,
