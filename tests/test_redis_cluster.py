@@ -59,3 +59,28 @@ def test_the_redis_heavy_suites_pass_on_a_redis_cluster(tmp_path) -> None:  # no
     summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else ""
     assert run.returncode == 0, f"{summary}\n{run.stdout[-6000:]}\n{run.stderr[-2000:]}"
     assert " passed" in summary and "deselected" in summary, summary  # it ran, and ran the selection only
+
+
+def test_a_cluster_url_names_its_seed_nodes_and_credentials() -> None:
+    from config.settings import Settings
+    from server.redisclient import cluster_nodes, is_cluster_url
+
+    url = "rediss+cluster://app:p%40ss@10.0.0.1:6379,10.0.0.2:6380/"
+    assert is_cluster_url(url) and not is_cluster_url("redis://cache:6379/0")
+    assert cluster_nodes(url) == ([("10.0.0.1", 6379), ("10.0.0.2", 6380)],
+                                  {"username": "app", "password": "p@ss", "ssl": True})
+    with pytest.raises(ValueError):
+        cluster_nodes("redis+cluster://cache")  # no port
+    assert not Settings(redis_url="redis+cluster://h1:6379,h2:6379").problems()
+    assert Settings(redis_url="memcached://h1:11211").problems()
+
+
+def test_keys_used_together_share_a_slot_whatever_the_value() -> None:
+    from redis.crc import key_slot
+
+    from models.core.redisio import tagged
+
+    for value in ("330100-20261129-000042", "a}b", "{x}", "}", "x{", ""):
+        first, second = tagged("cg:application:", value), tagged("cg:application-gen:", value)
+        assert key_slot(first.encode()) == key_slot(second.encode()), value
+    assert tagged("p:", "a}b") != tagged("p:", "a)b")  # no two values share a key
