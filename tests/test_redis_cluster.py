@@ -84,3 +84,23 @@ def test_keys_used_together_share_a_slot_whatever_the_value() -> None:
         first, second = tagged("cg:application:", value), tagged("cg:application-gen:", value)
         assert key_slot(first.encode()) == key_slot(second.encode()), value
     assert tagged("p:", "a}b") != tagged("p:", "a)b")  # no two values share a key
+
+
+async def test_readiness_asks_every_master_of_the_cluster(settings, backing_urls, clock, tmp_path) -> None:  # noqa: ANN001
+    """A master down is a cluster down (its slots answer nothing): /readyz names redis then, although
+    the node the client would ping by default may still answer."""
+    from server.embedded import EmbeddedRedisCluster
+    from tests.conftest import start_app, stop_app
+
+    cluster = EmbeddedRedisCluster(tmp_path).start()
+    running = await start_app(settings, backing_urls[0], cluster.url, clock=clock)
+    try:
+        assert running.ctx.caches.listening  # the invalidation subscriber found its node
+        assert (await running.fetch("GET", "/readyz")).status == 200
+        default = running.ctx.redis.get_default_node().port  # where a plain PING goes
+        next(node for node in cluster.nodes if node.port != default).stop()
+        response = await running.fetch("GET", "/readyz")
+        assert response.status == 503 and response.json()["failed"] == ["redis"]
+    finally:
+        cluster.stop()
+        await stop_app(running)

@@ -47,3 +47,12 @@ async def mget_across_slots(redis: Any, keys: list[str]) -> list[str | None]:
     if hasattr(redis, "mget_nonatomic"):  # redis.asyncio.cluster.RedisCluster
         return await redis.mget_nonatomic(keys)
     return await redis.mget(keys)
+
+
+async def ping_everywhere(redis: Any) -> None:
+    """PING the one node, or every primary of a cluster (a master down is a cluster down: its slots
+    answer nothing); raise when one does not answer."""
+    if hasattr(redis, "get_primaries"):  # redis.asyncio.cluster.RedisCluster
+        await redis.ping(target_nodes=redis.PRIMARIES)
+    else:
+        await redis.ping()
