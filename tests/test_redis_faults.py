@@ -66,6 +66,11 @@ async def test_reads_degrade_writes_wait_and_service_resumes_when_redis_is_back(
     # Anything behind a session needs Redis: 503, not 401 (the token is not wrong) and not 500.
     _unavailable(await fetch("GET", "/api/v1/applications", token=token))
     _unavailable(await fetch("GET", f"/api/v1/applications/{no}", token=token))
+    applications_before = await db.applications.count_documents({})
+    _unavailable(await fetch("POST", "/api/v1/applications", token=token,
+                             json={"service_code": "GA-0001", "form": {}, "draft": True}))
+    _unavailable(await fetch("POST", "/api/v1/appointments", token=token, json={}))
+    assert await db.applications.count_documents({}) == applications_before
     # A login needs Redis for its session: refused before the channel is asked, so nothing is written
     # and the code is not spent.
     _unavailable(await fetch("POST", "/api/v1/auth/wechat/login", json={"code": code, "app_id": WECHAT_APP}))
