@@ -13,6 +13,8 @@ import urllib.parse
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.cluster import ClusterNode, RedisCluster
+from redis.asyncio.retry import Retry
+from redis.backoff import ExponentialWithJitterBackoff
 
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 # Every Redis call is bounded: a stopped or partitioned Redis makes requests fail fast (503) instead of
@@ -22,6 +24,10 @@ MAX_CONNECTIONS = 64  # per process: a burst beyond it waits for a free connecti
 # The cluster client's pool per node does not wait: past its size a call fails (MaxConnectionsError,
 # a 503). So it is sized for a burst of requests in flight in one process, each needing a connection.
 CLUSTER_MAX_CONNECTIONS_PER_NODE = 256
+# A cluster call that meets a down node, MOVED or CLUSTERDOWN retries with the slot map refreshed: a
+# few times within about a second (redis-py's default, 10 tries up to 1 s apart, with the socket
+# timeout on each, would hold a request half a minute), then the request answers 503.
+CLUSTER_RETRIES = 3
 
 
 def is_cluster_url(url: str) -> bool:
@@ -57,7 +63,9 @@ def open_redis(url: str) -> Redis | RedisCluster:
     """A client for `url` (connections open on first use)."""
     if is_cluster_url(url):
         nodes, options = cluster_nodes(url)
+        retry = Retry(ExponentialWithJitterBackoff(base=0.05, cap=0.5), retries=CLUSTER_RETRIES)
         return RedisCluster(startup_nodes=[ClusterNode(host, port) for host, port in nodes], decode_responses=True,
+                            retry=retry,
                             socket_timeout=SOCKET_TIMEOUT_SECONDS, socket_connect_timeout=SOCKET_TIMEOUT_SECONDS,
                             max_connections=CLUSTER_MAX_CONNECTIONS_PER_NODE, **options)  # type: ignore[arg-type]
     # A blocking pool makes a burst beyond max_connections wait for a free connection instead of
