@@ -18,6 +18,8 @@ DEFAULT_ENCRYPTION_KEY = base64.b64encode(b"citygate-development-key-32byte!").d
 
 ENVIRONMENTS = ("development", "production")
 EVENT_LOOPS = ("uvloop", "asyncio")
+# One node, or a Redis Cluster (`redis+cluster://host:port[,host:port...]`, server/redisclient.py).
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://", "redis+cluster://", "rediss+cluster://")
 
 
 class SettingsError(ValueError):
@@ -37,7 +39,7 @@ class Settings:
     public_base_url: str = ""
     mongodb_url: str = ""  # empty: start the embedded nx-27017 server
     mongodb_db: str = "citygate"
-    redis_url: str = ""  # empty: start an embedded redis-server
+    redis_url: str = ""  # empty: start an embedded redis-server; redis+cluster://h:p,h:p for a cluster
     data_dir: str = "var"
     max_body_bytes: int = 1024 * 1024
     max_upload_bytes: int = 20 * 1024 * 1024
@@ -135,8 +137,8 @@ class Settings:
             found.append("CITYGATE_MAX_BODY_BYTES must be at least 1024")
         if self.mongodb_url and not self.mongodb_url.startswith(("mongodb://", "mongodb+srv://")):
             found.append("CITYGATE_MONGODB_URL must start with mongodb:// or mongodb+srv://")
-        if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
-            found.append("CITYGATE_REDIS_URL must start with redis://, rediss:// or unix://")
+        if self.redis_url and not self.redis_url.startswith(REDIS_SCHEMES):
+            found.append("CITYGATE_REDIS_URL must start with " + ", ".join(REDIS_SCHEMES[:-1]) + " or " + REDIS_SCHEMES[-1])
         try:
             keys = parse_encryption_keys(self.encryption_keys)
         except ValueError as exc:

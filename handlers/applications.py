@@ -312,8 +312,11 @@ class ProgressHandler(BaseHandler):
     async def get(self) -> None:
         no = self.query.application_no.strip()
         code = self.query.query_code
-        await ratelimit.enforce(self.ctx.redis, f"progress-ip:{self.request.remote_ip}", PROGRESS_PER_IP_PER_MINUTE, 60)
-        await ratelimit.enforce(self.ctx.redis, f"progress-no:{no[:64]}", PROGRESS_PER_NUMBER_PER_10_MINUTES, 600)
+        # Progress is read from the datastore when Redis is away; its limits then count per worker.
+        await ratelimit.enforce(self.ctx.redis, f"progress-ip:{self.request.remote_ip}", PROGRESS_PER_IP_PER_MINUTE, 60,
+                                degrade=True)
+        await ratelimit.enforce(self.ctx.redis, f"progress-no:{no[:64]}", PROGRESS_PER_NUMBER_PER_10_MINUTES, 600,
+                                degrade=True)
         self.write_json(await applications.progress(self.ctx, no, code, self.locale_code))
 
 

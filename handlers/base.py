@@ -26,6 +26,7 @@ from handlers import contract, jsonbody
 from handlers.contract import Contract
 from handlers.openapi import openapi_path
 from models import access, audit, idempotency, tokens
+from models.core import redisio
 from models.core.context import Context
 from models.core.timezone import local_iso
 from models.errors import BadRequest, DomainError, Forbidden, PayloadTooLarge, Unauthorized, Unavailable
@@ -69,6 +70,11 @@ F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
 
 DATASTORE_UNAVAILABLE = Unavailable("datastore_unavailable", "数据服务暂不可用，请稍后重试",
                                     "The datastore is unavailable; retry shortly", retry_after=2)
+
+
+# Redis (sessions, rate limits, locks) unreachable: models/core/redisio.py UNREACHABLE.
+REDIS_UNAVAILABLE = Unavailable("temporarily_unavailable", "服务暂时不可用，请稍后再试",
+                                "Temporarily unavailable; please retry shortly", retry_after=5)
 
 
 def _datastore_unreachable(error: BaseException) -> bool:
@@ -287,6 +293,12 @@ class BaseHandler(tornado.web.RequestHandler):
         return getattr(type(self), method.lower()) is not getattr(tornado.web.RequestHandler, method.lower())
 
     def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, redisio.UNREACHABLE):
+            # Sessions, rate limits and locks live in Redis: what needs them waits until it is back
+            # (redis-py reconnects on the next call). Everything that degrades without it caught it already.
+            app_log.warning("redis unavailable in %s %s (request %s): %s", self.request.method, self.route,
+                            self.request_id, type(e).__name__)
+            e = REDIS_UNAVAILABLE
         if isinstance(e, (ConnectionFailure, OperationFailure)) and _datastore_unreachable(e):
             # The datastore is restarting or failing over: what was written is either committed or not
             # (writes are acknowledged by a majority and retried once by the driver), so the client's

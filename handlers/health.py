@@ -13,6 +13,7 @@ import swagger_ui
 from handlers import openapi
 from handlers.base import BaseHandler
 from handlers.contract import Answer, Raw, declare
+from models.core import redisio
 from models.errors import NotFound
 
 
@@ -50,7 +51,7 @@ class ReadyHandler(BaseHandler):
 
         results = dict(await asyncio.gather(
             check("mongodb", lambda: self.ctx.mongo.admin.command("ping")),
-            check("redis", self.ctx.redis.ping),
+            check("redis", lambda: redisio.ping_everywhere(self.ctx.redis)),
         ))
         failed = sorted(name for name, state in results.items() if state != "ok")
         payload = {"status": "ok" if not failed else "unavailable", "checks": results}

@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from redis.exceptions import RedisError
 
 log = logging.getLogger("citygate.localcache")
@@ -120,7 +121,7 @@ class LocalCaches:
     confirmed, and whenever it is down, the caches serve nothing: every read goes to Redis.
     """
 
-    def __init__(self, redis: Redis, channel: str = INVALIDATION_CHANNEL) -> None:
+    def __init__(self, redis: Redis | RedisCluster, channel: str = INVALIDATION_CHANNEL) -> None:
         self.redis = redis
         self.channel = channel
         self.origin = secrets.token_hex(8)  # our own messages come back; they were applied already
@@ -203,8 +204,12 @@ class LocalCaches:
     async def _listen(self) -> None:
         delay = RETRY_FIRST_SECONDS
         while True:
-            pubsub = self.redis.pubsub()
+            pubsub = None
             try:
+                # A cluster client must know the slot map first: its pubsub connects to the node
+                # serving the channel's slot (PUBLISH reaches every node of a cluster). No-op on one node.
+                await self.redis.initialize()
+                pubsub = self.redis.pubsub()
                 await pubsub.subscribe(self.channel)
                 while True:
                     message = await pubsub.get_message(timeout=None)
@@ -229,5 +234,6 @@ class LocalCaches:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_SECONDS)
             finally:
-                with contextlib.suppress(Exception):
-                    await pubsub.aclose()
+                if pubsub is not None:
+                    with contextlib.suppress(Exception):
+                        await pubsub.aclose()

@@ -223,6 +223,7 @@ PaymentGateways = Mapping[str, PaymentVendor]
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+    from redis.asyncio.cluster import RedisCluster
     from tornado.httpclient import AsyncHTTPClient
 
     from models.crypto import FieldCipher
@@ -289,7 +290,7 @@ class Services(Protocol):
     """
 
     http: AsyncHTTPClient
-    redis: Redis
+    redis: Redis | RedisCluster  # one node or a cluster (models/core/redisio.py)
     cipher: FieldCipher
     clock: Callable[[], datetime.datetime]
 

@@ -29,7 +29,9 @@ from typing import Any
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
+from models.core import redisio
 from models.core.context import Context
 from models.core.timezone import as_utc
 from models.errors import Unauthorized
@@ -71,19 +73,23 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def issue_access_token(redis: Redis, principal: Principal, ttl_seconds: int) -> str:
+async def issue_access_token(redis: Redis | RedisCluster, principal: Principal, ttl_seconds: int) -> str:
     """Create an access token for `principal` that expires after `ttl_seconds`."""
     token = "at_" + secrets.token_urlsafe(32)
     digest = token_digest(token)
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.set(ACCESS_PREFIX + digest, principal.to_json(), ex=ttl_seconds)
-        # Index by subject so logout-everywhere and operator revocation can find every token.
-        pipe.sadd(SUBJECT_PREFIX + f"{principal.kind}:{principal.subject_id}", digest)
-        pipe.expire(SUBJECT_PREFIX + f"{principal.kind}:{principal.subject_id}", ttl_seconds)
-        if principal.family_id:  # so revoking the refresh family can find its access tokens
-            pipe.sadd(FAMILY_PREFIX + principal.family_id, digest)
-            pipe.expire(FAMILY_PREFIX + principal.family_id, ttl_seconds)
+    # Index by subject so logout-everywhere and operator revocation can find every token, and by
+    # family so revoking the refresh family can. The three keys belong to three things (and so to
+    # three slots of a Redis Cluster: no transaction spans them), hence the order: indexes first,
+    # then the token, so a token never lives where revocation cannot find it.
+    indexes = [SUBJECT_PREFIX + f"{principal.kind}:{principal.subject_id}"]
+    if principal.family_id:
+        indexes.append(FAMILY_PREFIX + principal.family_id)
+    async with redis.pipeline(transaction=False) as pipe:
+        for index in indexes:
+            pipe.sadd(index, digest)
+            pipe.expire(index, ttl_seconds)
         await pipe.execute()
+    await redis.set(ACCESS_PREFIX + digest, principal.to_json(), ex=ttl_seconds)
     return token
 
 
@@ -173,12 +179,15 @@ async def _store_refresh_token(db: AsyncDatabase, family_id: str, now: datetime.
 async def _issue_in_family(ctx: Context, family: dict[str, Any], now: datetime.datetime,
                            recheck: bool = True) -> TokenPair:
     """A new refresh token and access token in `family`; refused if the family got revoked meanwhile."""
-    refresh = await _store_refresh_token(ctx.db, family["_id"], now, family["expires_at"])
     principal = Principal(family["subject_kind"], family["subject_id"], tuple(family.get("roles", ())),
                           family_id=family["_id"], department=family.get("department", ""),
                           region_code=family.get("region_code", ""), channel=family.get("channel", ""))
     access_ttl = ctx.settings.access_token_ttl_seconds
+    # Redis first: should it be unreachable (503), no refresh token (nor, for a login, family) is stored.
     access = await issue_access_token(ctx.redis, principal, access_ttl)
+    if not recheck:  # a login: its family is stored only now that its access token exists
+        await ctx.db.refresh_families.insert_one(family)
+    refresh = await _store_refresh_token(ctx.db, family["_id"], now, family["expires_at"])
     # A revocation that ran between our family check and the access token's creation would have
     # missed that token; look again now that it exists (revocation sets revoked_at first). A brand
     # new family needs no second look: a login is a fresh proof, later than any revocation.
@@ -200,7 +209,6 @@ async def start_session(ctx: Context, principal: Principal) -> TokenPair:
         "created_at": now, "expires_at": expires_at, "revoked_at": None, "rotations": 0,
         "purge_after": expires_at + datetime.timedelta(days=7),
     }
-    await ctx.db.refresh_families.insert_one(family)
     return await _issue_in_family(ctx, family, now, recheck=False)
 
 
@@ -239,7 +247,13 @@ async def rotate_refresh_token(ctx: Context, presented: str) -> TokenPair:
         {"$set": {"last_rotated_at": now}, "$inc": {"rotations": 1}}, return_document=ReturnDocument.AFTER)
     if family is None:
         raise Unauthorized("session_revoked", "登录状态已失效，请重新登录", "This session was revoked; please log in again")
-    pair = await _issue_in_family(ctx, family, now)
+    try:
+        pair = await _issue_in_family(ctx, family, now)
+    except redisio.UNREACHABLE:
+        # Nothing was issued (503): give the presented token back, so the client's retry rotates it
+        # once Redis is back instead of finding it used.
+        await ctx.db.refresh_tokens.update_one({"_id": digest, "used_at": now}, {"$set": {"used_at": None}})
+        raise
     # From now on presenting this token again is reuse (theft or replay): it revokes the family.
     await ctx.db.refresh_tokens.update_one({"_id": digest}, {"$set": {"rotated": True}})
     return pair

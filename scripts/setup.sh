@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Everything a fresh machine needs: the virtualenv with pinned packages, and redis-server.
+# Everything a fresh machine needs: the virtualenv with pinned packages, and redis-server (with redis-cli).
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 
-if ! command -v redis-server >/dev/null 2>&1; then
+# redis-cli (Debian's redis-tools, which redis-server brings) builds the tests' Redis Cluster.
+if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
   echo "setup: installing redis-server from Debian's packages"
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq

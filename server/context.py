@@ -9,13 +9,15 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 from tornado.httpclient import AsyncHTTPClient
 
 from config.settings import Settings, parse_encryption_keys
 from models.crypto import FieldCipher
 from models.localcache import LocalCaches
 from models.ports import ChannelCredentials, IdentityProvider, MessageSender, PaymentVendor
+from server.redisclient import open_redis
 from server.wiring import wire_adapters
 
 
@@ -28,7 +30,7 @@ class AppContext:
     settings: Settings
     mongo: AsyncMongoClient
     db: AsyncDatabase
-    redis: Redis
+    redis: Redis | RedisCluster  # one node or a cluster, as the URL says (server/redisclient.py)
     cipher: FieldCipher
     http: AsyncHTTPClient
     clock: Callable[[], datetime.datetime] = utcnow
@@ -56,11 +58,7 @@ class AppContext:
             mongodb_url, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000,
             w="majority", retryWrites=True, retryReads=True,
         )
-        # A blocking pool makes a burst beyond max_connections wait for a free connection instead of
-        # failing the request ("Too many connections"), which the default pool does.
-        pool = BlockingConnectionPool.from_url(redis_url, max_connections=64, timeout=5, decode_responses=True,
-                                               socket_timeout=3, socket_connect_timeout=3)
-        redis = Redis(connection_pool=pool)
+        redis = open_redis(redis_url)
         ctx = cls(
             settings=settings,
             mongo=mongo,

@@ -54,9 +54,10 @@ class EmbeddedServer:
     def url(self) -> str:
         raise NotImplementedError
 
-    def start(self) -> EmbeddedServer:
+    def start(self, port: int = 0) -> EmbeddedServer:
+        """Start on `port` (a restart on the port it had), or on a free one."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.port = free_port()
+        self.port = port or free_port()
         log_path = self.data_dir / f"{self.name}.log"
         with open(log_path, "ab") as log_file:
             self.process = subprocess.Popen(
@@ -101,20 +102,126 @@ class EmbeddedMongo(EmbeddedServer):
         return f"mongodb://127.0.0.1:{self.port}"
 
 
+def _redis_server() -> str:
+    executable = shutil.which("redis-server")
+    if not executable:
+        raise RuntimeError("redis-server is not installed: run `make setup` (installs Debian's redis-server)")
+    return executable
+
+
 class EmbeddedRedis(EmbeddedServer):
-    """A private redis-server that keeps nothing on disk."""
+    """A private redis-server: ephemeral by default (tests); with `persist`, an append-only file under
+    data_dir/redis (`make run`: a restart keeps every session and rate-limit window)."""
 
     name = "redis"
 
+    def __init__(self, data_dir: str | Path, persist: bool = False) -> None:
+        super().__init__(data_dir)
+        self.persist = persist
+
     def command(self) -> list[str]:
-        executable = shutil.which("redis-server")
-        if not executable:
-            raise RuntimeError("redis-server is not installed: run `make setup` (installs Debian's redis-server)")
-        return [
-            executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", str(self.data_dir), "--protected-mode", "yes", "--daemonize", "no",
-        ]
+        if not self.persist:
+            storage = ["--save", "", "--appendonly", "no", "--dir", str(self.data_dir)]
+        else:
+            # AOF fsynced every second: at most the last second of writes is lost on a power cut, and
+            # a clean stop (SIGTERM) loses nothing. No RDB snapshots besides (the AOF rewrites itself).
+            store = self.data_dir / "redis"
+            store.mkdir(parents=True, exist_ok=True)
+            storage = ["--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--dir", str(store)]
+        return [_redis_server(), "--port", str(self.port), "--bind", "127.0.0.1", *storage,
+                "--protected-mode", "yes", "--daemonize", "no"]
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self, port: int = 0) -> EmbeddedRedis:
+        super().start(port)
+        if self.persist:
+            self._wait_until_loaded()
+        return self
+
+    def _wait_until_loaded(self, timeout: float = 60.0) -> None:
+        """Redis listens before it has read its append-only file back (it answers -LOADING
+        meanwhile): wait for a PONG, so the service starts on the sessions it had."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as sock:
+                    sock.sendall(b"PING\r\n")
+                    if sock.recv(64).startswith(b"+PONG"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"redis did not load its data within {timeout:.0f}s")
+
+
+class _ClusterNode(EmbeddedServer):
+    """One master of an EmbeddedRedisCluster, in a directory of its own (its nodes.conf)."""
+
+    def __init__(self, data_dir: str | Path, number: int) -> None:
+        super().__init__(Path(data_dir) / f"node{number}")
+        self.name = f"redis-cluster-node{number}"
+        self.bus_port = 0
+
+    def command(self) -> list[str]:
+        self.bus_port = free_port()  # explicit: port + 10000 may be taken or past 65535
+        return [_redis_server(), "--port", str(self.port), "--cluster-port", str(self.bus_port),
+                "--bind", "127.0.0.1", "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+                "--cluster-node-timeout", "2000", "--save", "", "--appendonly", "no", "--dir", str(self.data_dir),
+                "--protected-mode", "yes", "--daemonize", "no"]
+
+
+class EmbeddedRedisCluster:
+    """Three redis-server masters in cluster mode sharing all 16384 slots, no replicas: what the test
+    harness runs the Redis-using suites against (`CITYGATE_TEST_REDIS=cluster`, tests/conftest.py).
+    Ephemeral, like the tests' single node. `url` is a `redis+cluster://` URL naming every node."""
+
+    name = "redis-cluster"
+
+    def __init__(self, data_dir: str | Path, masters: int = 3) -> None:
+        self.data_dir = Path(data_dir) / "redis-cluster"
+        self.nodes = [_ClusterNode(self.data_dir, number) for number in range(masters)]
+
+    @property
+    def url(self) -> str:
+        return "redis+cluster://" + ",".join(f"127.0.0.1:{node.port}" for node in self.nodes)
+
+    def start(self, timeout: float = 30.0) -> EmbeddedRedisCluster:
+        try:
+            for node in self.nodes:
+                node.start()
+            cli = shutil.which("redis-cli")
+            if not cli:
+                raise RuntimeError("redis-cli is not installed: run `make setup` (Debian's redis-server brings it)")
+            created = subprocess.run(
+                [cli, "--cluster", "create", *(f"127.0.0.1:{node.port}" for node in self.nodes),
+                 "--cluster-replicas", "0", "--cluster-yes"],
+                capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+            if created.returncode != 0:
+                raise RuntimeError(f"redis-cli --cluster create failed: {created.stdout[-500:]}{created.stderr[-500:]}")
+            self._wait_until_ok(cli, timeout)
+        except Exception:
+            self.stop()
+            raise
+        log.info("embedded redis cluster ready: %s", self.url)
+        return self
+
+    def _wait_until_ok(self, cli: str, timeout: float) -> None:
+        """Every node agrees the cluster is up (all slots served), which takes a gossip round or two."""
+        deadline = time.monotonic() + timeout
+        pending = list(self.nodes)
+        while pending:
+            info = subprocess.run([cli, "-p", str(pending[0].port), "cluster", "info"],
+                                  capture_output=True, text=True, timeout=5, stdin=subprocess.DEVNULL).stdout
+            if "cluster_state:ok" in info:
+                pending.pop(0)
+            elif time.monotonic() > deadline:
+                raise RuntimeError(f"redis cluster not ok within {timeout:.0f}s: {info.strip()[:200]}")
+            else:
+                time.sleep(0.1)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        for node in reversed(self.nodes):
+            node.stop(timeout)

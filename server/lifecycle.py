@@ -38,7 +38,9 @@ def start_backing_servers(settings: Settings) -> tuple[str, str, list[EmbeddedSe
             started.append(mongo)
             mongodb_url = mongo.url
         if not redis_url:
-            redis = EmbeddedRedis(data_dir).start()
+            # Persisted under data_dir/redis: a restart of `make run` keeps sessions and rate limits,
+            # as the embedded datastore keeps its data.
+            redis = EmbeddedRedis(data_dir, persist=True).start()
             started.append(redis)
             redis_url = redis.url
     except Exception:

@@ -1,7 +1,9 @@
 """Test fixtures over real servers.
 
 The MongoDB-protocol server and Redis start once per test session (the embedded default, or the
-servers named by CITYGATE_MONGODB_URL / CITYGATE_REDIS_URL). Each test gets its own database, a
+servers named by CITYGATE_MONGODB_URL / CITYGATE_REDIS_URL; `CITYGATE_TEST_REDIS=cluster` starts a
+three-master Redis Cluster instead of one node: tests/test_redis_cluster.py runs the Redis-heavy
+suites so). Each test gets its own database, a
 flushed Redis, and the real app listening on a real port; `fetch` talks to it over HTTP.
 """
 
@@ -24,7 +26,7 @@ from config.settings import Settings
 from models import operators, tokens
 from server.app import make_app, make_http_server
 from server.context import AppContext
-from server.embedded import EmbeddedMongo, EmbeddedRedis
+from server.embedded import EmbeddedMongo, EmbeddedRedis, EmbeddedRedisCluster
 from server.lifecycle import ensure_indexes, event_loop_factory, load_demo_data
 from tests.clock_support import TODAYS, FakeClock, cst
 
@@ -92,7 +94,8 @@ def backing_urls(tmp_path_factory: pytest.TempPathFactory) -> Any:
         started.append(EmbeddedMongo(data_dir).start())
         mongodb_url = started[-1].url
     if not redis_url:
-        started.append(EmbeddedRedis(data_dir).start())
+        cluster = os.environ.get("CITYGATE_TEST_REDIS", "") == "cluster"
+        started.append((EmbeddedRedisCluster if cluster else EmbeddedRedis)(data_dir).start())
         redis_url = started[-1].url
     yield mongodb_url, redis_url
     for server in reversed(started):

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
+from redis.asyncio.cluster import RedisCluster
 
 from models import applications, localcache, tokens
 from models.applications import caches
@@ -180,7 +181,8 @@ async def test_a_lost_subscription_empties_the_caches_and_they_resume_when_it_is
     """Messages published while a subscriber reconnects are lost; it must not keep what it had."""
     cache = app.ctx.caches.cache("demo", 10, 60)
     assert app.ctx.caches.listening and cache.put("k", "v", cache.epoch)
-    await app.ctx.redis.execute_command("CLIENT", "KILL", "TYPE", "pubsub")
+    on_every_node = {"target_nodes": RedisCluster.ALL_NODES} if isinstance(app.ctx.redis, RedisCluster) else {}
+    await app.ctx.redis.execute_command("CLIENT KILL", "TYPE", "pubsub", **on_every_node)
     await eventually(lambda: cache.get("k") is None, within=5.0)
     await eventually(lambda: app.ctx.caches.listening, within=10.0)
     assert cache.put("k", "v2", cache.epoch) and cache.get("k") == "v2"

@@ -15,7 +15,9 @@ from redis.exceptions import RedisError
 from models import workdays
 from models.applications.events import timeline
 from models.applications.views import citizen_view, plain
+from models.core import redisio
 from models.core.context import Context
+from models.core.redisio import mget_across_slots, tagged
 from models.core.timezone import local_instant
 from models.errors import NotFound
 from models.localcache import LocalCache
@@ -33,6 +35,8 @@ log = logging.getLogger("citygate.applications")
 # unchanged (no re-parsing, and the bodies rendered from it stay good); misses go to Redis, not to
 # the datastore.
 # Code outside this package that changes an application must call `forget`.
+# Both keys of one application share the hash tag {number} (one slot on a Redis Cluster): the fill
+# script, the MGET of both and the `forget` transaction each touch them together.
 CACHE_PREFIX = "cg:application:"
 GENERATION_PREFIX = "cg:application-gen:"
 CACHE_TTL_SECONDS = 300
@@ -53,10 +57,18 @@ return 1
 """
 
 
+def _cache_key(no: str) -> str:
+    return tagged(CACHE_PREFIX, no)
+
+
+def _generation_key(no: str) -> str:
+    return tagged(GENERATION_PREFIX, no)
+
+
 async def cache_generation(ctx: Context, no: str) -> str | None:
     """The application's cache generation (None when Redis is unavailable: then nothing is cached)."""
     try:
-        return await ctx.redis.get(GENERATION_PREFIX + no) or ""
+        return await ctx.redis.get(_generation_key(no)) or ""
     except RedisError:
         return None
 
@@ -69,7 +81,7 @@ async def remember(ctx: Context, application: dict[str, Any], events: list[dict[
     payload = json.dumps({"application": plain(application), "events": plain(events)}, ensure_ascii=False, default=str)
     no = application["_id"]
     try:
-        stored = await ctx.redis.eval(_FILL, 2, CACHE_PREFIX + no, GENERATION_PREFIX + no, application["version"],
+        stored = await ctx.redis.eval(_FILL, 2, _cache_key(no), _generation_key(no), application["version"],
                                       payload, CACHE_TTL_SECONDS, generation)
     except RedisError:
         log.warning("application cache unavailable; reading from the datastore")
@@ -91,15 +103,43 @@ async def changed_everywhere(ctx: Context, no: str) -> None:
     await ctx.caches.invalidate(RENDERED_CACHE, [_rendered_key(no, locale) for locale in RENDERED_LOCALES])
 
 
+PENDING_FORGETS = "application-pending-forgets"  # ctx.extras: numbers whose `forget` Redis missed
+
+
 async def forget(ctx: Context, no: str) -> None:
     """Drop the cached read model of one application; call it after changing the application outside
-    this package (fills based on reads from before this call are refused, so nothing stale comes back)."""
-    async with ctx.redis.pipeline(transaction=True) as pipe:
-        pipe.incr(GENERATION_PREFIX + no)
-        pipe.expire(GENERATION_PREFIX + no, 24 * 3600)
-        pipe.delete(CACHE_PREFIX + no)
-        await pipe.execute()
+    this package (fills based on reads from before this call are refused, so nothing stale comes back).
+
+    Never fails for Redis: the change it follows is stored already (a payment callback must go on to
+    its outbox record). With Redis away nobody reads its copy; the number is kept and dropped again
+    by `renew_read_models` once Redis answers, so a copy that outlived the outage goes within seconds."""
+    try:
+        await _drop_shared_copy(ctx, no)
+    except redisio.UNREACHABLE:
+        log.warning("application cache unavailable; its copy is dropped when Redis is back")
+        ctx.extras.setdefault(PENDING_FORGETS, set()).add(no)
     await changed_everywhere(ctx, no)
+
+
+async def _drop_shared_copy(ctx: Context, no: str) -> None:
+    async with ctx.redis.pipeline(transaction=True) as pipe:
+        pipe.incr(_generation_key(no))
+        pipe.expire(_generation_key(no), 24 * 3600)
+        pipe.delete(_cache_key(no))
+        await pipe.execute()
+
+
+async def retry_pending_forgets(ctx: Context) -> int:
+    """Drop the Redis copies that `forget` could not reach; return how many are still pending."""
+    pending: set[str] = ctx.extras.get(PENDING_FORGETS) or set()
+    for no in sorted(pending):
+        try:
+            await _drop_shared_copy(ctx, no)
+        except redisio.UNREACHABLE:
+            break
+        pending.discard(no)
+        await changed_everywhere(ctx, no)
+    return len(pending)
 
 
 async def read_model(ctx: Context, no: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
@@ -132,7 +172,7 @@ async def _shared_read_model(ctx: Context, no: str, previous: LocalCopy | None) 
     text is the one `previous` was parsed from, nothing has changed since: `previous` itself comes
     back, and with it the bodies rendered from it stay servable."""
     try:
-        cached, generation = await ctx.redis.mget(CACHE_PREFIX + no, GENERATION_PREFIX + no)
+        cached, generation = await ctx.redis.mget(_cache_key(no), _generation_key(no))
         generation = generation or ""
     except RedisError:
         cached, generation = None, None
@@ -154,13 +194,15 @@ async def renew_read_models(ctx: Context) -> int:
     all in one MGET, and keep the unchanged ones, the same objects, for another lifetime (the bodies
     rendered from them stay servable); changed or missing ones are left to expire. So a read of a
     hot application never waits for that check on its own path. Return how many were kept."""
+    if ctx.extras.get(PENDING_FORGETS):
+        await retry_pending_forgets(ctx)
     local = _local(ctx)
     due = [(no, copy) for no, copy in local.renewable(LOCAL_CACHE_SECONDS / 2) if copy.source is not None]
     if not due:
         return 0
     epoch = local.epoch  # a change heard meanwhile: keep nothing from this round
     try:
-        texts = await ctx.redis.mget([CACHE_PREFIX + no for no, _ in due])
+        texts = await mget_across_slots(ctx.redis, [_cache_key(no) for no, _ in due])  # many slots
     except RedisError:
         return 0
     return sum(local.put(no, copy, epoch) for (no, copy), text in zip(due, texts, strict=True) if text == copy.source)

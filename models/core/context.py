@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from pymongo import AsyncMongoClient
     from pymongo.asynchronous.database import AsyncDatabase
     from redis.asyncio import Redis
+    from redis.asyncio.cluster import RedisCluster
     from tornado.httpclient import AsyncHTTPClient
 
     from config.settings import Settings
@@ -29,7 +30,7 @@ class Context(Protocol):
     settings: Settings
     mongo: AsyncMongoClient
     db: AsyncDatabase
-    redis: Redis
+    redis: Redis | RedisCluster  # one node or a cluster (models/core/redisio.py)
     cipher: FieldCipher
     http: AsyncHTTPClient
     # The one clock seam: the time now, aware UTC (tests replace it; see tests/clock_support.py).
