@@ -33,6 +33,7 @@ HANDLER_MODULES = [
     "handlers.admin_console",      # console: scorecard, audit
     "handlers.admin_channels",     # channels (CRUD, check, rotations, exposure)
     "handlers.admin_operators",    # operator accounts, sessions, TOTP
+    "handlers.face",               # face verification (刷脸)
 ]
 
 # Sandbox channels, mounted under /sandbox in development only.
@@ -42,6 +43,7 @@ SANDBOX_MODULES = [
     "integrations.sandbox.alipay",
     "integrations.sandbox.wechatpay",
     "integrations.sandbox.alipay_trade",  # alipay.trade.* on the sandbox gateway, test/pay
+    "integrations.sandbox.face",          # WeChat cityservice/face/identify/*, alipay.user.certify.open.*
 ]
 
 # Modules defining `async def ensure_indexes(db)`.
@@ -60,6 +62,7 @@ INDEX_MODULES = [
     "models.ratings",
     "models.feedback",
     "models.audit",
+    "models.face",
 ]
 
 # Modules defining `async def load_demo(ctx)` (or `load_demo(db)`), run in order at start-up.
