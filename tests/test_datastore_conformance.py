@@ -388,6 +388,11 @@ FILTERS = [
     # The same overdue filter for an operator whose scope is the whole platform (no department).
     {"$and": [{"s": {"$ne": "draft"}}, {"$or": [{"s": {"$in": ["pending"]}, "sub.x": {"$lt": "h"}}, {"sub.y": True}]}]},
     {"$and": [{"s": {"$ne": "draft"}}, {"$nor": [{"s": {"$in": ["pending"]}, "sub.x": {"$lt": "h"}}, {"sub.y": True}]}]},
+    # A face verification used up (models.face.consume): its id, owner, purpose, person and state, verified
+    # recently enough; and the sandbox's face check performed on a live session not yet performed.
+    {"_id": "p1", "s": "pending", "t": "a", "d": {"$gte": D1}}, {"_id": "p2", "s": "pending", "t": "b", "d": {"$gte": D3}},
+    {"_id": "p3", "s": "pending", "t": "a", "d": {"$gte": D1}},
+    {"z": None, "t": "b", "d": {"$gt": D1}}, {"z": None, "s": "draft", "d": {"$gt": D1}},
 ]
 
 # Searches of the audit log (models.audit.query) and other scoped lists: any combination of an `$or`
