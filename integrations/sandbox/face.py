@@ -26,7 +26,8 @@ from pymongo import ReturnDocument
 from integrations.sandbox import common
 from integrations.sandbox.alipay import business_failed, gateway_method
 from integrations.sandbox.base import SandboxHandler
-from integrations.sandbox.wechat import VENDOR as WECHAT, WeChatApiHandler, _error
+from integrations.sandbox.wechat import VENDOR as WECHAT
+from integrations.sandbox.wechat import WeChatApiHandler, _error
 from integrations.wechat_face import CERT_TYPE, SUCCESS, cert_hash
 from models.core.context import Context
 from models.errors import FieldError, ValidationFailed

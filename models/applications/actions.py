@@ -8,6 +8,7 @@ from typing import Any
 
 from pymongo import ReturnDocument
 
+from models import face
 from models.access import OperatorScope
 from models.applications.caches import cache_generation, changed_everywhere, remember
 from models.applications.events import actor, timeline, timeline_event
@@ -27,7 +28,6 @@ from models.applications.store import (
 )
 from models.applications.submission import checked_input
 from models.applications.views import citizen_view, operator_view
-from models import face
 from models.core.context import Context
 from models.errors import FieldError, ValidationFailed
 
