@@ -252,3 +252,18 @@ def test_the_publish_gate_checks_an_items_face_requirement() -> None:
     assert problems({"within_minutes": 10, "photo": True}) == ["face_verification.photo"]
     assert problems("10 minutes") == ["face_verification"]
     assert face.requirement({"face_verification": {"within_minutes": 5}}) == {"within_minutes": 5}
+
+
+async def test_operators_set_an_items_face_requirement_through_the_gate(demo_app, fetch, operator_token) -> None:
+    bad = await fetch("PATCH", "/admin/v1/services/RS-0001", token=operator_token,
+                      json={"face_verification": {"within_minutes": 0}})
+    assert bad.status == 422 and bad.json()["code"] == "guide_incomplete"
+    assert [e["field"] for e in bad.json()["errors"]] == ["face_verification.within_minutes"]
+    good = await fetch("PATCH", "/admin/v1/services/RS-0001", token=operator_token,
+                       json={"face_verification": {"within_minutes": 5}})
+    assert good.status == 200, good.text
+    shown = await fetch("GET", "/api/v1/services/RS-0001")
+    assert shown.json()["face_verification"] == {"within_minutes": 5}
+    removed = await fetch("PATCH", "/admin/v1/services/RS-0001", token=operator_token, json={"face_verification": None})
+    assert removed.status == 200
+    assert (await fetch("GET", "/api/v1/services/RS-0001")).json().get("face_verification") is None
