@@ -274,8 +274,7 @@ class Use:
     within_minutes: int
 
 
-async def consume(ctx: Context, citizen_id: str, verification_id: Any, use: Use, used_for: str,
-                  session: Any = None) -> dict[str, Any]:
+async def consume(ctx: Context, citizen_id: str, verification_id: Any, use: Use, used_for: str) -> dict[str, Any]:
     """Take one verified, unexpired, unconsumed verification of this citizen for `use`, atomically.
 
     Refused, each with its own code: none given (422 face_verification_required), unknown (404),
@@ -292,11 +291,10 @@ async def consume(ctx: Context, citizen_id: str, verification_id: Any, use: Use,
          "subject_hash": use.subject_hash, "status": "verified",
          "verified_at": {"$gte": now - datetime.timedelta(minutes=use.within_minutes)}},
         {"$set": {"status": "consumed", "consumed_at": now, "consumed_for": used_for}},
-        return_document=ReturnDocument.AFTER, session=session)
+        return_document=ReturnDocument.AFTER)
     if taken is not None:
         return taken
-    raise _refusal(await ctx.db.face_verifications.find_one({"_id": verification_id}, session=session),
-                   citizen_id, use, now)
+    raise _refusal(await ctx.db.face_verifications.find_one({"_id": verification_id}), citizen_id, use, now)
 
 
 def _refusal(record: dict[str, Any] | None, citizen_id: str, use: Use, now: datetime.datetime) -> DomainError:
@@ -324,12 +322,13 @@ def _refusal(record: dict[str, Any] | None, citizen_id: str, use: Use, now: date
 
 
 async def for_submission(ctx: Context, citizen_id: str, item: dict[str, Any],
-                         body: dict[str, Any]) -> Callable[[Any, str], Awaitable[dict[str, Any]]] | None:
-    """For an item requiring a real person: the step that consumes the verification in `body` inside
-    the submission's transaction (`await step(session, application_no)`); None for other items.
+                         body: dict[str, Any]) -> Callable[[str], Awaitable[Callable[[], Awaitable[None]]]] | None:
+    """For an item requiring a real person: the step that consumes the verification in `body` for
+    application `no` (`release = await take(no)`); None for other items.
 
-    Checked before anything is written: a verification that cannot be used fails the submission
-    with its reason; the consumption itself is the transaction's, so it happens with the submission.
+    The consumption is one atomic update of its own, made just before the submission's transaction
+    (the embedded datastore does not isolate concurrent transactions, so a refusal inside one could
+    undo another's writes); when the submission then fails, `await release()` gives it back.
     """
     rule = requirement(item)
     if rule is None:
@@ -340,10 +339,17 @@ async def for_submission(ctx: Context, citizen_id: str, item: dict[str, Any],
     if not isinstance(verification_id, str) or not verification_id:
         await consume(ctx, citizen_id, None, use, "")  # raises face_verification_required
 
-    async def step(session: Any, application_no: str) -> dict[str, Any]:
-        return await consume(ctx, citizen_id, verification_id, use, f"application:{application_no}", session)
+    async def take(application_no: str) -> Callable[[], Awaitable[None]]:
+        used_for = f"application:{application_no}"
+        await consume(ctx, citizen_id, verification_id, use, used_for)
 
-    return step
+        async def release() -> None:
+            await ctx.db.face_verifications.update_one(
+                {"_id": verification_id, "status": "consumed", "consumed_for": used_for},
+                {"$set": {"status": "verified", "consumed_at": None, "consumed_for": None}})
+        return release
+
+    return take
 
 
 async def for_rebinding(ctx: Context, citizen_id: str, verification_id: Any, name: str, id_number: str) -> None:

@@ -393,6 +393,8 @@ FILTERS = [
     {"_id": "p1", "s": "pending", "t": "a", "d": {"$gte": D1}}, {"_id": "p2", "s": "pending", "t": "b", "d": {"$gte": D3}},
     {"_id": "p3", "s": "pending", "t": "a", "d": {"$gte": D1}},
     {"z": None, "t": "b", "d": {"$gt": D1}}, {"z": None, "s": "draft", "d": {"$gt": D1}},
+    # ... and given back when the submission it was taken for failed (models.face.for_submission).
+    {"_id": "p1", "s": "pending", "t": "a"}, {"_id": "p2", "s": "pending", "t": "a"},
 ]
 
 # Searches of the audit log (models.audit.query) and other scoped lists: any combination of an `$or`

@@ -3,6 +3,7 @@ one-time use, another citizen's verification, failed and expired checks, and reb
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import urllib.parse
 from typing import Any
@@ -267,3 +268,25 @@ async def test_operators_set_an_items_face_requirement_through_the_gate(demo_app
     removed = await fetch("PATCH", "/admin/v1/services/RS-0001", token=operator_token, json={"face_verification": None})
     assert removed.status == 200
     assert (await fetch("GET", "/api/v1/services/RS-0001")).json().get("face_verification") is None
+
+
+async def test_a_draft_submitted_with_a_verification_completes_and_two_racing_submissions_get_one(demo_app, fetch) -> None:
+    token = await _login(fetch, "wechat", "elder-draft")
+    await _bind(fetch, token, "王秀兰", ELDER_ID)
+    draft = await fetch("POST", "/api/v1/applications", token=token, json={
+        "service_code": PENSION, "draft": True, "form": {"applicant_name": "王秀兰", "relation": "本人"}})
+    assert draft.status == 201, draft.text  # a draft needs no verification yet
+    no = draft.json()["application_no"]
+    bare = await fetch("POST", f"/api/v1/applications/{no}/submit", token=token, json={"form": {
+        "applicant_name": "王秀兰", "id_number": ELDER_ID, "relation": "本人"}})
+    assert bare.status == 422 and bare.json()["code"] == "face_verification_required"
+    verification = await _verified(fetch, token, "wechat")
+    submitted = await fetch("POST", f"/api/v1/applications/{no}/submit", token=token, json={"form": {
+        "applicant_name": "王秀兰", "id_number": ELDER_ID, "relation": "本人"}, "face_verification_id": verification["id"]})
+    assert submitted.status == 200, submitted.text
+    assert submitted.json()["status"] == "completed"
+
+    verification = await _verified(fetch, token, "wechat")
+    results = await asyncio.gather(*(_certify(fetch, token, verification["id"]) for _ in range(3)))
+    assert sorted(r.status for r in results) == [201, 409, 409]
+    assert await demo_app.ctx.db.applications.count_documents({"service_code": PENSION}) == 2

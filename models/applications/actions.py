@@ -49,14 +49,18 @@ async def create(ctx: Context, citizen_id: str, body: dict[str, Any], locale: st
                            actor("citizen", citizen_id))
 
     async def write(session: Any) -> None:
-        if use_face is not None:
-            await use_face(session, no)
         await ctx.db.applications.insert_one(application, session=session)
         await ctx.db.application_events.insert_one(event, session=session)
         if not draft:
             await ctx.db.outbox.insert_one(notice(application, event), session=session)
 
-    await in_transaction(ctx, write)
+    release = await use_face(no) if use_face is not None else None
+    try:
+        await in_transaction(ctx, write)
+    except BaseException:
+        if release is not None:
+            await release()
+        raise
     if use_face is not None and (face.requirement(item) or {}).get("auto_complete"):
         updated, events = await _complete_verified(ctx, application)
         return 201, citizen_view(updated, events, ctx.clock(), locale)
@@ -122,9 +126,13 @@ async def submit_draft(ctx: Context, citizen_id: str, no: str, body: dict[str, A
                "sensitive_paths": sensitive_paths(item.get("form_schema")),
                "promised_days": (item.get("guide") or {}).get("promised_time_limit_days"),
                "prefill_values": form_meanings(item.get("form_schema"), form)}
-    also = None if use_face is None else (lambda session: use_face(session, no))
-    updated, events = await transition(ctx, application, "submit", actor("citizen", citizen_id), changes=changes,
-                                       also=also)
+    release = await use_face(no) if use_face is not None else None
+    try:
+        updated, events = await transition(ctx, application, "submit", actor("citizen", citizen_id), changes=changes)
+    except BaseException:
+        if release is not None:
+            await release()
+        raise
     if use_face is not None and (face.requirement(item) or {}).get("auto_complete"):
         updated, events = await _complete_verified(ctx, updated)
     return 200, citizen_view(updated, events, ctx.clock(), locale)

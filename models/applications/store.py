@@ -96,13 +96,12 @@ async def get_owned(db: AsyncDatabase, no: str, citizen_id: str) -> dict[str, An
 
 async def transition(ctx: Context, application: dict[str, Any], action: str, actor: dict[str, str], *,
                      changes: dict[str, Any] | None = None, note: str = "", expected_version: int | None = None,
-                     also: Any = None, **event_data: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+                     **event_data: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Apply `action` to `application` atomically with its timeline event and outbox notice; return
     the updated application and its timeline.
 
     409 invalid_transition when the state does not allow it; 409 application_changed when someone
-    else changed the application since it was read (or `expected_version` is stale). `also(session)`
-    is another write that must happen with the transition or not at all (a face verification used up).
+    else changed the application since it was read (or `expected_version` is stale).
     """
     rule = ACTIONS[action]
     status, version = application["status"], application["version"]
@@ -121,8 +120,6 @@ async def transition(ctx: Context, application: dict[str, Any], action: str, act
             return_document=ReturnDocument.AFTER, session=session)
         if updated is None:
             return None
-        if also is not None:
-            await also(session)
         await ctx.db.application_events.insert_one(event, session=session)
         await ctx.db.outbox.insert_one(notice(updated, event), session=session)
         return updated
