@@ -8,7 +8,7 @@ from typing import Any
 
 from pymongo import ReturnDocument
 
-from models import face
+from models import face, idempotency
 from models.access import OperatorScope
 from models.applications.caches import cache_generation, changed_everywhere, remember
 from models.applications.events import actor, timeline, timeline_event
@@ -29,7 +29,7 @@ from models.applications.store import (
 from models.applications.submission import checked_input
 from models.applications.views import citizen_view, operator_view
 from models.core.context import Context
-from models.errors import FieldError, ValidationFailed
+from models.errors import DomainError, FieldError, ValidationFailed
 
 NOTE_MAX = 500
 
@@ -45,6 +45,9 @@ async def create(ctx: Context, citizen_id: str, body: dict[str, Any], locale: st
     now = ctx.clock()
     no = await allocate_number(ctx.db, item.get("region_code", ""), now)
     application = new_application(no, citizen_id, item, form, attached, delivery, draft=draft, now=now)
+    key_record = idempotency.current_record.get()
+    if key_record:  # committed with the application, so a retry after a failure finds it (recover_created)
+        application["idempotency_record"] = key_record
     event = timeline_event(no, 1, now, "save_draft" if draft else "submit", None, application["status"],
                            actor("citizen", citizen_id))
 
@@ -57,7 +60,7 @@ async def create(ctx: Context, citizen_id: str, body: dict[str, Any], locale: st
     release = await use_face(no) if use_face is not None else None
     try:
         await in_transaction(ctx, write)
-    except BaseException:
+    except DomainError:  # certainly not written; an unknown outcome keeps the verification used
         if release is not None:
             await release()
         raise
@@ -78,6 +81,15 @@ async def _complete_verified(ctx: Context, application: dict[str, Any]) -> tuple
     result = {"content": {"zh-CN": "认证通过", "en": "Verified"}, "delivery": {"method": "online"},
               "issued_at": ctx.clock()}
     return await transition(ctx, updated, "complete", system, note=note, changes={"result": result})
+
+
+async def recover_created(ctx: Context, citizen_id: str, key_record: str,
+                          locale: str = "zh-CN") -> tuple[int, dict[str, Any]] | None:
+    """The answer `create` gave under the Idempotency-Key record `key_record`, if its writes committed."""
+    application = await ctx.db.applications.find_one({"idempotency_record": key_record, "citizen_id": citizen_id})
+    if application is None:
+        return None
+    return 201, citizen_view(application, await timeline(ctx.db, application["_id"]), ctx.clock(), locale)
 
 
 async def save_draft(ctx: Context, citizen_id: str, no: str, body: dict[str, Any], locale: str = "zh-CN") -> dict[str, Any]:
@@ -129,7 +141,7 @@ async def submit_draft(ctx: Context, citizen_id: str, no: str, body: dict[str, A
     release = await use_face(no) if use_face is not None else None
     try:
         updated, events = await transition(ctx, application, "submit", actor("citizen", citizen_id), changes=changes)
-    except BaseException:
+    except DomainError:  # refused (changed meanwhile): nothing written, the verification is given back
         if release is not None:
             await release()
         raise
