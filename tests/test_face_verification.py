@@ -14,7 +14,7 @@ from models import face
 from models.catalogue.gate import guide_problems
 from models.idcard import check_character
 from models.ports import ChannelCallFailed, FaceSubject
-from tests.identity_support import ALIPAY_APP, WECHAT_APP, alipay_login, wechat_login
+from tests.identity_support import ALIPAY_APP, WECHAT_APP, alipay_login, wechat_fault, wechat_login
 
 PENSION = "RS-0004"
 
@@ -290,3 +290,15 @@ async def test_a_draft_submitted_with_a_verification_completes_and_two_racing_su
     results = await asyncio.gather(*(_certify(fetch, token, verification["id"]) for _ in range(3)))
     assert sorted(r.status for r in results) == [201, 409, 409]
     assert await demo_app.ctx.db.applications.count_documents({"service_code": PENSION}) == 2
+
+
+async def test_a_busy_channel_is_a_retry_not_a_verdict(demo_app, fetch) -> None:
+    token = await _login(fetch, "wechat", "elder-busy")
+    await _bind(fetch, token, "王秀兰", ELDER_ID)
+    started = await _start(fetch, token, "wechat")
+    await _perform(fetch, started)
+    await wechat_fault(fetch, "face_queryverifyinfo", errcode=-1)
+    busy = await fetch("POST", f"/api/v1/me/face-verifications/{started['id']}/confirm", token=token)
+    assert busy.status == 503 and busy.json()["code"] == "channel_unavailable"
+    confirmed = await fetch("POST", f"/api/v1/me/face-verifications/{started['id']}/confirm", token=token)
+    assert confirmed.status == 200 and confirmed.json()["status"] == "verified"
