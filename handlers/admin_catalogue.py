@@ -37,6 +37,9 @@ class ServiceFields(Body):
                      BY_DOMAIN] = msgspec.UNSET
     form_schema: Annotated[dict[str, Any], msgspec.Meta(description="the application form, a JSON Schema"),
                            BY_DOMAIN] = msgspec.UNSET
+    face_verification: Annotated[dict[str, Any] | None, msgspec.Meta(
+        description="刷脸: {within_minutes, auto_complete?} to require a face verification; null removes it"),
+        BY_DOMAIN] = msgspec.UNSET
 
 
 class ServiceDraft(ServiceFields, kw_only=True):
@@ -60,6 +63,7 @@ class ServiceRecord(Answer, kw_only=True):
     handling_depth: str | None = None
     guide: dict[str, Any] | None
     form_schema: dict[str, Any] | None = None
+    face_verification: dict[str, Any] | None = None
     status: Literal["draft", "published"]
     created_at: Timestamp | None = None
     updated_at: Timestamp | None = None

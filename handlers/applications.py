@@ -51,6 +51,9 @@ class ApplicationInput(Body):
     materials: dict[str, FileIds] | list[MaterialRef] | None = None
     licences: Annotated[list[LicenceGiven], BY_DOMAIN] | None = None
     delivery: Delivery | None = None
+    face_verification_id: Annotated[str | None, msgspec.Meta(
+        description="a verified face verification (POST /api/v1/me/face-verifications) for an item that requires "
+                    "one; used up by the submission")] = None
 
 
 class NewApplication(ApplicationInput, kw_only=True):

@@ -129,6 +129,13 @@ class ServiceGuide(Answer):
     delivery: GuideDelivery
 
 
+class FaceRequirement(Answer):
+    """刷脸: a submission needs a face verification of the applicant at most `within_minutes` old."""
+
+    within_minutes: int
+    auto_complete: Annotated[bool, msgspec.Meta(description="a verified submission completes at once")] = False
+
+
 class ServiceItem(Answer):
     """One published service item with its complete guide."""
 
@@ -144,6 +151,8 @@ class ServiceItem(Answer):
     locale: Annotated[str, msgspec.Meta(description="the language of the texts: zh-CN or en")]
     form_schema: Annotated[dict[str, Any] | None, msgspec.Meta(
         description="the online application form (JSON Schema), titles in the caller's language")] = None
+    face_verification: Annotated[FaceRequirement | None, msgspec.Meta(
+        description="present when applying needs a face verification (POST /api/v1/me/face-verifications)")] = None
     updated_at: Timestamp | None = None
     published_at: Timestamp | None = None
 

@@ -69,6 +69,9 @@ class PhoneBinding(Body):
 class RealNameBinding(Body):
     name: Annotated[str, msgspec.Meta(description="2-30 Chinese characters or letters")]
     id_number: Annotated[str, msgspec.Meta(description="resident ID number (18 characters, GB 11643)")]
+    face_verification_id: Annotated[str | None, msgspec.Meta(
+        description="a verified face verification of this person (purpose rebind_realname): lets the binding replace "
+                    "another one (this account's, or another account's holding the number)")] = None
 
 
 class LinkProof(Body):
@@ -137,14 +140,17 @@ class RealNameHandler(BaseHandler):
 
     @citizen_required
     @declare(body=RealNameBinding, answer=CitizenView,
-             errors={409: "Already bound to another ID number, or the number belongs to another citizen",
+             errors={403: "The face verification belongs to another citizen",
+                     404: "No such face verification",
+                     409: "Already bound to another ID number, or the number belongs to another citizen (without a "
+                          "face verification), or the face verification cannot be used",
                      429: "Too many real-name attempts"},
              example={"name": "张三", "id_number": "11010519491231002X"})
     async def post(self) -> None:
         body = self.json_body()
         assert self.principal is not None
         self.write_json(await citizens.bind_realname(self.ctx, self.principal.subject_id, body.get("name"),
-                                                     body.get("id_number")))
+                                                     body.get("id_number"), body.get("face_verification_id")))
 
 
 class LinkHandler(BaseHandler):

@@ -252,6 +252,11 @@ def _failure(exc: AlipayError | AlipayTransportError | AlipayResponseUnverified)
     return ChannelCallFailed(Failure.REFUSED, str(exc))
 
 
+def failure_of(exc: AlipayError | AlipayTransportError | AlipayResponseUnverified) -> ChannelCallFailed:
+    """What a gateway failure means to the domain (used by the other Alipay adapters too)."""
+    return _failure(exc)
+
+
 class AlipayAdapter:
     """The domain's IdentityProvider and ChannelCredentials for Alipay mini-program channels."""
 

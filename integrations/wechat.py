@@ -233,6 +233,11 @@ class WeChatMiniProgram:
             raise ChannelCallFailed(Failure.INCOMPLETE, "phone_info lacks purePhoneNumber")
         return VerifiedPhone(pure, str(info.get("countryCode") or "86"))
 
+    async def post_with_token(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        """POST `body` as JSON to `path` (under the API base) with the app's access_token, renewed once
+        when WeChat says it lapsed; WeChatClientException / WeChatTransportError for the caller to judge."""
+        return await self._send_with_token(PreparedCall("POST", self.base + path, {}, body))
+
     async def send_subscribe_message(self, openid: str, template_id: str, data: dict[str, Any],
                                      page: str | None = None, client_msg_id: str | None = None) -> dict[str, Any]:
         """subscribeMessage.send; raises WeChatClientException / WeChatTransportError for the caller to judge.
@@ -263,6 +268,11 @@ _ERRCODE_FAILURES = {
     40226: Failure.USER_BLOCKED,  # high-risk user, blocked by WeChat
     -1: Failure.BUSY,  # system busy
 }
+
+
+def failure_of(exc: Exception) -> ChannelCallFailed:
+    """What a WeChat call's exception means to the domain (used by the other WeChat adapters too)."""
+    return _failure(exc)
 
 
 def _failure(exc: Exception) -> ChannelCallFailed:

@@ -29,7 +29,7 @@ from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from models import channels, idcard, ratelimit, tokens
+from models import channels, face, idcard, ratelimit, tokens
 from models.channels import identity as channel_identity
 from models.core.context import Context
 from models.core.masking import mask_phone
@@ -41,7 +41,6 @@ log = logging.getLogger("citygate.citizens")
 
 _CN_MOBILE = re.compile(r"^1[3-9]\d{9}$")
 _FOREIGN_NUMBER = re.compile(r"^\d{4,15}$")
-_NAME = re.compile(r"^[\u3400-\u9fffA-Za-z][\u3400-\u9fffA-Za-z·•. ]{0,28}[\u3400-\u9fffA-Za-z]$")
 _URL = re.compile(r"^https?://[^\s]{1,500}$")
 PROFILE_FIELDS = ("nickname", "avatar_url", "language")
 LANGUAGES = ("zh-CN", "en")
@@ -391,50 +390,63 @@ async def _bind_phone(ctx: Context, citizen: dict[str, Any], pure: str, country_
 
 
 # ---- real name ----------------------------------------------------------------------------------------
-async def bind_realname(ctx: Context, citizen_id: str, name: Any, id_number: Any) -> dict[str, Any]:
+async def bind_realname(ctx: Context, citizen_id: str, name: Any, id_number: Any,
+                        face_verification_id: Any = None) -> dict[str, Any]:
     """实名: validate name and ID number (GB 11643), store the number encrypted with a blind index.
 
     The check here is the number's own consistency; verification against the public-security
     identity service is a separate integration this does not pretend to perform. Every attempt
     counts against the citizen's hourly budget: each answer says whether a number is valid and
     whether someone else holds it, so unlimited attempts would let a client probe for both.
+
+    With `face_verification_id` (a verified 刷脸 of this very person for purpose rebind_realname,
+    models.face, consumed here) the binding may replace another: this account's other ID number,
+    or the same number held by another account (a new phone, a new account): the person proved
+    they are who the number names, so the number moves here and the old account loses its binding.
     """
     await ratelimit.enforce(ctx.redis, f"realname:{citizen_id}", ctx.settings.realname_attempts_per_hour, 3600,
                             "realname_rate_limited", "实名认证尝试次数过多，请稍后再试",
                             "Too many real-name attempts; please retry later")
-    errors: list[FieldError] = []
-    clean_name = name.strip() if isinstance(name, str) else ""
-    if not _NAME.match(clean_name):
-        errors.append(FieldError("name", "invalid_name", "姓名应为 2-30 个汉字或字母",
-                                 "name must be 2-30 Chinese characters or letters"))
-    parsed = None
-    try:
-        parsed = idcard.parse_id_number(id_number if isinstance(id_number, str) else "",
-                                        today=local(ctx.clock()).date())
-    except ValidationFailed as exc:
-        errors.extend(exc.errors)
-    if errors or parsed is None:
-        raise ValidationFailed(errors=errors)
+    clean_name, parsed = idcard.parse_person(name, id_number, local(ctx.clock()).date())
     citizen = await get_citizen(ctx, citizen_id)
+    me = str(citizen["_id"])
     index = ctx.cipher.blind_index(parsed.value, "id_number")
     current = citizen.get("realname") or {}
-    if current and current.get("index") != index:
-        raise Conflict("realname_already_bound", "该账号已完成实名认证，不能更换身份证号",
-                       "This account is already bound to another ID number")
-    owner = await _claim(ctx.db, f"idno:{index}", str(citizen["_id"]), "id_number", ctx.clock())
-    if owner != str(citizen["_id"]):
+    face_verified = face_verification_id is not None
+    if face_verified:
+        await face.for_rebinding(ctx, me, face_verification_id, clean_name, parsed.value)
+    elif current and current.get("index") != index:
+        raise Conflict("realname_already_bound", "该账号已完成实名认证，不能更换身份证号；本人可刷脸核验后重新绑定",
+                       "This account is already bound to another ID number; verify your face to rebind it",
+                       extra={"rebind_with": "/api/v1/me/face-verifications"})
+    owner = await _claim(ctx.db, f"idno:{index}", me, "id_number", ctx.clock())
+    now = ctx.clock()
+    if owner != me and not face_verified:
         raise Conflict("id_number_linked_to_other_citizen", "该身份证号已绑定另一个账号；如均为本人，请先完成账号关联",
                        "This ID number belongs to another account; if both are yours, link them first",
-                       extra={"link_with": "/api/v1/me/link"})
-    now = ctx.clock()
+                       extra={"link_with": "/api/v1/me/link", "rebind_with": "/api/v1/me/face-verifications"})
+    if owner != me:
+        await _move_id_number(ctx, index, owner, me, now)
+    if current and current.get("index") and current.get("index") != index:
+        await ctx.db.identities.delete_one({"_id": f"idno:{current['index']}", "citizen_id": me})
     await ctx.db.citizens.update_one({"_id": citizen["_id"]}, {"$set": {
         "realname": {"name": clean_name, "id_cipher": ctx.cipher.encrypt(parsed.value, "citizen.id_number"),
                      "index": index, "id_masked": idcard.mask_id_number(parsed.value),
                      "birth_date": parsed.birth_date.isoformat(), "gender": parsed.gender,
-                     "verification": "format_checked", "verified_at": now},
+                     "verification": "face_verified" if face_verified else "format_checked", "verified_at": now},
         "updated_at": now}})
     return public_view(await get_citizen(ctx, citizen["_id"]))
 
+
+async def _move_id_number(ctx: Context, index: str, owner: str, me: str, now: datetime.datetime) -> None:
+    """Hand the ID number `index` from `owner` to `me` (after a face verification proved the person)."""
+    moved = await ctx.db.identities.update_one({"_id": f"idno:{index}", "citizen_id": owner},
+                                               {"$set": {"citizen_id": me, "moved_from": owner, "moved_at": now}})
+    if moved.matched_count != 1:
+        raise Conflict("realname_changed", "实名信息已变化，请重试", "The real-name binding changed meanwhile; retry")
+    await ctx.db.citizens.update_one({"_id": _object_id(owner), "realname.index": index},
+                                     {"$set": {"realname": None, "updated_at": now}})
+    log.info("ID number moved from citizen %s to %s after face verification", owner, me)
 
 
 # ---- linking two citizens ------------------------------------------------------------------------------

@@ -91,6 +91,27 @@ def parse_id_number(raw: str, today: datetime.date | None = None, field: str = "
     return IdNumber(value, value[:6], birth, "male" if int(value[16]) % 2 else "female")
 
 
+# A real name as bound to an ID number: 2-30 Chinese characters or letters (with · or . between).
+NAME = re.compile(r"^[\u3400-\u9fffA-Za-z][\u3400-\u9fffA-Za-z·•. ]{0,28}[\u3400-\u9fffA-Za-z]$")
+
+
+def parse_person(name: object, id_number: object, today: datetime.date) -> tuple[str, IdNumber]:
+    """(the trimmed name, the parsed number) of a real name; ValidationFailed naming every problem."""
+    errors: list[FieldError] = []
+    clean_name = name.strip() if isinstance(name, str) else ""
+    if not NAME.match(clean_name):
+        errors.append(FieldError("name", "invalid_name", "姓名应为 2-30 个汉字或字母",
+                                 "name must be 2-30 Chinese characters or letters"))
+    parsed = None
+    try:
+        parsed = parse_id_number(id_number if isinstance(id_number, str) else "", today=today)
+    except ValidationFailed as exc:
+        errors.extend(exc.errors)
+    if errors or parsed is None:
+        raise ValidationFailed(errors=errors)
+    return clean_name, parsed
+
+
 def is_valid_id_number(raw: str, today: datetime.date | None = None) -> bool:
     try:
         parse_id_number(raw, today)

@@ -417,3 +417,51 @@ class MessageSender(Protocol):
     async def send(self, channel: Channel, message: OutgoingMessage) -> SendResult:
         """Deliver one message; the result classifies what the channel answered (never raises for it)."""
         ...
+
+
+# ---- channels: face verification (刷脸, models.face) -------------------------------------------------
+
+@dataclasses.dataclass(frozen=True)
+class FaceSubject:
+    """Whom a face verification is for: the real name and ID number the vendor compares the face with.
+
+    Held only while a verification is started or queried; the domain keeps a keyed hash of it, never it.
+    """
+
+    name: str = dataclasses.field(repr=False)
+    id_number: str = dataclasses.field(repr=False)
+    openid: str | None = None  # WeChat: the user in this app (the one who calls wx.requestFacialVerify)
+    user_id: str | None = None  # Alipay: the user, when known
+
+
+@dataclasses.dataclass(frozen=True)
+class FaceSession:
+    """A started verification: the vendor's id for it, and what the mini-program passes to its face call.
+
+    `client_params` is for wx.requestFacialVerify ({verifyId}) or my.startAPVerify ({certifyId, url}).
+    """
+
+    vendor_id: str  # WeChat verify_id, Alipay certify_id
+    client_params: Mapping[str, str]
+    expires_in: int  # seconds the vendor keeps the session open for the face check
+
+
+@dataclasses.dataclass(frozen=True)
+class FaceResult:
+    """What the vendor says became of a verification: passed, its result code ("" when none)."""
+
+    passed: bool
+    code: str  # WeChat verify_ret ("10000" is success), Alipay passed ("T" / "F")
+    pending: bool = False  # the face check has not been done (yet)
+
+
+class FaceVerifier(Protocol):
+    """A channel's real-person verification (人脸核身): start one for a person, ask how it ended."""
+
+    async def start(self, channel: Channel, subject: FaceSubject, out_seq_no: str) -> FaceSession:
+        """Open a verification session for `subject` (`out_seq_no` is ours, unique); ChannelCallFailed otherwise."""
+        ...
+
+    async def query(self, channel: Channel, subject: FaceSubject, out_seq_no: str, vendor_id: str) -> FaceResult:
+        """The result of session `vendor_id`, asked server-side (never taken from the client)."""
+        ...

@@ -16,7 +16,7 @@ from tornado.httpclient import AsyncHTTPClient
 from config.settings import Settings, parse_encryption_keys
 from models.crypto import FieldCipher
 from models.localcache import LocalCaches
-from models.ports import ChannelCredentials, IdentityProvider, MessageSender, PaymentVendor
+from models.ports import ChannelCredentials, FaceVerifier, IdentityProvider, MessageSender, PaymentVendor
 from server.redisclient import open_redis
 from server.wiring import wire_adapters
 
@@ -44,6 +44,7 @@ class AppContext:
     channel_credentials: dict[str, ChannelCredentials] = dataclasses.field(default_factory=dict)
     message_senders: dict[str, MessageSender] = dataclasses.field(default_factory=dict)
     payment_gateways: dict[str, PaymentVendor] = dataclasses.field(default_factory=dict)
+    face_verifiers: dict[str, FaceVerifier] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.caches = LocalCaches(self.redis)

@@ -36,6 +36,7 @@ HANDLER_MODULES = [
     "handlers.admin_operators",    # operator accounts, sessions, TOTP
     "handlers.licences",           # e-licences: wallet, consents, public verification
     "handlers.admin_licences",
+    "handlers.face",               # face verification (刷脸)
 ]
 
 # Sandbox channels, mounted under /sandbox in development only.
@@ -45,6 +46,7 @@ SANDBOX_MODULES = [
     "integrations.sandbox.alipay",
     "integrations.sandbox.wechatpay",
     "integrations.sandbox.alipay_trade",  # alipay.trade.* on the sandbox gateway, test/pay
+    "integrations.sandbox.face",          # WeChat cityservice/face/identify/*, alipay.user.certify.open.*
 ]
 
 # Modules defining `async def ensure_indexes(db)`.
@@ -64,6 +66,7 @@ INDEX_MODULES = [
     "models.feedback",
     "models.audit",
     "models.licences",
+    "models.face",
 ]
 
 # Modules defining `async def load_demo(ctx)` (or `load_demo(db)`), run in order at start-up.

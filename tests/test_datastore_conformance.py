@@ -393,6 +393,13 @@ FILTERS = [
     {"_id": "p3", "t": "a", "s": {"$in": ["pending", "draft"]}},
     # Consent receipts of one application still given; licences of a type within a department.
     {"s": "pending", "t": "b"}, {"t": "a", "sub.x": "gongan"}, {"s": "pending", "t": "a", "ds": {"$regex": "^2026-1"}},
+    # A face verification used up (models.face.consume): its id, owner, purpose, person and state, verified
+    # recently enough; and the sandbox's face check performed on a live session not yet performed.
+    {"_id": "p1", "s": "pending", "t": "a", "d": {"$gte": D1}}, {"_id": "p2", "s": "pending", "t": "b", "d": {"$gte": D3}},
+    {"_id": "p3", "s": "pending", "t": "a", "d": {"$gte": D1}},
+    {"z": None, "t": "b", "d": {"$gt": D1}}, {"z": None, "s": "draft", "d": {"$gt": D1}},
+    # ... and given back when the submission it was taken for failed (models.face.for_submission).
+    {"_id": "p1", "s": "pending", "t": "a"}, {"_id": "p2", "s": "pending", "t": "a"},
 ]
 
 # Searches of the audit log (models.audit.query) and other scoped lists: any combination of an `$or`

@@ -27,7 +27,7 @@ from models.errors import FieldError, ValidationFailed
 
 VENDOR = "wechat"
 TOKEN_TTL_SECONDS = 7200
-APIS = ("jscode2session", "token", "getuserphonenumber", "subscribe_send")
+APIS = ("jscode2session", "token", "getuserphonenumber", "subscribe_send", "face_getverifyid", "face_queryverifyinfo")
 _PHONE = re.compile(r"^\+?\d{5,20}$")
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pymongo import ReturnDocument
 
-from models import idempotency
+from models import face, idempotency
 from models.access import OperatorScope
 from models.applications import licensed
 from models.applications.caches import cache_generation, changed_everywhere, remember
@@ -30,7 +30,7 @@ from models.applications.store import (
 from models.applications.submission import checked_input
 from models.applications.views import citizen_view, operator_view
 from models.core.context import Context
-from models.errors import FieldError, ValidationFailed
+from models.errors import DomainError, FieldError, ValidationFailed
 
 NOTE_MAX = 500
 
@@ -42,6 +42,7 @@ async def create(ctx: Context, citizen_id: str, body: dict[str, Any], locale: st
     item = await online_item(ctx.db, body["service_code"].strip())
     draft = body.get("draft") is True
     form, attached, delivery, given = await checked_input(ctx, item, citizen_id, body, complete=not draft)
+    use_face = None if draft else await face.for_submission(ctx, citizen_id, item, body)
     now = ctx.clock()
     no = await allocate_number(ctx.db, item.get("region_code", ""), now)
     application = new_application(no, citizen_id, item, form, attached, delivery, draft=draft, now=now)
@@ -58,9 +59,31 @@ async def create(ctx: Context, citizen_id: str, body: dict[str, Any], locale: st
         if not draft:
             await ctx.db.outbox.insert_one(notice(application, event), session=session)
 
-    await in_transaction(ctx, write)
+    release = await use_face(no) if use_face is not None else None
+    try:
+        await in_transaction(ctx, write)
+    except DomainError:  # certainly not written; an unknown outcome keeps the verification used
+        if release is not None:
+            await release()
+        raise
     await licensed.record_consents(ctx, citizen_id, application, given, now)
+    if use_face is not None and (face.requirement(item) or {}).get("auto_complete"):
+        updated, events = await _complete_verified(ctx, application)
+        return 201, citizen_view(updated, events, ctx.clock(), locale)
     return 201, citizen_view(application, [event], ctx.clock(), locale)
+
+
+async def _complete_verified(ctx: Context, application: dict[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Accept, approve and complete a submission whose real person was just verified (e.g. 养老金资格认证):
+    the face check is the whole examination, so the system takes the operator's steps at once."""
+    system = actor("system", "face_verification")
+    note = "刷脸核验通过，系统自动办结"
+    updated, _ = await transition(ctx, application, "accept", system, note=note)
+    updated, _ = await transition(ctx, updated, "approve", system, note=note,
+                                  changes={"decision": {"outcome": "approved", "reason": "", "note": note}})
+    result = {"content": {"zh-CN": "认证通过", "en": "Verified"}, "delivery": {"method": "online"},
+              "issued_at": ctx.clock()}
+    return await transition(ctx, updated, "complete", system, note=note, changes={"result": result})
 
 
 async def recover_created(ctx: Context, citizen_id: str, key_record: str,
@@ -115,12 +138,21 @@ async def submit_draft(ctx: Context, citizen_id: str, no: str, body: dict[str, A
         raise invalid_transition(application["status"], "submit")
     item = await online_item(ctx.db, application["service_code"])
     form, attached, delivery, given = await checked_input(ctx, item, citizen_id, body, complete=True, base=application)
+    use_face = await face.for_submission(ctx, citizen_id, item, body)
     changes = {"form": form, "materials": attached, "delivery": delivery, "licences": licensed.references(no, given),
                "sensitive_paths": sensitive_paths(item.get("form_schema")),
                "promised_days": (item.get("guide") or {}).get("promised_time_limit_days"),
                "prefill_values": form_meanings(item.get("form_schema"), form)}
-    updated, events = await transition(ctx, application, "submit", actor("citizen", citizen_id), changes=changes)
+    release = await use_face(no) if use_face is not None else None
+    try:
+        updated, events = await transition(ctx, application, "submit", actor("citizen", citizen_id), changes=changes)
+    except DomainError:  # refused (changed meanwhile): nothing written, the verification is given back
+        if release is not None:
+            await release()
+        raise
     await licensed.record_consents(ctx, citizen_id, updated, given, ctx.clock())
+    if use_face is not None and (face.requirement(item) or {}).get("auto_complete"):
+        updated, events = await _complete_verified(ctx, updated)
     return 200, citizen_view(updated, events, ctx.clock(), locale)
 
 

@@ -193,7 +193,34 @@ def guide_problems(item: dict[str, Any]) -> list[FieldError]:
                     "Delivery of the result (by post or not)"))
 
     _form_problems(problems, item.get("form_schema"), depth in ONLINE_DEPTHS)
+    _face_problems(problems, item.get("face_verification"))
     return problems
+
+
+# 刷脸: an item may require a real person verified within N minutes (models.face consumes one per
+# submission); `auto_complete` finishes a verified submission at once (e.g. 养老金资格认证).
+MAX_FACE_WITHIN_MINUTES = 24 * 60
+
+
+def _face_problems(problems: list[FieldError], rule: Any) -> None:
+    if rule is None:
+        return
+    if not isinstance(rule, dict):
+        problems.append(problem("face_verification", "invalid", "刷脸核验要求（{within_minutes}）",
+                                "Face verification requirement ({within_minutes})"))
+        return
+    for key in rule:
+        if key not in ("within_minutes", "auto_complete"):
+            problems.append(FieldError(f"face_verification.{key}", "unknown_field", f"不支持的字段 {key}",
+                                       f"Unknown field {key}"))
+    minutes = rule.get("within_minutes")
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or not 1 <= minutes <= MAX_FACE_WITHIN_MINUTES:
+        problems.append(problem("face_verification.within_minutes", "required" if minutes is None else "invalid",
+                                f"刷脸核验有效期（1-{MAX_FACE_WITHIN_MINUTES} 分钟）",
+                                f"Face verification validity (1-{MAX_FACE_WITHIN_MINUTES} minutes)"))
+    if "auto_complete" in rule and not isinstance(rule["auto_complete"], bool):
+        problems.append(problem("face_verification.auto_complete", "invalid", "刷脸核验后自动办结（是/否）",
+                                "auto_complete (true or false)"))
 
 
 def _material_problems(problems: list[FieldError], materials: Any) -> None:

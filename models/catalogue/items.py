@@ -70,7 +70,7 @@ async def published_items(db: AsyncDatabase) -> list[dict[str, Any]]:
 
 # Top-level fields an operator may set; anything else in a request is refused.
 EDITABLE_FIELDS = ("name", "aliases", "department", "region_code", "audience", "themes", "handling_depth",
-                   "guide", "form_schema")
+                   "guide", "form_schema", "face_verification")
 
 
 def _draft_shape_problems(data: dict[str, Any], *, creating: bool) -> list[FieldError]:
@@ -90,7 +90,7 @@ def _draft_shape_problems(data: dict[str, Any], *, creating: bool) -> list[Field
         check_text(problems, "name", data.get("name"), "事项名称", "Item name")
     types: dict[str, type | tuple[type, ...]] = {
         "aliases": list, "department": str, "region_code": str, "audience": list, "themes": list,
-        "handling_depth": str, "guide": dict, "form_schema": dict,
+        "handling_depth": str, "guide": dict, "form_schema": dict, "face_verification": dict,
     }
     for key, expected in types.items():
         value = data.get(key)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from config.settings import Settings
     from models.crypto import FieldCipher
     from models.localcache import LocalCaches
-    from models.ports import ChannelCredentials, IdentityProvider, MessageSender, PaymentVendor
+    from models.ports import ChannelCredentials, FaceVerifier, IdentityProvider, MessageSender, PaymentVendor
 
 
 class Context(Protocol):
@@ -43,3 +43,5 @@ class Context(Protocol):
     channel_credentials: dict[str, ChannelCredentials]
     message_senders: dict[str, MessageSender]
     payment_gateways: dict[str, PaymentVendor]
+    # Real-person verification (刷脸) by channel kind.
+    face_verifiers: dict[str, FaceVerifier]
