@@ -416,3 +416,20 @@ class MessageSender(Protocol):
     async def send(self, channel: Channel, message: OutgoingMessage) -> SendResult:
         """Deliver one message; the result classifies what the channel answered (never raises for it)."""
         ...
+
+
+class WebAuthoriser(IdentityProvider, Protocol):
+    """An H5 channel's web authorisation (OAuth 2): where the browser consents, and (as an
+    IdentityProvider) who the code it comes back with names."""
+
+    def authorize_url(self, channel: Channel, redirect_uri: str, scope: str, state: str) -> str:
+        """The vendor's consent page for this channel, returning to `redirect_uri` with a code and `state`."""
+        ...
+
+
+class JsSdkTickets(Protocol):
+    """WeChat JS-SDK: the official account's current jsapi_ticket (shared by every worker)."""
+
+    async def jsapi_ticket(self, channel: Channel) -> str:
+        """The ticket; ChannelCallFailed when WeChat gives none."""
+        ...

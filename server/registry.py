@@ -33,6 +33,8 @@ HANDLER_MODULES = [
     "handlers.admin_console",      # console: scorecard, audit
     "handlers.admin_channels",     # channels (CRUD, check, rotations, exposure)
     "handlers.admin_operators",    # operator accounts, sessions, TOTP
+    "handlers.h5_auth",            # H5 entrance: WeChat official-account and Alipay web login, JS-SDK
+    "handlers.h5_pages",           # the phone-browser client at /m/
 ]
 
 # Sandbox channels, mounted under /sandbox in development only.
