@@ -9,7 +9,8 @@ import msgspec
 
 from handlers.base import CSRF_COOKIE, SESSION_COOKIE, BaseHandler, citizen_required
 from handlers.contract import Answer, Query, declare
-from models import tokens, weblogin
+from handlers.me import CitizenView
+from models import citizens, tokens, weblogin
 
 BINDING_COOKIE = "cg_h5_bind"
 BINDING_PATH = "/api/v1/h5/"
@@ -53,6 +54,14 @@ class H5Config(Answer):
 
     logins: list[H5Channel]
     pay_apps: list[H5PayApp]
+    sandbox: Annotated[bool, msgspec.Meta(
+        description="development: the sandbox's test/pay stands in for the wallet (wx.requestPayment, my.tradePay)")]
+
+
+class H5Session(Answer):
+    """Who this browser is: the citizen of its session (bearer or web cookie), null when nobody is logged in."""
+
+    citizen: CitizenView | None
 
 
 class JsConfigQuery(Query):
@@ -84,6 +93,18 @@ class H5ConfigHandler(BaseHandler):
     @declare(answer=H5Config)
     async def get(self) -> None:
         self.write_json(await weblogin.client_config(self.ctx))
+
+
+class H5SessionHandler(BaseHandler):
+    """Whether this browser is logged in (200 either way, so a page can ask without an error)."""
+
+    @declare(answer=H5Session)
+    async def get(self) -> None:
+        citizen = None
+        if self.principal is not None and self.principal.kind == "citizen":
+            found = await citizens.find_citizen(self.ctx, self.principal.subject_id)
+            citizen = citizens.public_view(found) if found else None
+        self.write_json({"citizen": citizen})
 
 
 class _StartHandler(BaseHandler):
@@ -185,6 +206,7 @@ class JsConfigHandler(BaseHandler):
 
 routes = [
     (r"/api/v1/h5/config", H5ConfigHandler),
+    (r"/api/v1/h5/session", H5SessionHandler),
     (r"/api/v1/h5/wechat/authorize", WeChatStartHandler),
     (r"/api/v1/h5/wechat/callback", WeChatCallbackHandler),
     (r"/api/v1/h5/alipay/authorize", AlipayStartHandler),

@@ -184,4 +184,4 @@ async def client_config(ctx: Context) -> dict[str, Any]:
         async for doc in ctx.db.channels.find({"kind": kind}, {"app_id": 1, "enabled": 1}).limit(20):
             if doc.get("enabled", True):
                 pay_apps.append({"channel": name, "app_id": doc["app_id"]})
-    return {"logins": logins, "pay_apps": pay_apps}
+    return {"logins": logins, "pay_apps": pay_apps, "sandbox": ctx.settings.sandbox_enabled}

@@ -63,7 +63,7 @@ def render(handler: SandboxHandler, *, vendor_name: str, title: str, app_name: s
                      for k, v in fields.items())
     page = f"""<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>{html.escape(title)}</title>
+<title>{html.escape(title)}</title><link rel="icon" href="data:,">
 <style>body{{font:18px/1.6 system-ui,sans-serif;margin:0;background:#f5f5f5;color:#1a1a1a}}
 main{{max-width:28rem;margin:0 auto;padding:2rem 1.25rem}}h1{{font-size:1.3rem}}
 .card{{background:#fff;border-radius:12px;padding:1.25rem;margin:1rem 0}}
