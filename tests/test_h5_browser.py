@@ -164,3 +164,28 @@ async def test_alipay_web_login_returns_to_its_page_and_shows_the_mini_programs_
     cookies = {c["name"]: c for c in await page.context.cookies()}
     assert cookies["cg_session"]["httpOnly"] and cookies["cg_session"]["sameSite"] == "Lax"
     assert not cookies["cg_csrf"]["httpOnly"]
+
+
+async def test_the_client_is_light_gzipped_and_revalidated(app) -> None:
+    from tornado.httpclient import HTTPRequest
+
+    async def get(path: str, headers: dict[str, str] | None = None):  # noqa: ANN202
+        return await app.http.fetch(HTTPRequest(app.base_url + path, headers={"Accept-Encoding": "gzip", **(headers or {})},
+                                                decompress_response=False), raise_error=False)
+
+    page = await get("/m/")
+    assert page.code == 200 and page.headers["Content-Encoding"] == "gzip"
+    assert "default-src 'self'" in page.headers["Content-Security-Policy"]
+    first_load = len(page.body)
+    for name in ("app.js", "i18n.js", "style.css", "icon.svg"):
+        asset = await get(f"/m/{name}")
+        assert asset.code == 200 and asset.headers["Content-Encoding"] == "gzip", name
+        first_load += len(asset.body)
+        again = await get(f"/m/{name}", {"If-None-Match": asset.headers["ETag"]})
+        assert again.code == 304, name
+    # What a phone on 3G downloads before the first API answer (docs/h5.md states it): ~11.5 kB.
+    assert first_load < 20_000, first_load
+    assert (await get("/m/../config/settings.py")).code == 404
+    assert (await get("/m/nothing.js")).code == 404
+    moved = await app.http.fetch(HTTPRequest(app.base_url + "/m", follow_redirects=False), raise_error=False)
+    assert moved.code == 301 and moved.headers["Location"] == "/m/"
