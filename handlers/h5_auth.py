@@ -10,7 +10,7 @@ import msgspec
 from handlers.base import CSRF_COOKIE, SESSION_COOKIE, BaseHandler, citizen_required
 from handlers.contract import Answer, Query, declare
 from handlers.me import CitizenView
-from models import citizens, tokens, weblogin
+from models import citizens, ratelimit, tokens, weblogin
 
 BINDING_COOKIE = "cg_h5_bind"
 BINDING_PATH = "/api/v1/h5/"
@@ -79,9 +79,10 @@ class JsConfig(Answer):
     url: Annotated[str, msgspec.Meta(description="the URL signed")]
 
 
-LOGIN_START_ERRORS = {400: "Unknown or disabled channel, a page domain not configured for it, a bad scope or next"}
+LOGIN_START_ERRORS = {400: "Unknown or disabled channel, a page domain not configured for it, a bad scope or next",
+                      429: "Too many logins started from this address"}
 CALLBACK_ERRORS = {400: "The state is unknown, expired or used", 401: "The code is invalid, used or expired",
-                   403: "The login was started in another browser", 422: "No code (the user refused)",
+                   403: "The login was started in another browser",
                    429: "Too many login attempts", 502: "The channel answered with an error",
                    503: "The channel is unavailable"}
 
@@ -112,6 +113,9 @@ class _StartHandler(BaseHandler):
     default_scope = ""
 
     async def start(self) -> None:
+        # Each start keeps a state in Redis for ten minutes: a budget per address bounds what anyone can park.
+        await ratelimit.enforce(self.ctx.redis, f"h5-login:{self.request.remote_ip}", 120, 60, "login_rate_limited",
+                                "登录尝试过于频繁，请稍后再试", "Too many login attempts; please retry later")
         begun = await weblogin.begin(self.ctx, self.provider, self.query.app_id, self.query.scope or self.default_scope,
                                      self.request.protocol, self.request.host, self.query.next or None)
         # Only this browser may finish the login it began (models.weblogin: the binding).
@@ -150,6 +154,9 @@ class _CallbackHandler(BaseHandler):
         self.clear_cookie(BINDING_COOKIE, path=BINDING_PATH)
         session = await weblogin.complete(self.ctx, self.provider, self.query.state, code, binding,
                                           self.request.remote_ip or "")
+        if not session.token:
+            self.redirect(session.next_path)
+            return
         secure = self.request.protocol == "https"
         ttl = self.ctx.settings.web_session_ttl_seconds
         self.set_cookie(SESSION_COOKIE, session.token, path="/", max_age=ttl, httponly=True, secure=secure,

@@ -117,7 +117,9 @@ def _state_refused() -> BadRequest:
 
 async def complete(ctx: Context, provider: str, state: Any, code: Any, binding: str | None,
                    client_ip: str) -> WebSession:
-    """Finish an H5 login: the state once, from the browser that began it; the code through the channel."""
+    """Finish an H5 login: the state once, from the browser that began it; the code through the channel.
+
+    Without a code (the user refused) the answer has no token: the browser goes back, logged out."""
     if not isinstance(state, str) or not state or len(state) > 128:
         raise _state_refused()
     raw = await ctx.redis.getdel(STATE_PREFIX + _digest(state))
@@ -129,6 +131,8 @@ async def complete(ctx: Context, provider: str, state: Any, code: Any, binding: 
     if not binding or not hmac.compare_digest(_digest(binding), record.get("binding", "")):
         raise Forbidden("login_state_foreign", "该登录请求不是从本浏览器发起的，请重新登录",
                         "This login was not started in this browser; please log in again")
+    if not isinstance(code, str) or not code:  # the user said no (拒绝): back to the page, still logged out
+        return WebSession("", "", record["next"], "")
     citizen = await citizens.login_web(ctx, KINDS[provider], record["app_id"], code, client_ip)
     citizen_id = str(citizen["_id"])
     token = await tokens.issue_access_token(ctx.redis, Principal("citizen", citizen_id, channel=record["app_id"]),

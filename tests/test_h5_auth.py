@@ -199,6 +199,19 @@ async def test_logins_refuse_foreign_domains_foreign_browsers_and_bad_codes(demo
     assert bad.code == 401 and problem(bad) == "alipay_code_invalid"
 
 
+async def test_a_refusal_comes_back_logged_out(demo_app) -> None:
+    browser = Browser(demo_app)
+    start = await browser.go("GET", f"/api/v1/h5/wechat/authorize?app_id={OA}&next=" + urllib.parse.quote("/m/#/mine"))
+    authorize = location(start).split("#")[0]
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(authorize).query))
+    refused = await browser.go("POST", authorize.split("?")[0], form={**query, "decision": "deny"})
+    callback = location(refused)
+    assert "code=" not in callback  # WeChat returns the state alone
+    assert location(await browser.go("GET", callback)) == "/m/#/mine"
+    assert "cg_session" not in browser.cookies
+    assert (await browser.go("GET", "/api/v1/h5/session")).body == b'{"citizen": null}'
+
+
 async def test_snsapi_base_is_silent_and_gives_no_unionid(demo_app, fetch) -> None:
     await fetch("POST", "/sandbox/wechat/test/oauth-user", json={"app_id": OA, "openid": "oa-base-1",
                                                                  "unionid": "union-base-1"})
