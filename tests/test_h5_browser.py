@@ -183,7 +183,7 @@ async def test_the_client_is_light_gzipped_and_revalidated(app) -> None:
         first_load += len(asset.body)
         again = await get(f"/m/{name}", {"If-None-Match": asset.headers["ETag"]})
         assert again.code == 304, name
-    # What a phone on 3G downloads before the first API answer (docs/h5.md states it): ~11.5 kB.
+    # What a phone on 3G downloads before the first API answer (docs/h5.md states it): ~11.4 kB.
     assert first_load < 20_000, first_load
     assert (await get("/m/../config/settings.py")).code == 404
     assert (await get("/m/nothing.js")).code == 404
