@@ -51,6 +51,8 @@ class Settings:
     demo_data: bool = True
     access_token_ttl_seconds: int = 900
     refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    # H5 web sessions (the /m/ client's HttpOnly cookie after a WeChat or Alipay web login).
+    web_session_ttl_seconds: int = 8 * 3600
     login_rate_limit_per_minute: int = 20
     # Real-name binding attempts per citizen (each one checks a number and says whether it is taken).
     realname_attempts_per_hour: int = 10

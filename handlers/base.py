@@ -25,7 +25,7 @@ from pymongo.errors import ConnectionFailure, OperationFailure
 from handlers import contract, jsonbody
 from handlers.contract import Contract
 from handlers.openapi import openapi_path
-from models import access, audit, idempotency, tokens
+from models import access, audit, idempotency, tokens, weblogin
 from models.core import redisio
 from models.core.context import Context
 from models.core.timezone import local_iso
@@ -36,6 +36,13 @@ access_log = logging.getLogger("citygate.access")
 app_log = logging.getLogger("citygate.app")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+# The H5 client's web session (models.weblogin): an HttpOnly cookie holding an access token, and a
+# readable cookie with its CSRF token, which every cookie-authenticated write sends back in a header.
+SESSION_COOKIE = "cg_session"
+CSRF_COOKIE = "cg_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class _RequestIds:
@@ -177,6 +184,25 @@ class BaseHandler(tornado.web.RequestHandler):
             if token:
                 self.principal = await tokens.resolve_access_token(self.ctx, token)
                 self.access_token = token
+        elif self.request.path.startswith("/api/v1/") and SESSION_COOKIE in self.request.cookies:
+            await self._resolve_web_session()
+
+    async def _resolve_web_session(self) -> None:
+        """The caller of a citizen route without a bearer token: the H5 client's web session cookie.
+
+        A write must carry the session's CSRF token in `X-CSRF-Token` (403 `csrf_token_invalid`
+        otherwise): a cross-site form or script can make the browser send the cookie, but cannot
+        read the token. A cookie that names no live citizen session counts as no cookie.
+        """
+        token = self.get_cookie(SESSION_COOKIE) or ""
+        principal = await tokens.resolve_access_token(self.ctx, token) if token else None
+        if principal is None or principal.kind != "citizen":
+            return
+        if self.request.method not in SAFE_METHODS and not weblogin.csrf_matches(self.ctx, token, self.header(CSRF_HEADER)):
+            raise Forbidden("csrf_token_invalid", "页面安全校验失败，请刷新页面后重试",
+                            "The page's CSRF token is missing or wrong; reload the page and retry")
+        self.principal = principal
+        self.access_token = token
 
     # ---- input -------------------------------------------------------------------------------
     async def data_received(self, chunk: bytes) -> None:

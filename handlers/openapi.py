@@ -145,6 +145,8 @@ def _operation(handler: type, method_name: str, path: str, params: list[str],
             answer["content"] = _content(contract.answer, schemas, contract.answer_example)
             for other in contract.also:
                 answer["content"].update(_content(other, schemas))
+        if 300 <= contract.status < 400:  # a browser redirect (the H5 logins)
+            answer["headers"] = {"Location": {"description": "where the browser goes next", "schema": {"type": "string"}}}
         responses[str(contract.status)] = answer
     for status, meaning in _error_statuses(method, contract, params).items():
         responses[str(status)] = {"description": meaning, "content": PROBLEM}

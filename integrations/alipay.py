@@ -325,3 +325,20 @@ class AlipayAdapter:
         if name == "alipay_public_key":
             read_public_key(value)
         return {}
+
+
+# ---- web authorisation (H5) --------------------------------------------------------------------
+AUTHORIZE_BASE_URL = "https://openauth.alipay.com"
+
+
+class AlipayWebAdapter(AlipayAdapter):
+    """An Alipay web app's authorisation (用户信息授权 for H5 pages): the browser consents at
+    `oauth2/publicAppAuthorize.htm?app_id&scope&redirect_uri&state`, comes back to
+    `redirect_uri?app_id&source=alipay_wallet&scope&auth_code&state`, and the auth code is exchanged
+    with alipay.system.oauth.token exactly as a mini-program's is."""
+
+    def authorize_url(self, channel: Channel, redirect_uri: str, scope: str, state: str) -> str:
+        base = (channel.public.get("authorize_base_url") or AUTHORIZE_BASE_URL).rstrip("/")
+        query = urllib.parse.urlencode({"app_id": channel.app_id, "scope": scope, "redirect_uri": redirect_uri,
+                                        "state": state})
+        return f"{base}/oauth2/publicAppAuthorize.htm?{query}"

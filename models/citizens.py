@@ -79,7 +79,7 @@ class ChannelIdentity:
     kind: str  # "wechat" | "alipay"
     app_id: str
     keys: tuple[tuple[str, dict[str, Any]], ...]
-    last_channel: dict[str, Any]
+    last_channel: dict[str, Any] | None  # None: keep the one messages go through (H5 logins send none)
 
     @property
     def rate_limit_key(self) -> str:
@@ -203,7 +203,9 @@ async def _attach(ctx: Context, identity: ChannelIdentity, only_to: str | None =
         result = await db.citizens.update_one({"_id": oid}, {"$setOnInsert": _skeleton(oid, now)}, upsert=True)
         created = result.upserted_id is not None
     mine = [k for k in keys if k in newly_claimed or k in adopted or owners.get(k) == citizen_id]
-    updates: dict[str, Any] = {"updated_at": now, "last_login_at": now, "last_channel": identity.last_channel}
+    updates: dict[str, Any] = {"updated_at": now, "last_login_at": now}
+    if identity.last_channel is not None:
+        updates["last_channel"] = identity.last_channel
     for key, detail in identity.keys:
         if key not in mine:
             continue
@@ -299,6 +301,33 @@ async def login_alipay(ctx: Context, app_id: Any, auth_code: Any, client_ip: str
     await _limit_identity(ctx, identity)
     citizen, created = await _attach(ctx, identity)
     return await _session_payload(ctx, citizen, created, identity.app_id)
+
+
+async def login_web(ctx: Context, kind: str, app_id: str, code: Any, client_ip: str) -> dict[str, Any]:
+    """H5 login (an official account's or Alipay web app's OAuth code): the same citizen the
+    mini-programs know, through the unionid or the Alipay user_id; returns the citizen."""
+    code = _required_text(code, "code")
+    await _limit_ip(ctx, client_ip)
+    channel = await channels.get_enabled(ctx, app_id, kind)
+    found = await channel_identity.login(ctx, channel, code)
+    keys: list[tuple[str, dict[str, Any]]] = []
+    if found.openid:
+        keys.append((wechat_openid_key(channel.app_id, found.openid),
+                     {"kind": "wechat_openid", "app_id": channel.app_id, "openid": found.openid}))
+    if found.unionid:
+        keys.append((wechat_unionid_key(found.unionid), {"kind": "wechat_unionid", "app_id": None,
+                                                         "unionid": found.unionid}))
+    if found.open_id:
+        keys.append((alipay_open_id_key(channel.app_id, found.open_id),
+                     {"kind": "alipay_open_id", "app_id": channel.app_id, "open_id": found.open_id}))
+    if found.user_id:
+        keys.append((alipay_user_key(found.user_id), {"kind": "alipay_user_id", "app_id": None,
+                                                      "user_id": found.user_id}))
+    # Messages keep going through the mini-program last used: H5 pages have no subscribe messages here.
+    identity = ChannelIdentity("wechat" if found.openid else "alipay", channel.app_id, tuple(keys), None)
+    await _limit_identity(ctx, identity)
+    citizen, _ = await _attach(ctx, identity)
+    return citizen
 
 
 # ---- profile --------------------------------------------------------------------------------------

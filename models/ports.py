@@ -465,3 +465,22 @@ class FaceVerifier(Protocol):
     async def query(self, channel: Channel, subject: FaceSubject, out_seq_no: str, vendor_id: str) -> FaceResult:
         """The result of session `vendor_id`, asked server-side (never taken from the client)."""
         ...
+
+
+# ---- channels: H5 web authorisation and the JS-SDK (handlers.h5_auth) ----------------------------------
+
+class WebAuthoriser(IdentityProvider, Protocol):
+    """An H5 channel's web authorisation (OAuth 2): where the browser consents, and (as an
+    IdentityProvider) who the code it comes back with names."""
+
+    def authorize_url(self, channel: Channel, redirect_uri: str, scope: str, state: str) -> str:
+        """The vendor's consent page for this channel, returning to `redirect_uri` with a code and `state`."""
+        ...
+
+
+class JsSdkTickets(Protocol):
+    """WeChat JS-SDK: the official account's current jsapi_ticket (shared by every worker)."""
+
+    async def jsapi_ticket(self, channel: Channel) -> str:
+        """The ticket; ChannelCallFailed when WeChat gives none."""
+        ...

@@ -37,6 +37,8 @@ HANDLER_MODULES = [
     "handlers.licences",           # e-licences: wallet, consents, public verification
     "handlers.admin_licences",
     "handlers.face",               # face verification (刷脸)
+    "handlers.h5_auth",            # H5 entrance: WeChat official-account and Alipay web login, JS-SDK
+    "handlers.h5_pages",           # the phone-browser client at /m/
 ]
 
 # Sandbox channels, mounted under /sandbox in development only.

@@ -42,7 +42,7 @@ async def test_demo_channels_listed_without_secrets(demo_app, fetch, channel_adm
     response = await fetch("GET", "/admin/v1/channels", token=channel_admin)
     assert response.status == 200
     listed = response.json()
-    assert [c["app_id"] for c in listed["items"]] == sorted([channels.DEMO_ALIPAY_APP_ID, channels.DEMO_WECHAT_APP_ID])
+    assert [c["app_id"] for c in listed["items"]] == sorted(channels.DEMO_APP_IDS)  # the H5 ones too (docs/h5.md)
     demo = await channels.find_channel(demo_app.ctx, channels.DEMO_WECHAT_APP_ID)
     wechat = next(c for c in listed["items"] if c["app_id"] == channels.DEMO_WECHAT_APP_ID)
     assert wechat["secret_set"] is True and wechat["demo"] is True

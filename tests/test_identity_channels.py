@@ -76,7 +76,7 @@ async def test_key_rotation_re_encrypts_without_downtime(channels_app, fetch) ->
     ctx.cipher = FieldCipher([("k2", base64.b64decode(NEW_KEY)), (old_kid, base64.b64decode(DEFAULT_ENCRYPTION_KEY))])
     assert (await channels.find_channel(ctx, WECHAT_APP)).secret("app_secret")  # old values still read
     # Deploy step 2: re-encrypt everything under the new key.
-    assert await channels.rotate_channel_secrets(ctx) == 2
+    assert await channels.rotate_channel_secrets(ctx) == len(channels.DEMO_APP_IDS)  # one secret each
     assert await citizens.rotate_citizen_secrets(ctx) == 2  # the phone and the WeChat session key
     async for doc in ctx.db.channels.find({}):
         assert all(value.startswith("k2.") for value in doc["secrets"].values())

@@ -18,7 +18,7 @@ from typing import Any
 from pymongo import ReturnDocument
 
 from integrations import alipay as alipay_protocol
-from integrations.sandbox import common, keys
+from integrations.sandbox import common, consent, keys
 from integrations.sandbox.base import SandboxHandler
 from models.core.context import Context
 from models.core.timezone import VendorTimeError, alipay_time, parse_alipay_time
@@ -65,9 +65,10 @@ async def gateway_public_key_pem(ctx: Context) -> str:
     return keys.public_pem_of(await gateway_private_key_pem(ctx))
 
 
-async def register_app(ctx: Context, app_id: str, app_public_key_pem: str) -> None:
-    """Register an app's public key with the sandbox, as on Alipay's console."""
-    await common.register_app(ctx, VENDOR, app_id, app_public_key=app_public_key_pem)
+async def register_app(ctx: Context, app_id: str, app_public_key_pem: str, domains: list[str] | None = None) -> None:
+    """Register an app's public key (and a web app's authorisation callback domains) with the sandbox."""
+    await common.register_app(ctx, VENDOR, app_id, app_public_key=app_public_key_pem,
+                              **({"domains": domains} if domains else {}))
 
 
 def open_id_for(app_id: str, user_id: str) -> str:
@@ -189,6 +190,76 @@ async def send_template_message(ctx: Context, app_id: str, params: dict[str, str
     return {"code": "10000", "msg": "Success"}
 
 
+# ---- web authorisation (H5) ----------------------------------------------------------------------
+OAUTH_SCOPES = ("auth_base", "auth_user")
+
+
+class PublicAppAuthorizeHandler(SandboxHandler):
+    """oauth2/publicAppAuthorize.htm: the consent page (auth_user) or a silent pass (auth_base), then
+    back to redirect_uri?app_id&source=alipay_wallet&scope&auth_code&state."""
+
+    async def checked(self, source: dict[str, str]) -> dict[str, Any] | None:
+        app = await common.find_app(self.ctx, VENDOR, source["app_id"]) if source["app_id"] else None
+        problem = None
+        if app is None:
+            problem = ("invalid-app-id", "无效的 app_id")
+        elif not consent.redirect_host_allowed(app, source["redirect_uri"]):
+            problem = ("invalid-redirect-uri", "redirect_uri 与应用配置的授权回调地址不一致")
+        elif not source["scope"] or any(s not in OAUTH_SCOPES for s in source["scope"].split(",")):
+            problem = ("invalid-scope", "无效的 scope")
+        if problem:
+            self.set_status(400)
+            self.set_header("Content-Type", "application/json; charset=utf-8")
+            self.finish(json.dumps({"error": problem[0], "error_description": problem[1]}, ensure_ascii=False))
+            return None
+        return app
+
+    def source(self, read: Any) -> dict[str, str]:
+        return {k: read(k, "") for k in ("app_id", "scope", "redirect_uri", "state")}
+
+    async def get(self) -> None:
+        source = self.source(self.get_query_argument)
+        app = await self.checked(source)
+        if app is None:
+            return
+        if "auth_user" not in source["scope"].split(","):  # auth_base is silent
+            return await self.consented(app, source)
+        consent.render(self, vendor_name="支付宝", title="支付宝授权", app_name=app.get("name") or app["app_id"],
+                       asks="获取你的支付宝账户信息（头像、昵称等）", fields=source)
+
+    async def post(self) -> None:
+        source = self.source(self.get_body_argument)
+        app = await self.checked(source)
+        if app is None:
+            return
+        if self.get_body_argument("decision", "") != "allow":
+            self.redirect(consent.with_query(source["redirect_uri"], {"app_id": app["app_id"], "state": source["state"]}))
+            return
+        await self.consented(app, source)
+
+    async def consented(self, app: dict[str, Any], source: dict[str, str]) -> None:
+        user = await consent.take_next_user(self.ctx, VENDOR, app["app_id"])
+        user_id = user["user_id"] if user else "2088" + str(int(consent.browser_user(self)[:12], 16))[:12].zfill(12)
+        code = common.new_code()
+        await self.ctx.db.sandbox_alipay_codes.insert_one({
+            "_id": code, "app_id": app["app_id"], "user_id": user_id, "id_mode": "both", "used_at": None,
+            "expires_at": self.ctx.clock() + common.CODE_TTL})
+        self.redirect(consent.with_query(source["redirect_uri"], {
+            "app_id": app["app_id"], "source": "alipay_wallet", "scope": source["scope"], "auth_code": code,
+            "state": source["state"]}))
+
+
+class OAuthUserHelperHandler(SandboxHandler):
+    """Sandbox test helper: {app_id, user_id}: who the web app's next consent is."""
+
+    async def post(self) -> None:
+        body = self.json_body()
+        app_id = await common.require_registered(self.ctx, VENDOR, body)
+        user_id = common.required_identifier(body, "user_id")
+        await consent.set_next_user(self.ctx, VENDOR, app_id, {"user_id": user_id})
+        self.write_json({"app_id": app_id, "user_id": user_id})
+
+
 # ---- test helpers ------------------------------------------------------------------------------
 class AuthCodeHelperHandler(SandboxHandler):
     """Sandbox test helper: an auth code for {app_id, user_id, id_mode?} (single use, 5 minutes).
@@ -267,6 +338,8 @@ keys.register_material("alipay", _gateway_key_material)
 
 routes = [
     (r"/sandbox/alipay/gateway\.do", GatewayHandler),
+    (r"/sandbox/alipay/oauth2/publicAppAuthorize\.htm", PublicAppAuthorizeHandler),
+    (r"/sandbox/alipay/test/oauth-user", OAuthUserHelperHandler),
     (r"/sandbox/alipay/test/auth-code", AuthCodeHelperHandler),
     (r"/sandbox/alipay/test/fault", FaultHelperHandler),
     (r"/sandbox/alipay/test/refuse-messages", RefuseMessagesHelperHandler),

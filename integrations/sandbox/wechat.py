@@ -19,7 +19,7 @@ from typing import Any
 
 from pymongo import ReturnDocument
 
-from integrations.sandbox import common
+from integrations.sandbox import common, consent
 from integrations.sandbox.base import SandboxHandler
 from integrations.wechat import encrypt_user_data
 from models.core.context import Context
@@ -27,13 +27,16 @@ from models.errors import FieldError, ValidationFailed
 
 VENDOR = "wechat"
 TOKEN_TTL_SECONDS = 7200
-APIS = ("jscode2session", "token", "getuserphonenumber", "subscribe_send", "face_getverifyid", "face_queryverifyinfo")
+APIS = ("jscode2session", "token", "getuserphonenumber", "subscribe_send", "face_getverifyid", "face_queryverifyinfo",
+        "oauth2_access_token", "userinfo", "getticket")
+WEB_TOKEN_PREFIX = "cg:sandbox:wx-web-token:"
+OAUTH_SCOPES = ("snsapi_base", "snsapi_userinfo")
 _PHONE = re.compile(r"^\+?\d{5,20}$")
 
 
-async def register_app(ctx: Context, app_id: str, secret: str) -> None:
-    """Register a mini-program and its AppSecret with the sandbox."""
-    await common.register_app(ctx, VENDOR, app_id, secret=secret)
+async def register_app(ctx: Context, app_id: str, secret: str, domains: list[str] | None = None) -> None:
+    """Register a mini-program (or an official account, with its web authorisation domains) and its AppSecret."""
+    await common.register_app(ctx, VENDOR, app_id, secret=secret, **({"domains": domains} if domains else {}))
 
 
 def _error(errcode: int, errmsg: str) -> dict[str, Any]:
@@ -213,6 +216,152 @@ class SubscribeSendHandler(WeChatApiHandler):
         self.answer({"errcode": 0, "errmsg": "ok", "msgid": int(hashlib.sha256(message_id.encode()).hexdigest()[:13], 16)})
 
 
+# ---- official accounts: web authorisation and JS-SDK ------------------------------------------------
+class AuthorizeHandler(WeChatApiHandler):
+    """connect/oauth2/authorize: the consent page (snsapi_userinfo) or a silent pass (snsapi_base),
+    then back to redirect_uri?code&state. WeChat's own errors here are pages (10003 redirect_uri
+    domain not registered, 10005 scope not allowed); this answers them as errcode JSON."""
+
+    async def checked(self, source: dict[str, str]) -> tuple[dict[str, Any], str, str, str] | None:
+        app_id, redirect_uri = source.get("appid", ""), source.get("redirect_uri", "")
+        scope = source.get("scope", "")
+        app = await common.find_app(self.ctx, VENDOR, app_id) if app_id else None
+        if app is None:
+            self.set_status(400)
+            self.answer(_error(10002, "appid invalid"))
+            return None
+        if not consent.redirect_host_allowed(app, redirect_uri):
+            self.set_status(400)
+            self.answer(_error(10003, "redirect_uri domain mismatch"))
+            return None
+        if scope not in OAUTH_SCOPES or source.get("response_type", "code") != "code":
+            self.set_status(400)
+            self.answer(_error(10005, "scope not allowed"))
+            return None
+        return app, redirect_uri, scope, source.get("state", "")
+
+    async def get(self) -> None:
+        source = {k: self.get_query_argument(k, "") for k in ("appid", "redirect_uri", "response_type", "scope", "state")}
+        checked = await self.checked(source)
+        if checked is None:
+            return
+        app, _, scope, _ = checked
+        if scope == "snsapi_base":  # silent: WeChat asks nothing for the openid alone
+            return await self.consented(source)
+        consent.render(self, vendor_name="微信", title="微信授权", app_name=app.get("name") or app["app_id"],
+                       asks="获得你的公开信息（昵称、头像、地区及性别）", fields=source)
+
+    async def post(self) -> None:
+        source = {k: self.get_body_argument(k, "") for k in ("appid", "redirect_uri", "response_type", "scope", "state")}
+        if self.get_body_argument("decision", "") != "allow":
+            checked = await self.checked(source)
+            if checked is not None:  # a refusal returns without a code, as WeChat does
+                self.redirect(consent.with_query(checked[1], {"state": checked[3]}))
+            return
+        await self.consented(source)
+
+    async def consented(self, source: dict[str, str]) -> None:
+        checked = await self.checked(source)
+        if checked is None:
+            return
+        app, redirect_uri, scope, state = checked
+        user = await consent.take_next_user(self.ctx, VENDOR, app["app_id"])
+        if user is None:
+            person = consent.browser_user(self)
+            user = {"openid": "o" + hashlib.sha256(f"{app['app_id']}:{person}".encode()).hexdigest()[:27],
+                    "unionid": "u" + person[:27]}
+        code = common.new_code()
+        await self.ctx.db.sandbox_wechat_codes.insert_one({
+            "_id": code, "kind": "oauth", "app_id": app["app_id"], "openid": user["openid"],
+            "unionid": user.get("unionid"), "scope": scope, "used_at": None,
+            "expires_at": self.ctx.clock() + common.CODE_TTL})
+        self.redirect(consent.with_query(redirect_uri, {"code": code, "state": state}))
+
+
+class OAuthAccessTokenHandler(WeChatApiHandler):
+    """sns/oauth2/access_token: a web authorisation code → access_token, openid, scope (unionid with snsapi_userinfo)."""
+
+    api = "oauth2_access_token"
+
+    async def get(self) -> None:
+        app_id = self.get_query_argument("appid", "")
+        problem = await self.credentials_problem(app_id, self.get_query_argument("secret", ""))
+        if problem:
+            return self.answer(problem)
+        if self.get_query_argument("grant_type", "") != "authorization_code":
+            return self.answer(_error(40002, "invalid grant_type"))
+        code = self.get_query_argument("code", "")
+        if not code:
+            return self.answer(_error(41008, "missing code"))
+        fault = await self.fault(app_id)
+        if fault:
+            return self.answer(fault)
+        record, problem = await self.redeem(code, app_id, "oauth")
+        if problem or record is None:
+            return self.answer(problem or _error(40029, "invalid code"))
+        token = common.new_code(20) + base64.urlsafe_b64encode(os.urandom(48)).decode().rstrip("=")
+        held = {"app_id": app_id, "openid": record["openid"], "unionid": record.get("unionid"), "scope": record["scope"]}
+        await self.ctx.redis.set(WEB_TOKEN_PREFIX + token, json.dumps(held), ex=TOKEN_TTL_SECONDS)
+        payload = {"access_token": token, "expires_in": TOKEN_TTL_SECONDS, "refresh_token": common.new_code(40),
+                   "openid": record["openid"], "scope": record["scope"], "is_snapshotuser": 0}
+        if record["scope"] == "snsapi_userinfo" and record.get("unionid"):
+            payload["unionid"] = record["unionid"]  # WeChat gives the unionid only with snsapi_userinfo
+        self.answer(payload)
+
+
+class UserInfoHandler(WeChatApiHandler):
+    """sns/userinfo: the user's public profile for a snsapi_userinfo web access_token."""
+
+    api = "userinfo"
+
+    async def get(self) -> None:
+        raw = await self.ctx.redis.get(WEB_TOKEN_PREFIX + self.get_query_argument("access_token", ""))
+        if not raw:
+            return self.answer(_error(40001, "invalid credential, access_token is invalid or not latest"))
+        held = json.loads(raw)
+        if self.get_query_argument("openid", "") != held["openid"]:
+            return self.answer(_error(40003, "invalid openid"))
+        if held["scope"] != "snsapi_userinfo":
+            return self.answer(_error(48001, "api unauthorized"))
+        fault = await self.fault(held["app_id"])
+        if fault:
+            return self.answer(fault)
+        info = {"openid": held["openid"], "nickname": "沙箱用户", "sex": 0, "province": "", "city": "", "country": "",
+                "headimgurl": "", "privilege": []}
+        if held.get("unionid"):
+            info["unionid"] = held["unionid"]
+        self.answer(info)
+
+
+class TicketHandler(WeChatApiHandler):
+    """cgi-bin/ticket/getticket?type=jsapi: the account's JS-SDK ticket (7200 s)."""
+
+    api = "getticket"
+
+    async def get(self) -> None:
+        app_id, problem = await self.token_app()
+        if problem or app_id is None:
+            return self.answer(problem or _error(40001, "invalid credential"))
+        if self.get_query_argument("type", "") not in ("jsapi", "wx_card"):
+            return self.answer(_error(40097, "invalid args"))
+        fault = await self.fault(app_id)
+        if fault:
+            return self.answer(fault)
+        self.answer({"errcode": 0, "errmsg": "ok", "ticket": common.new_code(86), "expires_in": TOKEN_TTL_SECONDS})
+
+
+class OAuthUserHelperHandler(SandboxHandler):
+    """Sandbox test helper: {app_id, openid, unionid?}: who the official account's next consent is."""
+
+    async def post(self) -> None:
+        body = self.json_body()
+        app_id = await common.require_registered(self.ctx, VENDOR, body)
+        user = {"openid": common.required_identifier(body, "openid"),
+                "unionid": common.required_identifier(body, "unionid", optional=True)}
+        await consent.set_next_user(self.ctx, VENDOR, app_id, user)
+        self.write_json({"app_id": app_id, **user})
+
+
 def _json_or_none(raw: bytes) -> dict[str, Any] | None:
     try:
         body = json.loads(raw or b"")
@@ -334,6 +483,11 @@ routes = [
     (r"/sandbox/wechat/cgi-bin/token", AccessTokenHandler),
     (r"/sandbox/wechat/wxa/business/getuserphonenumber", PhoneNumberHandler),
     (r"/sandbox/wechat/cgi-bin/message/subscribe/send", SubscribeSendHandler),
+    (r"/sandbox/wechat/connect/oauth2/authorize", AuthorizeHandler),
+    (r"/sandbox/wechat/sns/oauth2/access_token", OAuthAccessTokenHandler),
+    (r"/sandbox/wechat/sns/userinfo", UserInfoHandler),
+    (r"/sandbox/wechat/cgi-bin/ticket/getticket", TicketHandler),
+    (r"/sandbox/wechat/test/oauth-user", OAuthUserHelperHandler),
     (r"/sandbox/wechat/test/login-code", LoginCodeHelperHandler),
     (r"/sandbox/wechat/test/phone-code", PhoneCodeHelperHandler),
     (r"/sandbox/wechat/test/encrypted-data", EncryptedDataHelperHandler),

@@ -1,4 +1,5 @@
-"""Channels (渠道): the third-party entrances citizens come through (WeChat and Alipay mini-programs).
+"""Channels (渠道): the third-party entrances citizens come through (WeChat and Alipay mini-programs,
+and their H5 entrances: a WeChat official account's and an Alipay web app's web authorisation).
 
 A channel document holds the app's id, its API base URL (the real vendor or our sandbox: the client
 code is the same, only this URL differs), non-secret key material in `public`, and secrets in
@@ -49,11 +50,16 @@ from models.channels.rotation import (
 )
 from models.channels.store import (
     ALIPAY_MINIPROGRAM,
+    ALIPAY_WEB,
     DEMO_ALIPAY_APP_ID,
+    DEMO_ALIPAY_WEB_APP_ID,
     DEMO_APP_IDS,
     DEMO_WECHAT_APP_ID,
+    DEMO_WECHAT_OA_APP_ID,
     KINDS,
+    WEB_KINDS,
     WECHAT_MINIPROGRAM,
+    WECHAT_OA,
     ensure_indexes,
     find_channel,
     get_enabled,
@@ -64,7 +70,8 @@ from models.channels.store import (
 from models.ports import Channel, ChannelError
 
 __all__ = [
-    "ALIPAY_MINIPROGRAM", "CHANNEL_PUBLIC", "CHANNEL_SECRETS", "DEFAULT_OVERLAP_SECONDS", "DEMO_ALIPAY_APP_ID",
+    "ALIPAY_MINIPROGRAM", "ALIPAY_WEB", "DEMO_ALIPAY_WEB_APP_ID", "DEMO_WECHAT_OA_APP_ID", "WEB_KINDS", "WECHAT_OA",
+    "CHANNEL_PUBLIC", "CHANNEL_SECRETS", "DEFAULT_OVERLAP_SECONDS", "DEMO_ALIPAY_APP_ID",
     "DEMO_APP_IDS", "DEMO_WECHAT_APP_ID", "KINDS", "MAX_OVERLAP_SECONDS", "PUBLIC_ROTATABLE", "ROTATABLE",
     "WECHAT_MINIPROGRAM", "Channel", "ChannelCheckFailed", "ChannelError", "channel_usage", "channel_view",
     "check_channel", "check_config", "create_channel", "delete_channel", "ensure_indexes", "find_channel",

@@ -22,9 +22,11 @@ from models import exposure
 from models.channels.checks import check_config, require_passing
 from models.channels.store import (
     ALIPAY_MINIPROGRAM,
+    ALIPAY_WEB,
     DEMO_APP_IDS,
     KINDS,
     WECHAT_MINIPROGRAM,
+    WECHAT_OA,
     from_document,
     not_found,
     secret_context,
@@ -35,8 +37,13 @@ from models.errors import Conflict, FieldError, ValidationFailed
 from models.ports import ChannelCredentials
 
 # Secrets an operator sets through the channel routes; payment secrets go through .../merchant.
-CHANNEL_SECRETS = {WECHAT_MINIPROGRAM: ("app_secret",), ALIPAY_MINIPROGRAM: ("app_private_key",)}
-CHANNEL_PUBLIC = {WECHAT_MINIPROGRAM: (), ALIPAY_MINIPROGRAM: ("alipay_public_key",)}
+CHANNEL_SECRETS = {WECHAT_MINIPROGRAM: ("app_secret",), ALIPAY_MINIPROGRAM: ("app_private_key",),
+                   WECHAT_OA: ("app_secret",), ALIPAY_WEB: ("app_private_key",)}
+# H5 channels: `redirect_domains` lists, comma-separated, the host names their pages may be served from
+# (the vendor's 网页授权域名 / JS 接口安全域名), and `authorize_base_url` where the vendor's consent page is.
+CHANNEL_PUBLIC = {WECHAT_MINIPROGRAM: (), ALIPAY_MINIPROGRAM: ("alipay_public_key",),
+                  WECHAT_OA: ("redirect_domains", "authorize_base_url"),
+                  ALIPAY_WEB: ("alipay_public_key", "redirect_domains", "authorize_base_url")}
 _APP_ID = re.compile(r"^[A-Za-z0-9_-]{4,64}$")
 _BASE_URL = re.compile(r"^https?://[^\s/]+(/[^\s]*)?$")
 _TEMPLATE = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
@@ -91,8 +98,8 @@ def parse_channel(body: dict[str, Any], kind: str | None, *, creating: bool,
     if creating:
         kind = body.get("kind")
         if not isinstance(kind, str) or kind not in KINDS:
-            errors.append(FieldError("kind", "invalid", "kind 应为 wechat_miniprogram 或 alipay_miniprogram",
-                                     "kind must be wechat_miniprogram or alipay_miniprogram"))
+            errors.append(FieldError("kind", "invalid", f"kind 应为 {'、'.join(KINDS)} 之一",
+                                     f"kind must be one of {', '.join(KINDS)}"))
         app_id = body.get("app_id")
         if not isinstance(app_id, str) or not _APP_ID.match(app_id):
             errors.append(FieldError("app_id", "invalid", "app_id 应为 4 到 64 位字母、数字、下划线或连字符",
@@ -144,7 +151,7 @@ def parse_channel(body: dict[str, Any], kind: str | None, *, creating: bool,
         if creating and not all(out["secrets"].get(n) for n in CHANNEL_SECRETS[kind]):
             missing = ", ".join(CHANNEL_SECRETS[kind])
             errors.append(FieldError("secrets", "required", f"请设置渠道密钥：{missing}", f"Set the channel's secrets: {missing}"))
-        if kind == ALIPAY_MINIPROGRAM and out["secrets"].get("app_private_key"):
+        if kind in (ALIPAY_MINIPROGRAM, ALIPAY_WEB) and out["secrets"].get("app_private_key"):
             try:
                 out["public"].update(credentials[kind].derived_public("app_private_key", out["secrets"]["app_private_key"]))
             except (ValueError, TypeError):
@@ -174,8 +181,8 @@ def _named_texts(body: dict[str, Any], field: str, allowed: tuple[str, ...], err
 
 async def list_channels(ctx: Context, *, kind: str | None = None, page: int = 1, page_size: int = 20) -> dict[str, Any]:
     if kind is not None and kind not in KINDS:
-        raise ValidationFailed(errors=[FieldError("kind", "invalid", "kind 应为 wechat_miniprogram 或 alipay_miniprogram",
-                                                  "kind must be wechat_miniprogram or alipay_miniprogram")])
+        raise ValidationFailed(errors=[FieldError("kind", "invalid", f"kind 应为 {'、'.join(KINDS)} 之一",
+                                                  f"kind must be one of {', '.join(KINDS)}")])
     query: dict[str, Any] = {"kind": kind} if kind else {}
     return await page_of(ctx.db.channels, query, [("app_id", 1)], page, page_size, lambda doc: channel_view(ctx, doc))
 

@@ -6,10 +6,19 @@ module turns that into the problem the citizen's app sees, in the channel's name
 
 from __future__ import annotations
 
-from models.channels.store import ALIPAY_MINIPROGRAM, WECHAT_MINIPROGRAM
+from models.channels.store import ALIPAY_MINIPROGRAM, ALIPAY_WEB, WECHAT_MINIPROGRAM, WECHAT_OA
 from models.core.context import Context
 from models.errors import DomainError, FieldError, Forbidden, RateLimited, Unauthorized, Unavailable, ValidationFailed
-from models.ports import Channel, ChannelCallFailed, ChannelError, ChannelLogin, Failure, VerifiedPhone
+from models.ports import (
+    Channel,
+    ChannelCallFailed,
+    ChannelError,
+    ChannelLogin,
+    Failure,
+    JsSdkTickets,
+    VerifiedPhone,
+    WebAuthoriser,
+)
 
 # What a failed call means to the caller, by channel kind; whatever is not listed is channel_error.
 _PROBLEMS: dict[tuple[str, Failure], tuple[type[DomainError], str, str, str]] = {
@@ -41,11 +50,14 @@ _PROBLEMS: dict[tuple[str, Failure], tuple[type[DomainError], str, str, str]] = 
 # An answer without what was asked, by what was asked.
 _LOGIN_INCOMPLETE = {WECHAT_MINIPROGRAM: ("微信登录返回的数据不完整", "WeChat's login answer is incomplete"),
                      ALIPAY_MINIPROGRAM: ("支付宝未返回用户标识", "Alipay returned no user id")}
+# An H5 channel's failures read as its vendor's mini-program's (the same vendor, the same words).
+_VENDOR_OF = {WECHAT_OA: WECHAT_MINIPROGRAM, ALIPAY_WEB: ALIPAY_MINIPROGRAM}
 _PHONE_INCOMPLETE = ("微信未返回手机号", "WeChat returned no phone number")
 _PHONE_OTHER_APP = ("手机号数据不属于本小程序", "Phone data belongs to another app")
 
 
 def _problem(kind: str, failure: Failure) -> DomainError:
+    kind = _VENDOR_OF.get(kind, kind)
     error_class, code, zh, en = _PROBLEMS.get((kind, failure)) or _PROBLEMS[(kind, Failure.REFUSED)]
     return error_class(code, zh, en)
 
@@ -56,7 +68,7 @@ async def login(ctx: Context, channel: Channel, code: str) -> ChannelLogin:
         return await ctx.identity_providers[channel.kind].login(channel, code)
     except ChannelCallFailed as exc:
         if exc.failure is Failure.INCOMPLETE:
-            raise ChannelError("channel_error", *_LOGIN_INCOMPLETE[channel.kind]) from None
+            raise ChannelError("channel_error", *_LOGIN_INCOMPLETE[_VENDOR_OF.get(channel.kind, channel.kind)]) from None
         raise _problem(channel.kind, exc.failure) from None
 
 
@@ -86,3 +98,18 @@ def phone_from_encrypted_data(ctx: Context, app_id: str, session_key: str, encry
         raise ValidationFailed(errors=[FieldError(
             "encrypted_data", "wechat_data_invalid", "加密数据无法解密或不属于本小程序，请重新登录后再试",
             "The encrypted data does not decrypt for this app; log in again and retry")]) from None
+
+
+async def jsapi_ticket(ctx: Context, channel: Channel) -> str:
+    """The official account's JS-SDK ticket (models.ports.JsSdkTickets); the caller's problem when WeChat says no."""
+    tickets: JsSdkTickets = ctx.identity_providers[channel.kind]  # type: ignore[assignment]
+    try:
+        return await tickets.jsapi_ticket(channel)
+    except ChannelCallFailed as exc:
+        raise _problem(channel.kind, exc.failure) from None
+
+
+def authorize_url(ctx: Context, channel: Channel, redirect_uri: str, scope: str, state: str) -> str:
+    """The vendor's consent page for an H5 channel (models.ports.WebAuthoriser)."""
+    authoriser: WebAuthoriser = ctx.identity_providers[channel.kind]  # type: ignore[assignment]
+    return authoriser.authorize_url(channel, redirect_uri, scope, state)

@@ -16,7 +16,9 @@ from pymongo import ReturnDocument
 from models.channels.console import channel_view, fingerprint
 from models.channels.store import (
     ALIPAY_MINIPROGRAM,
+    ALIPAY_WEB,
     WECHAT_MINIPROGRAM,
+    WECHAT_OA,
     from_document,
     not_found,
     previous_context,
@@ -38,6 +40,9 @@ ROTATABLE: dict[str, dict[str, str]] = {
                          "private_key": "wechatpay_private_key", "wechatpay_private_key": "wechatpay_private_key"},
     ALIPAY_MINIPROGRAM: {"private_key": "app_private_key", "app_private_key": "app_private_key",
                          "alipay_public_key": "alipay_public_key"},
+    WECHAT_OA: {"app_secret": "app_secret"},
+    ALIPAY_WEB: {"private_key": "app_private_key", "app_private_key": "app_private_key",
+                 "alipay_public_key": "alipay_public_key"},
 }
 PUBLIC_ROTATABLE = frozenset({"alipay_public_key"})  # keys, not secrets: shown, stored in clear
 DEFAULT_OVERLAP_SECONDS = 86_400

@@ -24,12 +24,19 @@ log = logging.getLogger("citygate.channels")
 
 WECHAT_MINIPROGRAM = "wechat_miniprogram"
 ALIPAY_MINIPROGRAM = "alipay_miniprogram"
-KINDS = (WECHAT_MINIPROGRAM, ALIPAY_MINIPROGRAM)
+# H5 entrances (docs/h5.md): a WeChat official account's web authorisation (网页授权) and an Alipay
+# web app's (网页授权), each with the domains its pages may be served from (`public.redirect_domains`).
+WECHAT_OA = "wechat_oa"
+ALIPAY_WEB = "alipay_web"
+KINDS = (WECHAT_MINIPROGRAM, ALIPAY_MINIPROGRAM, WECHAT_OA, ALIPAY_WEB)
+WEB_KINDS = (WECHAT_OA, ALIPAY_WEB)
 
 DEMO_WECHAT_APP_ID = "wxdemo0000000001"
 DEMO_ALIPAY_APP_ID = "2021000000000001"
+DEMO_WECHAT_OA_APP_ID = "wxdemooa00000001"
+DEMO_ALIPAY_WEB_APP_ID = "2021000000000002"
 # The demo channels are recreated at every start (server.demo_channels), so they cannot be deleted.
-DEMO_APP_IDS = (DEMO_WECHAT_APP_ID, DEMO_ALIPAY_APP_ID)
+DEMO_APP_IDS = (DEMO_WECHAT_APP_ID, DEMO_ALIPAY_APP_ID, DEMO_WECHAT_OA_APP_ID, DEMO_ALIPAY_WEB_APP_ID)
 
 
 def secret_context(channel_id: str, name: str) -> str:
