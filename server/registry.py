@@ -33,6 +33,7 @@ HANDLER_MODULES = [
     "handlers.admin_console",      # console: scorecard, audit
     "handlers.admin_channels",     # channels (CRUD, check, rotations, exposure)
     "handlers.admin_operators",    # operator accounts, sessions, TOTP
+    "handlers.console_pages",      # the operator web console at /console/
 ]
 
 # Sandbox channels, mounted under /sandbox in development only.
