@@ -20,6 +20,8 @@ export const NAV = [
   { route: 'audit', perm: 'audit.read' },
 ];
 
+// Native append() would print null and arrays as text: this one skips the absent and flattens lists.
+const add = (el, ...children) => el.append(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
 const rerender = () => window.dispatchEvent(new Event('cg:rerender'));
 const link = (href, label) => h('a', { href }, label);
 const query = () => Object.fromEntries(new URLSearchParams(location.hash.split('?')[1] || ''));
@@ -54,7 +56,7 @@ async function queuePage(view, no) {
   // Overdue first, then the fewest working days left; paused and finished ones last.
   const rank = (a) => (a.deadline && a.deadline.overdue ? -1e6 : 0) + (a.deadline && !a.deadline.paused && a.deadline.days_left !== null ? a.deadline.days_left : 1e5);
   const items = [...list.items].sort((a, b) => rank(a) - rank(b));
-  view.append(heading(t('nav.queue')),
+  add(view, heading(t('nav.queue')),
     filterBar([field(t('status'), status), h('div', { class: 'field check' }, h('label', {}, overdue, ' ', t('overdue_only')))], () => apply()),
     table([
       { label: t('application_no'), cell: (a) => link('#/queue/' + enc(a.application_no), a.application_no) },
@@ -131,7 +133,7 @@ async function applicationPage(view, no) {
   }
   const supplement = app.supplement ? h('section', { class: 'card' }, h('h2', {}, t('supplement_list')),
     h('ul', {}, (app.supplement.missing_materials || []).map((k) => h('li', {}, materialName(k)))), app.supplement.note ? h('p', {}, app.supplement.note) : null) : null;
-  view.append(
+  add(view, 
     heading(t('application') + ' ' + app.application_no, badge(app.status_label), countdown(app.deadline)),
     h('p', {}, link('#/queue', '← ' + t('nav.queue'))),
     h('div', { class: 'grid2' },
@@ -162,7 +164,7 @@ async function cataloguePage(view, code, tab) {
   const page = Number(q.page || 1);
   const apply = (p = 1) => { location.hash = '#/catalogue?' + new URLSearchParams({ status: status.value, department: department.value.trim(), page: p }); };
   const list = await get('/admin/v1/services', { status: status.value, department: department.value.trim(), page, page_size: 50 });
-  view.append(heading(t('nav.catalogue')), catalogueTabs('list'),
+  add(view, heading(t('nav.catalogue')), catalogueTabs('list'),
     filterBar([field(t('status'), status), field(t('department'), department)], () => apply()),
     table([
       { label: t('code'), cell: (s) => link('#/catalogue/' + enc(s.code), s.code) },
@@ -181,7 +183,7 @@ function catalogueTabs(current) {
 
 async function misfiledPage(view) {
   const report = await get('/admin/v1/catalogue/misfiled');
-  view.append(heading(t('misfiled')), catalogueTabs('misfiled'), table([
+  add(view, heading(t('misfiled')), catalogueTabs('misfiled'), table([
     { label: t('code'), cell: (m) => link('#/catalogue/' + enc(m.code), m.code) },
     { label: t('name'), cell: (m) => text(m.name) },
     { label: t('department'), cell: (m) => m.department || '—' },
@@ -192,7 +194,7 @@ async function misfiledPage(view) {
 async function missesPage(view) {
   const misses = await get('/admin/v1/search/misses', { page_size: 50 });
   const writable = can('catalogue.write');
-  view.append(heading(t('misses')), catalogueTabs('misses'), table([
+  add(view, heading(t('misses')), catalogueTabs('misses'), table([
     { label: t('search_query'), cell: (m) => m.query },
     { label: t('count'), cell: (m) => String(m.count) },
     { label: t('last_at'), cell: (m) => fmtTime(m.last_at) },
@@ -229,6 +231,7 @@ async function itemPage(view, code) {
     const wrap = field(label, el, hint);
     const slot = h('ul', { class: 'problems', id: uid('p') });
     wrap.append(slot);
+    el.setAttribute('aria-describedby', [el.getAttribute('aria-describedby'), slot.id].filter(Boolean).join(' '));
     inputs[path] = el; slots[path] = slot;
     if (!writable) el.disabled = true;
     return wrap;
@@ -291,7 +294,7 @@ async function itemPage(view, code) {
         .sort((a, b) => b.length - a.length)[0] || (problem.field === 'guide.result' ? 'guide.result.name' : null);
       const message = typeof problem.message === 'object' ? text(problem.message) : problem.message;
       const line = h('li', { 'data-field': problem.field, 'data-code': problem.code }, message + (path && path !== problem.field ? ` (${problem.field})` : ''));
-      if (path) { slots[path].append(line); inputs[path].setAttribute('aria-invalid', 'true'); inputs[path].setAttribute('aria-errormessage', slots[path].id); }
+      if (path) { slots[path].append(line); inputs[path].setAttribute('aria-invalid', 'true'); }
       else others.append(line);
     }
     summary.replaceChildren(problems.length ? h('p', { class: 'warn-box' }, t('problems_count', { n: problems.length })) : h('p', { class: 'ok-box' }, t('publishable')));
@@ -360,8 +363,9 @@ async function itemPage(view, code) {
       : actionButton(t('publish'), async () => {
         errorBox.replaceChildren();
         try {
-          await save();
-          if (!await confirmAction(t('publish'), t('confirm_publish', { code }))) return;
+          const saved = await save();
+          // An incomplete item cannot go out: the gate's answer is shown without asking first.
+          if (saved.publishable && !await confirmAction(t('publish'), t('confirm_publish', { code }))) return;
           await post(`/admin/v1/services/${enc(code)}/publish`);
           toast(t('published_ok')); rerender();
         } catch (error) {
@@ -370,7 +374,7 @@ async function itemPage(view, code) {
       }, { class: 'primary' }),
     h('button', { type: 'button', onclick: preview }, t('preview'))) : h('div', { class: 'actions' }, h('button', { type: 'button', onclick: preview }, t('preview')));
 
-  view.append(heading(text(item.name) || code, status), h('p', {}, link('#/catalogue', '← ' + t('nav.catalogue'))), summary, errorBox,
+  add(view, heading(text(item.name) || code, status), h('p', {}, link('#/catalogue', '← ' + t('nav.catalogue'))), summary, errorBox,
     h('div', { class: 'editor' },
       h('form', { class: 'card', 'aria-label': t('editor'), onsubmit: (e) => e.preventDefault() },
         h('h2', {}, t('texts')), tablist, panels,
@@ -394,7 +398,7 @@ async function consultationsPage(view, id) {
   const page = Number(q.page || 1);
   const apply = (p = 1) => { location.hash = '#/consultations?' + new URLSearchParams({ kind: kind.value, unanswered: unanswered.checked, overdue: overdue.checked, page: p }); };
   const list = await get('/admin/v1/consultations', { kind: kind.value, unanswered: unanswered.checked ? 'true' : '', overdue: overdue.checked ? 'true' : '', page, page_size: 50 });
-  view.append(heading(t('nav.consultations')),
+  add(view, heading(t('nav.consultations')),
     filterBar([field(t('kind'), kind), h('div', { class: 'field check' }, h('label', {}, unanswered, ' ', t('unanswered_only'))),
       h('div', { class: 'field check' }, h('label', {}, overdue, ' ', t('overdue_only')))], () => apply()),
     table([
@@ -428,7 +432,7 @@ async function consultationPage(view, id) {
     event.preventDefault();
     try { await post(`/admin/v1/consultations/${enc(id)}/reply`, { content: reply.value.trim() }); toast(t('replied')); rerender(); } catch (error) { showError(error, errorBox); }
   });
-  view.append(heading(c.subject, badge(t('kind.' + c.kind)), badge(t('cstatus.' + c.status)), dueBadge(c)),
+  add(view, heading(c.subject, badge(t('kind.' + c.kind)), badge(t('cstatus.' + c.status)), dueBadge(c)),
     h('p', {}, link('#/consultations', '← ' + t('nav.consultations'))),
     h('p', {}, t('service'), '：', text(c.service_name), ' · ', t('answer_due'), '：', fmtTime(c.due_at)),
     h('section', { class: 'card' }, h('h2', {}, t('messages')), h('ol', { class: 'thread' }, c.messages.map((m) =>
@@ -456,7 +460,7 @@ async function feedbackPage(view) {
     form.addEventListener('submit', async (e) => { e.preventDefault(); try { await post(`/admin/v1/rectifications/${enc(r.id)}/response`, { response: response.value }); toast(t('saved')); rerender(); } catch (error) { showError(error); } });
     return form;
   };
-  view.append(heading(t('nav.feedback')),
+  add(view, heading(t('nav.feedback')),
     h('h2', {}, t('error_reports')), table([
       { label: t('service'), cell: (f) => text(f.service_name) }, { label: t('element'), cell: (f) => f.element },
       { label: t('description'), cell: (f) => f.description }, { label: t('status'), cell: (f) => f.status },
@@ -474,7 +478,7 @@ const WEEKDAYS = ['1', '2', '3', '4', '5', '6', '7'];
 async function hallsPage(view, id) {
   if (id) return hallPage(view, id);
   const list = await get('/admin/v1/halls', { page_size: 100 });
-  view.append(heading(t('nav.halls')), table([
+  add(view, heading(t('nav.halls')), table([
     { label: t('name'), cell: (x) => link('#/halls/' + enc(x.id), text(x.name)) },
     { label: t('address'), cell: (x) => text(x.address) },
     { label: t('windows'), cell: (x) => x.windows.map((w) => w.number).join('、') },
@@ -542,7 +546,7 @@ async function hallPage(view, id) {
         await loadQueue();
       } catch (error) { if (error.code === 'queue_empty') called.textContent = t('queue_empty', { window: w.number }); else throw error; }
     }, { class: 'primary' })))) : null;
-  view.append(heading(text(hall.name)), h('p', {}, link('#/halls', '← ' + t('nav.halls')), ' · ', text(hall.address)),
+  add(view, heading(text(hall.name)), h('p', {}, link('#/halls', '← ' + t('nav.halls')), ' · ', text(hall.address)),
     h('section', { class: 'card' }, h('h2', {}, t('todays_queue')), field(t('date'), date), windows, called, queueBox),
     h('section', { class: 'card' }, h('h2', {}, t('schedule')), h('div', { class: 'table-wrap' }, grid),
       manage ? actionButton(t('save_week'), saveWeek, { class: 'primary' }) : null),
@@ -564,7 +568,7 @@ async function paymentsPage(view, no) {
   const page = Number(q.page || 1);
   const apply = (p = 1) => { location.hash = '#/payments?' + new URLSearchParams({ status: status.value, application_no: application.value.trim(), page: p }); };
   const list = await get('/admin/v1/payments', { status: status.value, application_no: application.value.trim(), page, page_size: 50 });
-  view.append(heading(t('nav.payments')), filterBar([field(t('status'), status), field(t('application_no'), application)], () => apply()),
+  add(view, heading(t('nav.payments')), filterBar([field(t('status'), status), field(t('application_no'), application)], () => apply()),
     table([
       { label: t('order_no'), cell: (o) => link('#/payments/' + enc(o.order_no), o.order_no) },
       { label: t('application_no'), cell: (o) => o.application_no }, { label: t('amount'), cell: (o) => fmtFen(o.amount_fen) },
@@ -587,7 +591,7 @@ async function paymentPage(view, no) {
     if (!await confirmAction(t('refund'), t('confirm_refund', { amount: fmtFen(fen), no }))) return;
     try { await post(`/admin/v1/payments/${enc(no)}/refunds`, { amount_fen: fen, reason: reason.value.trim() }); toast(t('refund_sent')); rerender(); } catch (error) { showError(error, errorBox); }
   });
-  view.append(heading(t('order') + ' ' + o.order_no, badge(t('pstatus.' + o.status))), h('p', {}, link('#/payments', '← ' + t('nav.payments'))),
+  add(view, heading(t('order') + ' ' + o.order_no, badge(t('pstatus.' + o.status))), h('p', {}, link('#/payments', '← ' + t('nav.payments'))),
     h('section', { class: 'card' }, h('dl', {},
       [[t('application_no'), o.application_no], [t('amount'), fmtFen(o.amount_fen)], [t('refunded'), fmtFen(o.refunded_fen)], [t('channel'), `${o.channel} (${o.app_id})`],
         [t('trade_no'), o.channel_trade_no || '—'], [t('paid_at'), fmtTime(o.paid_at)], [t('anomaly'), o.anomaly || '—']].map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]))),
@@ -607,7 +611,7 @@ async function paymentPage(view, no) {
 async function channelsPage(view, appId) {
   if (appId) return channelPage(view, appId);
   const list = await get('/admin/v1/channels', { page_size: 100 });
-  view.append(heading(t('nav.channels')), table([
+  add(view, heading(t('nav.channels')), table([
     { label: t('name'), cell: (c) => link('#/channels/' + enc(c.app_id), c.name) }, { label: t('kind'), cell: (c) => c.kind },
     { label: 'AppID', cell: (c) => c.app_id }, { label: t('enabled'), cell: (c) => badge(c.enabled ? t('yes') : t('no'), c.enabled ? 'ok' : 'muted') },
     { label: t('secret_set'), cell: (c) => (c.secret_set ? t('yes') : t('no')) },
@@ -636,7 +640,7 @@ async function channelPage(view, appId) {
       toast(t('rotated', { name: rotated.secret, until: fmtTime(rotated.previous_valid_until) })); rerender();
     } catch (error) { showError(error, errorBox); }
   });
-  view.append(heading(c.name, badge(c.kind), badge(c.enabled ? t('enabled') : t('disabled'), c.enabled ? 'ok' : 'muted')),
+  add(view, heading(c.name, badge(c.kind), badge(c.enabled ? t('enabled') : t('disabled'), c.enabled ? 'ok' : 'muted')),
     h('p', {}, link('#/channels', '← ' + t('nav.channels'))),
     h('section', { class: 'card' }, h('dl', {}, [['AppID', c.app_id], [t('api_base'), c.api_base_url], [t('timeout'), String(c.timeout_seconds)],
       [t('last_check'), c.last_check ? `${c.last_check.ok ? '✓' : '✗'} ${fmtTime(c.last_check.at)}` : '—']].map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])),
@@ -667,7 +671,7 @@ async function dashboardPage(view) {
   const card = await get('/admin/v1/scorecard', { department: q.department, region: q.region });
   const dims = card.dimensions.map((d) => ({ label: text(d.name), value: d.score }));
   const compare = h('section', { class: 'card', 'aria-busy': 'true' }, h('h2', {}, t('by_department')), h('p', { class: 'muted' }, t('loading')));
-  view.append(heading(t('nav.dashboard'), badge(t('score', { score: card.score ?? '—', grade: card.grade || '—' }))),
+  add(view, heading(t('nav.dashboard'), badge(t('score', { score: card.score ?? '—', grade: card.grade ? t('grade.' + card.grade) : '—' }))),
     filterBar([field(t('department'), department), field(t('region'), region)], () => {
       location.hash = '#/dashboard?' + new URLSearchParams({ department: department.value.trim(), region: region.value.trim() });
     }),
@@ -713,7 +717,7 @@ async function operatorsPage(view) {
     for (const [k, el] of [['name', name], ['password', password], ['department', department], ['region_code', region]]) if (el.value.trim()) body[k] = el.value.trim();
     try { await post('/admin/v1/operators', body); toast(t('saved')); rerender(); } catch (error) { showError(error, errorBox); }
   });
-  view.append(heading(t('nav.operators')), table([
+  add(view, heading(t('nav.operators')), table([
     { label: t('username'), cell: (o) => o.username }, { label: t('name'), cell: (o) => o.name || '—' },
     { label: t('roles'), cell: (o) => o.roles.map((r) => t('role.' + r)).join('、') || '—' },
     { label: t('department'), cell: (o) => o.department || '—' }, { label: t('region'), cell: (o) => o.region_code || '—' },
@@ -737,7 +741,7 @@ async function auditPage(view) {
     document.body.append(a); a.click(); a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10000);
   });
-  view.append(heading(t('nav.audit'), exportButton),
+  add(view, heading(t('nav.audit'), exportButton),
     filterBar(Object.entries(inputs).map(([k, el]) => field(t('audit.' + k), el)), () => apply()),
     table([
       { label: t('at'), cell: (e) => fmtTime(e.at) }, { label: t('operator'), cell: (e) => e.operator_username },
@@ -750,7 +754,7 @@ async function auditPage(view) {
 
 async function accountPage(view) {
   const me = await get('/admin/v1/me');
-  view.append(heading(t('account')), h('section', { class: 'card' }, h('dl', {},
+  add(view, heading(t('account')), h('section', { class: 'card' }, h('dl', {},
     [[t('username'), me.username], [t('roles'), me.roles.map((r) => t('role.' + r)).join('、') || t('no_roles')], [t('department'), me.department || '—'],
       [t('region'), me.region_code || '—'], ['TOTP', me.totp_enabled ? t('yes') : t('no')]].map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]))));
 }
