@@ -51,14 +51,6 @@ class ConsolePageHandler(BaseHandler):
         self.finish(ConsolePageHandler._body)
 
 
-class ConsoleRedirectHandler(BaseHandler):
-    """/console without the slash: the page lives at /console/ (relative asset paths need the slash)."""
-
-    @declare(answer=Raw("text/html", {"type": "string"}, "A redirect (301) to /console/"), status=301)
-    async def get(self) -> None:
-        self.redirect("/console/", permanent=True)
-
-
 class ConsoleAssetHandler(BaseHandler):
     """A file of the console (module, style sheet, icon), cacheable and revalidated by its ETag."""
 
@@ -88,7 +80,7 @@ class ConsoleAssetHandler(BaseHandler):
 
 
 routes = [
-    (r"/console", ConsoleRedirectHandler),
     (r"/console/", ConsolePageHandler),
+    (r"/console", ConsolePageHandler),  # the same page: its files and views need no relative path
     (r"/console/assets/([A-Za-z0-9._-]+)", ConsoleAssetHandler),
 ]

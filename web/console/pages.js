@@ -283,6 +283,7 @@ async function itemPage(view, code) {
     form_schema: h('textarea', { rows: '6', class: 'code' }, JSON.stringify(item.form_schema || {}, null, 2)),
   };
   const others = h('ul', { class: 'problems', 'aria-live': 'polite' });
+  const otherBox = h('div', { hidden: true }, h('h3', {}, t('other_problems')), others);
   const summary = h('div', { role: 'status', 'aria-live': 'polite' });
 
   function showProblems(problems) {
@@ -297,6 +298,7 @@ async function itemPage(view, code) {
       if (path) { slots[path].append(line); inputs[path].setAttribute('aria-invalid', 'true'); }
       else others.append(line);
     }
+    otherBox.hidden = !others.children.length;
     summary.replaceChildren(problems.length ? h('p', { class: 'warn-box' }, t('problems_count', { n: problems.length })) : h('p', { class: 'ok-box' }, t('publishable')));
   }
 
@@ -381,7 +383,7 @@ async function itemPage(view, code) {
         h('h2', {}, t('settings')),
         h('div', { class: 'grid2' }, Object.entries(plain).map(([path, el]) => control(path, el, t('fld.' + path)))),
         h('h2', {}, t('structured')), Object.entries(json).map(([path, el]) => control(path, el, t('fld.' + path), t('json_hint'))),
-        h('h3', {}, t('other_problems')), others),
+        otherBox),
       previewBox),
     buttons);
   showProblems(item.problems || []);
