@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import pathlib
 import re
 
 import pyotp
@@ -79,7 +80,7 @@ async def test_login_with_a_second_factor_and_every_main_page(demo_app, browser_
     code_field = page.get_by_label("动态验证码或恢复码")
     await expect(code_field).to_be_focused(timeout=WAIT)
     await code_field.fill(pyotp.TOTP(secret).at(clock()))
-    await page.get_by_role("button", name="登录", exact=True).click()
+    await code_field.press("Enter")  # the keyboard alone logs in
     nav = page.get_by_role("navigation", name="主导航")
     await expect(nav.get_by_role("link", name="审计日志")).to_be_visible(timeout=WAIT)
     # An auditor reads everything and changes nothing: no write control anywhere it goes.
@@ -103,6 +104,13 @@ async def test_login_with_a_second_factor_and_every_main_page(demo_app, browser_
             await expect(page.get_by_role("img", name=re.compile("各维度得分"))).to_be_visible(timeout=WAIT)
             await expect(page.get_by_role("img", name=re.compile("各部门得分"))).to_be_visible(timeout=WAIT)
         await check(page, route)
+    # The audit log (the last page) exports what its filters select as CSV.
+    async with page.expect_download() as downloading:
+        await page.get_by_role("button", name="导出 CSV").click()
+    download = await downloading.value
+    assert download.suggested_filename == "audit.csv"
+    exported = pathlib.Path(await download.path()).read_text(encoding="utf-8-sig")
+    assert "auditor-1" in exported and "," in exported.splitlines()[0]
     await page.get_by_role("navigation", name="主导航").get_by_role("link", name="事项目录").click()
     await page.get_by_role("link", name="GA-0001").click()
     await expect(page.get_by_role("tab", name="中文")).to_have_attribute("aria-selected", "true", timeout=WAIT)
