@@ -100,6 +100,8 @@ async def test_login_with_a_second_factor_and_every_main_page(demo_app, browser_
     for route, title in pages.items():
         await nav.get_by_role("link", name=title).click()
         await expect(page.get_by_role("heading", level=1, name=title)).to_be_visible(timeout=WAIT)
+        if route == "operators":  # administrators manage accounts from the list
+            await expect(page.get_by_role("button", name="停用 auditor-1")).to_be_visible(timeout=WAIT)
         if route == "dashboard":  # the five dimensions and the departments, as inline SVG
             await expect(page.get_by_role("img", name=re.compile("各维度得分"))).to_be_visible(timeout=WAIT)
             await expect(page.get_by_role("img", name=re.compile("各部门得分"))).to_be_visible(timeout=WAIT)
@@ -225,6 +227,9 @@ async def test_an_application_from_submitted_to_completed_with_a_supplement(app,
         return fill
 
     await act("受理", "已受理", await note("材料齐全，予以受理"))
+    async with page.expect_popup() as opening:  # a material opens from the token-authorised download
+        await page.get_by_role("button", name="查看文件 1 居民身份证").click()
+    assert (await opening.value).url.startswith("blob:")
     await expect(page.get_by_text("剩余 5 个工作日")).to_be_visible(timeout=WAIT)
 
     async def supplement(form) -> None:  # noqa: ANN001

@@ -69,6 +69,14 @@ async function queuePage(view, no) {
     pager(list, apply));
 }
 
+// A material opens in a new tab from a blob: the download needs the bearer token, which a plain link cannot send.
+async function openFile(no, fileId) {
+  const response = await api('GET', `/admin/v1/applications/${enc(no)}/files/${enc(fileId)}`, undefined, { raw: true });
+  const url = URL.createObjectURL(await response.blob());
+  window.open(url, '_blank', 'noopener');
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
 const ACTIONS = ['accept', 'request_supplement', 'approve', 'complete', 'reject'];
 
 async function applicationPage(view, no) {
@@ -142,7 +150,9 @@ async function applicationPage(view, no) {
         h('dt', {}, t('department')), h('dd', {}, app.department || '—'),
         h('dt', {}, t('submitted_at')), h('dd', {}, fmtTime(app.submitted_at)),
         h('dt', {}, t('deadline')), h('dd', {}, app.deadline && app.deadline.due_date ? app.deadline.due_date : '—'),
-        h('dt', {}, t('materials')), h('dd', {}, h('ul', {}, Object.keys(app.materials || {}).map((k) => h('li', {}, materialName(k))))),
+        h('dt', {}, t('materials')), h('dd', {}, h('ul', {}, Object.entries(app.materials || {}).map(([k, files]) => h('li', {}, materialName(k), ' ',
+          (Array.isArray(files) ? files : [files]).filter((f) => f && f.file_id).map((f, i) => actionButton(t('open_file', { n: i + 1 }), () => openFile(no, f.file_id),
+            { class: 'link', 'aria-label': `${t('open_file', { n: i + 1 })} ${materialName(k)}` })))))),
         h('dt', {}, t('form')), h('dd', {}, h('pre', {}, JSON.stringify(app.form, null, 2))))),
       h('section', { class: 'card' }, h('h2', {}, t('timeline')), h('ol', { class: 'timeline' }, app.timeline.map((e) =>
         h('li', {}, h('time', { datetime: e.at }, fmtTime(e.at)), ' ', h('strong', {}, e.action_label), ' → ', e.status_label,
@@ -623,7 +633,7 @@ async function channelsPage(view, appId) {
 async function channelPage(view, appId) {
   const c = await get('/admin/v1/channels/' + enc(appId));
   let merchant = null;
-  if (can('payments.read') || can('channels.read')) { try { merchant = await get(`/admin/v1/channels/${enc(appId)}/merchant`); } catch (error) { merchant = null; } }
+  if (can('channels.read')) { try { merchant = await get(`/admin/v1/channels/${enc(appId)}/merchant`); } catch (error) { merchant = null; } }
   const manage = can('channels.manage');
   const names = Object.keys(c.secrets || {});
   const secretName = select(names.map((n) => [n, n]), names[0]);
@@ -725,6 +735,15 @@ async function operatorsPage(view) {
     { label: t('department'), cell: (o) => o.department || '—' }, { label: t('region'), cell: (o) => o.region_code || '—' },
     { label: t('status'), cell: (o) => badge(o.active ? t('active') : t('inactive'), o.active ? 'ok' : 'muted') },
     { label: 'TOTP', cell: (o) => (o.totp_enabled ? t('yes') : t('no')) },
+    ...(manage ? [{ label: t('actions'), cell: (o) => (o.id === state.me.id ? '—' : h('div', { class: 'actions' },
+      actionButton(o.active ? t('deactivate') : t('activate'), async () => {
+        if (!await confirmAction(o.active ? t('deactivate') : t('activate'), t('confirm_operator', { action: o.active ? t('deactivate') : t('activate'), name: o.username }))) return;
+        await patch('/admin/v1/operators/' + enc(o.id), { active: !o.active }); toast(t('saved')); rerender();
+      }, { 'aria-label': `${o.active ? t('deactivate') : t('activate')} ${o.username}` }),
+      o.totp_enabled ? actionButton(t('reset_totp'), async () => {
+        if (!await confirmAction(t('reset_totp'), t('confirm_operator', { action: t('reset_totp'), name: o.username }))) return;
+        await del(`/admin/v1/operators/${enc(o.id)}/totp`); toast(t('saved')); rerender();
+      }, { 'aria-label': `${t('reset_totp')} ${o.username}` }) : null)) }] : []),
   ], list.items, t('total', { n: list.total })), manage ? form : null);
 }
 
