@@ -333,6 +333,22 @@ async def test_a_booked_citizen_is_called_at_the_window(app, browser_page, fetch
     number = checked_in.json()["queue_number"]
     await make_operator("window-clerk", ["hall_staff"])
 
+    # The hall's administrator sets quotas on the week calendar and closes one day.
+    admin = await open_console(browser_page, app)
+    await log_in(admin, "test-admin", "test-password-1")
+    await admin.goto(app.base_url + f"/console/#/halls/{hall_id}")
+    await admin.get_by_label("周三 09:00–09:30 名额").fill("2")
+    await admin.get_by_role("button", name="保存每周安排").click()
+    await expect(admin.get_by_role("status").filter(has_text="已保存")).to_be_visible(timeout=WAIT)
+    await admin.get_by_label("日期").nth(1).fill("2025-10-09")
+    await admin.get_by_label("备注").fill("系统升级，暂停预约")
+    await admin.get_by_role("button", name="保存单日调整").click()
+    await expect(admin.get_by_role("row").filter(has_text="2025-10-09")).to_contain_text("当天不开放", timeout=WAIT)
+    await check(admin, "hall-schedule")
+    schedule = (await fetch("GET", f"/admin/v1/halls/{hall_id}/schedules", token=operator_token)).json()
+    assert [(s["id"], s["quota"]) for s in schedule["weekdays"]["3"]] == [("0830", 6), ("0900", 2)]
+    assert [e["date"] for e in schedule["exceptions"]] == ["2025-10-09"]
+
     page = await open_console(browser_page, app)
     await log_in(page, "window-clerk", "pw-window-clerk")
     await page.get_by_role("navigation", name="主导航").get_by_role("link", name="办事大厅").click()
