@@ -174,6 +174,20 @@ async function cataloguePage(view, code, tab) {
   const page = Number(q.page || 1);
   const apply = (p = 1) => { location.hash = '#/catalogue?' + new URLSearchParams({ status: status.value, department: department.value.trim(), page: p }); };
   const list = await get('/admin/v1/services', { status: status.value, department: department.value.trim(), page, page_size: 50 });
+  const newCode = h('input', { required: true, pattern: '[A-Za-z0-9-]+' });
+  const newName = h('input', { required: true });
+  const newDepartment = h('input', { value: state.me.department || '' });
+  const createBox = h('div', {});
+  const createForm = h('form', { class: 'card', 'aria-label': t('new_item') }, h('h2', {}, t('new_item')), createBox,
+    h('div', { class: 'grid3' }, field(t('code'), newCode), field(t('name'), newName), field(t('department'), newDepartment)),
+    h('button', { type: 'submit', class: 'primary' }, t('create')));
+  createForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const body = { code: newCode.value.trim(), name: { 'zh-CN': newName.value.trim() } };
+    if (newDepartment.value.trim()) body.department = newDepartment.value.trim();
+    if (state.me.region_code) body.region_code = state.me.region_code;
+    try { const created = await post('/admin/v1/services', body); location.hash = '#/catalogue/' + enc(created.code); } catch (error) { showError(error, createBox); }
+  });
   add(view, heading(t('nav.catalogue')), catalogueTabs('list'),
     filterBar([field(t('status'), status), field(t('department'), department)], () => apply()),
     table([
@@ -182,7 +196,7 @@ async function cataloguePage(view, code, tab) {
       { label: t('department'), cell: (s) => s.department || '—' },
       { label: t('status'), cell: (s) => badge(t('status.' + s.status), s.status === 'published' ? 'ok' : 'muted') },
       { label: t('updated_at'), cell: (s) => fmtTime(s.updated_at) },
-    ], list.items, t('total', { n: list.total })), pager(list, apply));
+    ], list.items, t('total', { n: list.total })), pager(list, apply), can('catalogue.write') ? createForm : null);
 }
 
 function catalogueTabs(current) {
