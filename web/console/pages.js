@@ -623,7 +623,7 @@ async function paymentPage(view, no) {
         [t('trade_no'), o.channel_trade_no || '—'], [t('paid_at'), fmtTime(o.paid_at)], [t('anomaly'), o.anomaly || '—']].map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]))),
     h('h2', {}, t('callbacks')), table([
       { label: t('received_at'), cell: (n) => fmtTime(n.received_at) }, { label: t('event'), cell: (n) => n.event_type || '—' },
-      { label: t('outcome'), cell: (n) => n.outcome }, { label: t('reason'), cell: (n) => n.reason || '—' }, { label: 'HTTP', cell: (n) => String(n.http_status ?? '—') },
+      { label: t('outcome'), cell: (n) => t('callback.' + n.outcome) }, { label: t('reason'), cell: (n) => n.reason || '—' }, { label: 'HTTP', cell: (n) => String(n.http_status ?? '—') },
     ], o.notifications),
     h('h2', {}, t('refunds')), table([
       { label: t('refund_no'), cell: (r) => r.refund_no }, { label: t('amount'), cell: (r) => fmtFen(r.amount_fen) },
