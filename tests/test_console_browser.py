@@ -128,6 +128,8 @@ async def test_login_with_a_second_factor_and_every_main_page(demo_app, browser_
     await page.get_by_role("button", name="English").click()
     await expect(page.get_by_role("link", name="Applications")).to_be_visible(timeout=WAIT)
     assert await page.evaluate("document.documentElement.lang") == "en"
+    await expect(page.get_by_role("heading", name="Secrets (write-only, fingerprints shown)")).to_be_visible(timeout=WAIT)
+    await check(page, "channel-en")
     # On a tablet the same console still works.
     tablet = await browser_page(**TABLET)
     await tablet.goto(demo_app.base_url + "/console/")
@@ -316,6 +318,12 @@ async def test_a_consultation_answered_before_its_deadline(app, browser_page, fe
                             token=await make_operator("ga-reader", ["auditor"], "gongan"))).json()
     assert answered["first_answered_at"] <= answered["due_at"] and answered["answered_late"] is False
 
+    # Closed once settled: no reply box any more.
+    await page.get_by_role("button", name="关闭", exact=True).click()
+    await confirm(page)
+    await expect(page.locator(".page-head")).to_contain_text("已关闭", timeout=WAIT)
+    assert await page.get_by_label("答复内容").count() == 0
+
 
 # ---- halls: a citizen's booking called at the window ----------------------------------------------
 
@@ -425,3 +433,22 @@ async def test_a_channel_secret_is_rotated_and_only_its_fingerprint_shown(demo_a
     assert after[name]["fingerprint"] != before[name]["fingerprint"]
     assert new_value not in await page.content()
     await check(page, "channel-rotated")
+
+
+def test_the_console_speaks_both_languages_word_for_word() -> None:
+    """Every word of the Chinese dictionary has its English, and each word the pages use is in both."""
+    folder = pathlib.Path(__file__).resolve().parent.parent / "web" / "console"
+    source = (folder / "i18n.js").read_text(encoding="utf-8")
+    zh_block = source[source.index("const ZH = {"):source.index("const EN = {")]
+    en_block = source[source.index("const EN = {"):source.index("export function lang")]
+    key = re.compile(r"(?:'([\w.]+)'|\b(\w+)):\s*['\"]")
+
+    def keys(block: str) -> set[str]:
+        return {quoted or bare for quoted, bare in key.findall(block)}
+    zh, en = keys(zh_block), keys(en_block)
+    assert len(zh) > 200 and zh == en, (zh - en, en - zh)
+    used = set()
+    for script in folder.glob("*.js"):
+        if script.name != "i18n.js":  # t('prefix.' + value) leaves enum words to the fallback; whole keys must exist
+            used |= set(re.findall(r"\bt\('([\w.]*\w)'[,)]", script.read_text(encoding="utf-8")))
+    assert used - zh == set()
