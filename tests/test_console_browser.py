@@ -434,6 +434,17 @@ async def test_a_channel_secret_is_rotated_and_only_its_fingerprint_shown(demo_a
     assert new_value not in await page.content()
     await check(page, "channel-rotated")
 
+    # What citizens coming through this channel see, in the order set here.
+    adding = page.get_by_label("添加事项（编码）")
+    for code in ("GA-0001", "GA-0002"):
+        await adding.fill(code)
+        await adding.press("Enter")
+    await page.get_by_role("button", name="上移 GA-0002").click()
+    await page.get_by_role("button", name="保存开放事项").click()
+    await expect(page.get_by_role("status").filter(has_text="已保存")).to_be_visible(timeout=WAIT)
+    listed = (await fetch("GET", "/api/v1/services", headers={"X-CityGate-Channel": "wxdemo0000000001"})).json()
+    assert [item["code"] for item in listed["items"]] == ["GA-0002", "GA-0001"]
+
 
 def test_the_console_speaks_both_languages_word_for_word() -> None:
     """Every word of the Chinese dictionary has its English, and each word the pages use is in both."""

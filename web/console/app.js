@@ -23,7 +23,8 @@ function renderShell() {
   const top = document.getElementById('top');
   top.hidden = !state.me;
   if (!state.me) return;
-  document.getElementById('who').textContent = `${state.me.name || state.me.username}（${state.me.roles.map((r) => t('role.' + r)).join('、') || t('no_roles')}）`;
+  const [open, close, sep] = lang() === 'en' ? [' (', ')', ', '] : ['（', '）', '、'];
+  document.getElementById('who').textContent = `${state.me.name || state.me.username}${open}${state.me.roles.map((r) => t('role.' + r)).join(sep) || t('no_roles')}${close}`;
   const current = location.hash.slice(2).split('?')[0].split('/')[0] || '';
   document.getElementById('nav').replaceChildren(h('ul', {}, NAV.filter((entry) => can(entry.perm)).map((entry) =>
     h('li', {}, h('a', { href: '#/' + entry.route, 'aria-current': entry.route === current ? 'page' : false }, t('nav.' + entry.route))))));

@@ -677,12 +677,46 @@ async function channelPage(view, appId) {
       { label: t('previous'), cell: ([, s]) => (s.previous ? `${s.previous.fingerprint} → ${fmtTime(s.previous.valid_until)}` : '—') },
     ], Object.entries(c.secrets || {})),
     manage && names.length ? rotateForm : null,
-    h('h2', {}, t('exposed_services')), table([
+    h('h2', {}, t('exposed_services')), manage ? exposureEditor(c) : table([
       { label: t('order_col'), cell: (e) => String(e.order) }, { label: t('code'), cell: (e) => link('#/catalogue/' + enc(e.code), e.code) },
       { label: t('regions'), cell: (e) => e.regions.join('、') || t('all') }], [...c.exposed_services].sort((a, b) => a.order - b.order)),
     merchant ? [h('h2', {}, t('merchant')), h('section', { class: 'card' }, h('dl', {}, [[t('configured'), merchant.configured ? t('yes') : t('no')],
       [t('mch_id'), merchant.mch_id || merchant.seller_id || '—'], [t('serial_no'), merchant.serial_no || '—'], [t('notify_path'), merchant.notify_path]]
       .map(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])))] : null);
+}
+
+// The services a channel exposes, in the order citizens coming through it see them.
+function exposureEditor(c) {
+  const rows = [...c.exposed_services].sort((a, b) => a.order - b.order).map((e) => ({ ...e }));
+  const body = h('tbody', {});
+  const errorBox = h('div', {});
+  function draw() {
+    body.replaceChildren(...(rows.length ? rows.map((e, i) => h('tr', {},
+      h('td', {}, String(i + 1)), h('td', {}, link('#/catalogue/' + enc(e.code), e.code)),
+      h('td', {}, h('input', { value: e.regions.join(','), 'aria-label': t('regions_of', { code: e.code }), oninput: (ev) => { e.regions = ev.target.value.split(/[,，、\s]+/).filter(Boolean); } })),
+      h('td', {}, h('div', { class: 'actions' },
+        h('button', { type: 'button', disabled: i === 0, 'aria-label': t('move_up', { code: e.code }), onclick: () => { rows.splice(i - 1, 0, rows.splice(i, 1)[0]); draw(); } }, '↑'),
+        h('button', { type: 'button', disabled: i === rows.length - 1, 'aria-label': t('move_down', { code: e.code }), onclick: () => { rows.splice(i + 1, 0, rows.splice(i, 1)[0]); draw(); } }, '↓'),
+        h('button', { type: 'button', 'aria-label': t('remove_code', { code: e.code }), onclick: () => { rows.splice(i, 1); draw(); } }, t('remove')))))) :
+      [h('tr', {}, h('td', { colspan: '4', class: 'empty' }, t('exposes_all')))]));
+  }
+  draw();
+  const code = h('input', { size: '12' });
+  const addForm = h('form', { class: 'inline' }, field(t('add_service'), code), h('button', { type: 'submit' }, t('add')));
+  addForm.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const value = code.value.trim();
+    if (value && !rows.some((e) => e.code === value)) { rows.push({ code: value, order: rows.length + 1, regions: [] }); draw(); }
+    code.value = '';
+  });
+  return h('div', { class: 'card' }, errorBox, h('div', { class: 'table-wrap' }, h('table', {},
+    h('thead', {}, h('tr', {}, [t('order_col'), t('code'), t('regions'), t('actions')].map((x) => h('th', { scope: 'col' }, x)))), body)),
+  addForm, actionButton(t('save_exposure'), async () => {
+    try {
+      await patch('/admin/v1/channels/' + enc(c.app_id), { exposed_services: rows.map((e, i) => ({ code: e.code, order: i + 1, regions: e.regions })) });
+      toast(t('saved'));
+    } catch (error) { showError(error, errorBox); }
+  }, { class: 'primary' }));
 }
 
 // ---- dashboard ------------------------------------------------------------------------------------
