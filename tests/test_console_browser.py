@@ -47,6 +47,8 @@ async def check(page: Page, name: str) -> None:
     if not await page.evaluate("typeof window.axe !== 'undefined'"):
         await page.evaluate(AXE_SCRIPT)
     assert await serious_violations(page) == [], name
+    # No script error and no CSP refusal so far (refused API calls are answered on the page itself).
+    assert [e for e in page.console_errors if "Failed to load resource" not in e] == [], name
 
 
 async def confirm(page: Page) -> None:
@@ -204,14 +206,14 @@ async def test_fix_an_incomplete_item_until_it_publishes_and_citizens_find_it(de
 # ---- applications: submitted → supplement → completed; departments see only their own --------------
 
 async def test_an_application_from_submitted_to_completed_with_a_supplement(app, browser_page, fetch, citizen,
-                                                                           make_operator) -> None:
+                                                                           make_operator, clock) -> None:
     document = service_item()
     await app.ctx.db.services.replace_one({"code": document["code"]}, document, upsert=True)
     _, citizen_token = citizen
     submitted = await submit(fetch, citizen_token)
     assert submitted.status == 201, submitted.text
     no = submitted.json()["application_no"]
-    await make_operator("ga-clerk", ["department_operator"], "gongan")
+    clerk_token = await make_operator("ga-clerk", ["department_operator"], "gongan")
     await make_operator("mz-clerk", ["department_operator"], "minzheng")
 
     page = await open_console(browser_page, app)
@@ -239,7 +241,9 @@ async def test_an_application_from_submitted_to_completed_with_a_supplement(app,
     await act("受理", "已受理", await note("材料齐全，予以受理"))
     async with page.expect_popup() as opening:  # a material opens from the token-authorised download
         await page.get_by_role("button", name="查看文件 1 居民身份证").click()
-    assert (await opening.value).url.startswith("blob:")
+    material = await opening.value
+    await material.wait_for_url(re.compile("^blob:"), timeout=WAIT)
+    await material.close()
     await expect(page.get_by_text("剩余 5 个工作日")).to_be_visible(timeout=WAIT)
 
     async def supplement(form) -> None:  # noqa: ANN001
@@ -269,6 +273,18 @@ async def test_an_application_from_submitted_to_completed_with_a_supplement(app,
     assert [e["action"] for e in final["timeline"]] == [
         "submit", "accept", "request_supplement", "supplement", "approve", "complete"]
     assert final["timeline"][2]["missing_materials"] == ["household"]
+
+    # A month on, an application accepted meanwhile and never finished heads the queue, overdue.
+    late_no = (await submit(fetch, citizen_token)).json()["application_no"]
+    accepted = await fetch("POST", f"/admin/v1/applications/{late_no}/actions", token=clerk_token, json={"action": "accept"})
+    assert accepted.status == 200, accepted.text
+    clock.advance(days=30)
+    await page.get_by_role("navigation", name="主导航").get_by_role("link", name="办件队列").click()
+    overdue_table = page.get_by_role("table", name=re.compile("已超期 1 件"))
+    await expect(overdue_table).to_contain_text(late_no, timeout=WAIT)
+    await expect(overdue_table.get_by_role("row").filter(has_text=late_no)).to_contain_text("已超期")
+    assert await overdue_table.get_by_text(no).count() == 0
+    await check(page, "queue-overdue")
 
     # Another department's clerk: an empty queue, and the application itself is not theirs to open.
     other = await open_console(browser_page, app)

@@ -52,29 +52,41 @@ async function queuePage(view, no) {
   const overdue = h('input', { type: 'checkbox', checked: q.overdue === 'true' });
   const page = Number(q.page || 1);
   const apply = (p = 1) => { location.hash = '#/queue?' + new URLSearchParams({ status: status.value, overdue: overdue.checked, page: p }); };
-  const list = await get('/admin/v1/applications', { status: status.value, overdue: overdue.checked ? 'true' : '', page, page_size: 50 });
-  // Overdue first, then the fewest working days left; paused and finished ones last.
-  const rank = (a) => (a.deadline && a.deadline.overdue ? -1e6 : 0) + (a.deadline && !a.deadline.paused && a.deadline.days_left !== null ? a.deadline.days_left : 1e5);
-  const items = [...list.items].sort((a, b) => rank(a) - rank(b));
+  // Overdue first across every page: the overdue ones in their own table on top (the API lists newest
+  // first), then the rest, each sorted by working days left.
+  const [late, list] = await Promise.all([
+    page === 1 && !overdue.checked ? get('/admin/v1/applications', { status: status.value, overdue: 'true', page_size: 100 }) : null,
+    get('/admin/v1/applications', { status: status.value, overdue: overdue.checked ? 'true' : 'false', page, page_size: 50 })]);
+  const left = (a) => (a.deadline && !a.deadline.paused && a.deadline.days_left !== null && a.deadline.days_left !== undefined ? a.deadline.days_left : 1e5);
+  const byDays = (items) => [...items].sort((a, b) => left(a) - left(b));
+  const columns = [
+    { label: t('application_no'), cell: (a) => link('#/queue/' + enc(a.application_no), a.application_no) },
+    { label: t('service'), cell: (a) => a.service_name },
+    { label: t('department'), cell: (a) => a.department || '—' },
+    { label: t('status'), cell: (a) => a.status_label },
+    { label: t('deadline'), cell: (a) => countdown(a.deadline) },
+    { label: t('submitted_at'), cell: (a) => fmtTime(a.submitted_at) },
+  ];
   add(view, heading(t('nav.queue')),
     filterBar([field(t('status'), status), h('div', { class: 'field check' }, h('label', {}, overdue, ' ', t('overdue_only')))], () => apply()),
-    table([
-      { label: t('application_no'), cell: (a) => link('#/queue/' + enc(a.application_no), a.application_no) },
-      { label: t('service'), cell: (a) => a.service_name },
-      { label: t('department'), cell: (a) => a.department || '—' },
-      { label: t('status'), cell: (a) => a.status_label },
-      { label: t('deadline'), cell: (a) => countdown(a.deadline) },
-      { label: t('submitted_at'), cell: (a) => fmtTime(a.submitted_at) },
-    ], items, t('total', { n: list.total })),
+    late && !overdue.checked && late.total ? table(columns, byDays(late.items), t('overdue_total', { n: late.total })) : null,
+    table(columns, byDays(list.items), overdue.checked ? t('overdue_total', { n: list.total }) : t('running_total', { n: list.total })),
     pager(list, apply));
 }
 
-// A material opens in a new tab from a blob: the download needs the bearer token, which a plain link cannot send.
+// A material opens in a new tab from a blob: the download needs the bearer token, which a plain link
+// cannot send. The tab opens at the click (one opened after a slow download is taken for a pop-up).
 async function openFile(no, fileId) {
-  const response = await api('GET', `/admin/v1/applications/${enc(no)}/files/${enc(fileId)}`, undefined, { raw: true });
-  const url = URL.createObjectURL(await response.blob());
-  window.open(url, '_blank', 'noopener');
-  setTimeout(() => URL.revokeObjectURL(url), 60000);
+  const tab = window.open('about:blank', '_blank');
+  try {
+    const response = await api('GET', `/admin/v1/applications/${enc(no)}/files/${enc(fileId)}`, undefined, { raw: true });
+    const url = URL.createObjectURL(await response.blob());
+    if (tab) { tab.opener = null; tab.location.href = url; }
+    setTimeout(() => URL.revokeObjectURL(url), 60000);
+  } catch (error) {
+    if (tab) tab.close();
+    throw error;
+  }
 }
 
 const ACTIONS = ['accept', 'request_supplement', 'approve', 'complete', 'reject'];
@@ -174,7 +186,7 @@ async function cataloguePage(view, code, tab) {
   const page = Number(q.page || 1);
   const apply = (p = 1) => { location.hash = '#/catalogue?' + new URLSearchParams({ status: status.value, department: department.value.trim(), page: p }); };
   const list = await get('/admin/v1/services', { status: status.value, department: department.value.trim(), page, page_size: 50 });
-  const newCode = h('input', { required: true, pattern: '[A-Za-z0-9-]+' });
+  const newCode = h('input', { required: true, pattern: '[A-Za-z0-9\\-]+' });
   const newName = h('input', { required: true });
   const newDepartment = h('input', { value: state.me.department || '' });
   const createBox = h('div', {});
