@@ -334,6 +334,23 @@ async def test_a_consultation_answered_before_its_deadline(app, browser_page, fe
                             token=await make_operator("ga-reader", ["auditor"], "gongan"))).json()
     assert answered["first_answered_at"] <= answered["due_at"] and answered["answered_late"] is False
 
+    # An error report on the same item: confirmed, then fixed with an answer to the reporter.
+    reported = await fetch("POST", "/api/v1/feedback", json={
+        "service_code": "GA-0001", "element": "guide.fee", "description": "指南写收费 120 元，窗口实际收 160 元。"})
+    assert reported.status == 201, reported.text
+    await page.get_by_role("navigation", name="主导航").get_by_role("link", name="纠错与差评").click()
+    report_row = page.get_by_role("row").filter(has_text="窗口实际收 160 元")
+    await expect(report_row).to_contain_text("待处理", timeout=WAIT)
+    await report_row.get_by_role("button", name="提交处理").click()
+    await expect(report_row).to_contain_text("已确认", timeout=WAIT)
+    await report_row.get_by_label("答复纠错人").fill("收费标准已更正为 160 元，感谢指正。")
+    await report_row.get_by_role("button", name="提交处理").click()
+    await expect(report_row).to_contain_text("已修正", timeout=WAIT)
+    await check(page, "feedback")
+    seen = (await fetch("GET", f"/api/v1/feedback/{reported.json()['id']}?query_code={reported.json()['query_code']}")).json()
+    assert (seen["status"], seen["answer"]) == ("fixed", "收费标准已更正为 160 元，感谢指正。")
+    await page.go_back()  # to the consultation
+
     # Closed once settled: no reply box any more.
     await page.get_by_role("button", name="关闭", exact=True).click()
     await confirm(page)

@@ -484,9 +484,11 @@ async function feedbackPage(view) {
   const [reports, rects] = await Promise.all([get('/admin/v1/feedback', { page_size: 50 }), get('/admin/v1/rectifications', { page_size: 50 })]);
   const work = can('consultations.work');
   const resolve = (f) => {
-    if (!work || f.status !== 'open') return f.answer || '—';
-    const action = select([['fix', t('fb.fix')], ['explain', t('fb.explain')], ['confirm', t('fb.confirm')]], 'fix', { 'aria-label': t('resolution') });
-    const note = h('input', { 'aria-label': t('note') });
+    // pending → confirmed (then fixed) or explained; the API refuses any other step.
+    const next = { pending: ['confirm', 'explain', 'fix'], confirmed: ['fix'] }[f.status];
+    if (!work || !next) return f.answer || '—';
+    const action = select(next.map((a) => [a, t('fb.' + a)]), next[0], { 'aria-label': t('resolution_of', { element: f.element }) });
+    const note = h('input', { 'aria-label': t('resolution_note') });
     const form = h('form', { class: 'inline' }, action, note, h('button', { type: 'submit' }, t('resolve')));
     form.addEventListener('submit', async (e) => { e.preventDefault(); try { await post(`/admin/v1/feedback/${enc(f.id)}/resolution`, { action: action.value, note: note.value }); toast(t('saved')); rerender(); } catch (error) { showError(error); } });
     return form;
@@ -501,7 +503,7 @@ async function feedbackPage(view) {
   add(view, heading(t('nav.feedback')),
     h('h2', {}, t('error_reports')), table([
       { label: t('service'), cell: (f) => text(f.service_name) }, { label: t('element'), cell: (f) => f.element },
-      { label: t('description'), cell: (f) => f.description }, { label: t('status'), cell: (f) => f.status },
+      { label: t('description'), cell: (f) => f.description }, { label: t('status'), cell: (f) => t('fbstatus.' + f.status) },
       { label: t('resolution'), cell: resolve }], reports.items),
     h('h2', {}, t('bad_ratings')), table([
       { label: t('service'), cell: (r) => r.service_code }, { label: t('grade'), cell: (r) => r.grade_label },
