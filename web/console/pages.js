@@ -502,7 +502,7 @@ async function feedbackPage(view) {
   };
   add(view, heading(t('nav.feedback')),
     h('h2', {}, t('error_reports')), table([
-      { label: t('service'), cell: (f) => text(f.service_name) }, { label: t('element'), cell: (f) => f.element },
+      { label: t('service'), cell: (f) => text(f.service_name) }, { label: t('element'), cell: (f) => (t('fld.' + f.element) === f.element.split('.').pop() ? f.element : t('fld.' + f.element)) },
       { label: t('description'), cell: (f) => f.description }, { label: t('status'), cell: (f) => t('fbstatus.' + f.status) },
       { label: t('resolution'), cell: resolve }], reports.items),
     h('h2', {}, t('bad_ratings')), table([
