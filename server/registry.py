@@ -39,6 +39,7 @@ HANDLER_MODULES = [
     "handlers.face",               # face verification (刷脸)
     "handlers.h5_auth",            # H5 entrance: WeChat official-account and Alipay web login, JS-SDK
     "handlers.h5_pages",           # the phone-browser client at /m/
+    "handlers.console_pages",      # the operator web console at /console/
 ]
 
 # Sandbox channels, mounted under /sandbox in development only.
