@@ -19,6 +19,7 @@ Reads measured (BENCH_READS picks some, comma-separated):
   (1) connection, as 32 queue past wrk's 2-second timeout and it would count no answer at all;
 - `search`: GET /api/v1/services?q=..., cycling through everyday queries, anonymous;
 - `guide`: GET /api/v1/services/{code}, cycling through every published item, anonymous;
+- `departments`: GET /api/v1/departments, the navigation list (with item counts), anonymous;
 - `progress`: GET /api/v1/progress?application_no=&query_code=, anonymous, cycling through
   BENCH_PROGRESS_NUMBERS applications.
 Public progress allows 30 lookups per client address a minute and 20 per number in ten minutes, and
@@ -100,7 +101,7 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 READ_CONNECTIONS = {"my_list": int(os.environ.get("BENCH_LIST_CONNECTIONS", "1"))}
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1" if SMOKE else "5"))
 OTHER_TREE = os.environ.get("BENCH_OTHER_TREE", "")
-READS = ("my_application", "my_list", "search", "guide", "progress")
+READS = ("my_application", "my_list", "search", "guide", "departments", "progress")
 CHOSEN = [r for r in os.environ.get("BENCH_READS", ",".join(READS)).split(",") if r]
 DB_NAME = "citygate_bench"
 BATCH = 2000
@@ -218,6 +219,7 @@ def read_paths(mine: list[str], progress: list[tuple[str, str]], codes: list[str
         "my_list": ["/api/v1/applications"],
         "search": [f"/api/v1/services?q={quote(q)}" for q in SEARCHES],
         "guide": [f"/api/v1/services/{quote(code)}" for code in codes],
+        "departments": ["/api/v1/departments"],
         "progress": [f"/api/v1/progress?application_no={quote(no)}&query_code={quote(code)}" for no, code in progress],
     }
 
