@@ -194,7 +194,9 @@ class ApplicationsHandler(CitizenHandler):
         await ratelimit.enforce(self.ctx.redis, f"apply:{self.citizen_id}", SUBMISSIONS_PER_HOUR, 3600,
                                 "submission_rate_limited", "提交过于频繁，请稍后再试", "Too many submissions, retry later")
         await self.write_once("applications.create", body,
-                              lambda: applications.create(self.ctx, self.citizen_id, body, self.locale_code))
+                              lambda: applications.create(self.ctx, self.citizen_id, body, self.locale_code),
+                              recover=lambda record: applications.recover_created(
+                                  self.ctx, self.citizen_id, record, self.locale_code))
 
 
 class ApplicationHandler(CitizenHandler):

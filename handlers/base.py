@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 import tornado.locale
 import tornado.web
 from bson import ObjectId
+from pymongo.errors import ConnectionFailure, OperationFailure
 
 from handlers import contract, jsonbody
 from handlers.contract import Contract
@@ -27,7 +28,7 @@ from handlers.openapi import openapi_path
 from models import access, audit, idempotency, tokens
 from models.core.context import Context
 from models.core.timezone import local_iso
-from models.errors import BadRequest, DomainError, Forbidden, PayloadTooLarge, Unauthorized
+from models.errors import BadRequest, DomainError, Forbidden, PayloadTooLarge, Unauthorized, Unavailable
 from models.tokens import Principal
 
 access_log = logging.getLogger("citygate.access")
@@ -65,6 +66,17 @@ _HTTP_ERRORS: dict[int, tuple[str, str, str]] = {
 }
 
 F = TypeVar("F", bound=Callable[..., Awaitable[Any]])
+
+DATASTORE_UNAVAILABLE = Unavailable("datastore_unavailable", "数据服务暂不可用，请稍后重试",
+                                    "The datastore is unavailable; retry shortly", retry_after=2)
+
+
+def _datastore_unreachable(error: BaseException) -> bool:
+    """A network failure or a failover ("not primary", "shutting down"), not a refused command."""
+    if isinstance(error, ConnectionFailure):  # AutoReconnect, NetworkTimeout, ServerSelectionTimeoutError
+        return True
+    return isinstance(error, OperationFailure) and (
+        error.has_error_label("RetryableWriteError") or error.has_error_label("TransientTransactionError"))
 
 # The languages the service answers in, one file each in handlers/locales ("zh" also takes zh-CN,
 # zh-TW...; "en" also en-GB...): tornado.locale picks the caller's best by q-value, else Chinese.
@@ -197,13 +209,15 @@ class BaseHandler(tornado.web.RequestHandler):
 
     # ---- output ------------------------------------------------------------------------------
     async def write_once(self, operation: str, body: Any, create: Callable[[], Awaitable[Any]], *,
-                         status: int | None = None, caller: str | None = None) -> None:
+                         status: int | None = None, caller: str | None = None,
+                         recover: idempotency.Recover | None = None) -> None:
         """Run a write once per Idempotency-Key, replaying its first answer to a retry, and send the answer.
 
         `create` returns (status, answer), as the models that choose their status do, or with
         `status` given, the answer alone. Keys are kept per `caller` and `operation` (the stored
         keys are "<caller>:<operation>:<key>"): by default the caller is the logged-in principal
         ("citizen:<id>", "operator:<id>"), so two callers choosing the same key never meet.
+        `recover` finds what a create that failed mid-way committed (models.idempotency.run_once).
         """
         async def run() -> tuple[int, Any]:
             answer = await create()
@@ -212,7 +226,8 @@ class BaseHandler(tornado.web.RequestHandler):
         if caller is None:
             caller = f"{self.principal.kind}:{self.principal.subject_id}"
         answered, payload = await idempotency.run_once(self.ctx, f"{caller}:{operation}",
-                                                       self.request.headers.get("Idempotency-Key"), body, run)
+                                                       self.request.headers.get("Idempotency-Key"), body, run,
+                                                       recover)
         self.write_json(payload, answered)
 
     def write_json(self, payload: Any, status: int = 200) -> None:
@@ -272,6 +287,13 @@ class BaseHandler(tornado.web.RequestHandler):
         return getattr(type(self), method.lower()) is not getattr(tornado.web.RequestHandler, method.lower())
 
     def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, (ConnectionFailure, OperationFailure)) and _datastore_unreachable(e):
+            # The datastore is restarting or failing over: what was written is either committed or not
+            # (writes are acknowledged by a majority and retried once by the driver), so the client's
+            # retry with the same Idempotency-Key is safe. A clear 503, never a 500.
+            app_log.warning("datastore unavailable in %s %s (request %s): %s", self.request.method, self.route,
+                            self.request_id, type(e).__name__)
+            e = DATASTORE_UNAVAILABLE
         if isinstance(e, DomainError):
             if self._finished:
                 return

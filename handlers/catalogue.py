@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import msgspec
 
 from handlers.base import BaseHandler
-from handlers.contract import Answer, Fen, Page, PageQuery, Timestamp, declare
+from handlers.contract import Answer, Fen, Page, PageQuery, Query, Timestamp, declare
 from models import catalogue, exposure
 
 
@@ -40,9 +40,40 @@ class ServiceSummary(Answer):
     free: bool | None
 
 
+class ThemeSuggestion(Answer):
+    """A life event (theme) near the query: the citizen can open all its items (`?theme=code`)."""
+
+    code: str
+    name: str
+
+
 class ServiceResults(Page[ServiceSummary]):
     total_exact: Annotated[bool, msgspec.Meta(
         description="false when a broad query matched more items than are ranked: `total` counts the ranked ones")]
+    match: Annotated[Literal["exact", "related"], msgspec.Meta(
+        description="exact: the items match what was asked (read with its synonyms, intents, life events and "
+                    "typos recovered); related: nothing did, these are the closest items (a query never "
+                    "answers nothing) and `themes` names the life events near it")] = "exact"
+    themes: Annotated[list[ThemeSuggestion], msgspec.Meta(
+        description="life events (themes) the query names or is near, in the caller's language")] = []
+
+
+class SuggestQuery(Query):
+    q: Annotated[str | None, msgspec.Meta(description="what the citizen has typed so far: characters, pinyin or "
+                                                       "pinyin initials; at most 100 characters")] = None
+
+
+class ServiceSuggestion(Answer):
+    """A name or alias of a published item that begins with what was typed."""
+
+    text: Annotated[str, msgspec.Meta(description="the name or alias, as written: what the search box is completed with")]
+    kind: Annotated[Literal["name", "alias"], msgspec.Meta(description="an item's name or one of its aliases")]
+    code: Annotated[str, msgspec.Meta(description="the item it belongs to (the first, in code order, when shared)")]
+    name: Annotated[str, msgspec.Meta(description="that item's name in the caller's language")]
+
+
+class ServiceSuggestions(Answer):
+    items: list[ServiceSuggestion]
 
 
 class GuideMaterial(Answer):
@@ -160,8 +191,25 @@ class ServicesHandler(BaseHandler):
             self.write_json(await exposure.search(self.ctx, exposed, **args, page=page, page_size=page_size,
                                                   locale=self.locale_code))
             return
-        self.write_json(await catalogue.search_catalogue(self.ctx, **args, page=page, page_size=page_size,
-                                                         locale=self.locale_code))
+        self.write_json_body(await catalogue.search_catalogue_body(self.ctx, self.encode_json, **args, page=page,
+                                                                   page_size=page_size, locale=self.locale_code))
+
+
+class ServiceSuggestHandler(BaseHandler):
+    """Suggestions as the citizen types: published items' names and aliases by prefix, pinyin or initials."""
+
+    @declare(query=SuggestQuery, answer=ServiceSuggestions,
+             errors={**CHANNEL_HEADER, 422: "q is longer than 100 characters"},
+             example={"items": [{"text": "护照办理", "kind": "alias", "code": "GA-0001", "name": "普通护照签发"}]})
+    async def get(self) -> None:
+        """Up to ten names and aliases beginning with `q`, answered from memory (no datastore read)."""
+        exposed = await exposure.for_request(self.ctx, self.principal, self.header(exposure.CHANNEL_HEADER))
+        if exposed is None or exposed.everything:
+            self.write_json_body(await catalogue.suggest_services_body(self.ctx, self.query.q, self.encode_json,
+                                                                       locale=self.locale_code))
+            return
+        self.write_json(await catalogue.suggest_services(self.ctx, self.query.q, locale=self.locale_code,
+                                                         allowed=lambda item: exposed.allows(item.get("code"))))
 
 
 # Guides and navigation are public documents that change a few times a year: served from each
@@ -253,6 +301,7 @@ class RegionsHandler(PublicDocumentHandler):
 
 routes = [
     (r"/api/v1/services", ServicesHandler),
+    (r"/api/v1/services/suggest", ServiceSuggestHandler),  # before the item route: "suggest" is no code
     (r"/api/v1/services/([^/]+)", ServiceHandler),
     (r"/api/v1/departments", DepartmentsHandler),
     (r"/api/v1/themes", ThemesHandler),

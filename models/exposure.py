@@ -203,7 +203,8 @@ async def search(ctx: Context, exposure: Exposure, *, q: str | None, department:
         items.sort(key=lambda item: exposure.sort_key(item["code"]))
     start = (page - 1) * page_size
     return {"items": items[start:start + page_size], "total": len(items), "page": page, "page_size": page_size,
-            "total_exact": everything.get("total_exact", True)}
+            "total_exact": everything.get("total_exact", True), "match": everything["match"],
+            "themes": everything["themes"]}
 
 
 async def navigation_codes(ctx: Context, exposure: Exposure, field: str) -> set[str]:

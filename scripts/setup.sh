@@ -29,6 +29,14 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "$want" > "$stamp"
 fi
 
+# Browser tests (tests/browser_support.py): Debian's chromium with CJK fonts, never a browser downloader.
+if ! command -v chromium >/dev/null 2>&1 || ! dpkg -s fonts-noto-cjk >/dev/null 2>&1; then
+  echo "setup: installing chromium and CJK fonts from Debian's packages"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium fonts-noto-cjk >/dev/null
+fi
+
 # The TypeScript client check (tests/test_typed_client.py): pinned openapi-typescript and TypeScript.
 if ! command -v npm >/dev/null 2>&1; then
   echo "setup: installing nodejs and npm from Debian's packages"

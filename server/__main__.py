@@ -159,38 +159,73 @@ def _note_early_stop(signum: int, _frame: object) -> None:
 
 
 def run_workers(settings: Settings, sockets: list[socket.socket], mongodb_url: str, redis_url: str) -> int:
-    """Pre-fork N processes on one listening socket; forward SIGTERM/SIGINT and wait for them."""
-    children: list[int] = []
-    for number in range(settings.workers):
+    """Pre-fork N processes on one listening socket, replace any that dies, and stop them on SIGTERM/SIGINT.
+
+    A worker that dies (killed, out of memory, a crash) is replaced at once, so the port keeps N
+    processes. What it was doing is safe to redo: background work is claimed with leases and applied
+    with conditional updates. Restarts are bounded: a worker that keeps dying within seconds of its
+    start (a bad configuration, a broken dependency) stops the whole server instead of looping.
+    """
+    children: dict[int, tuple[int, float]] = {}  # pid -> (worker number, started at)
+    stopping = False
+
+    def start_worker(number: int) -> None:
         pid = os.fork()
         if pid == 0:
             # Until serve() installs its handlers, a SIGTERM must not kill a starting worker outright.
             signal.signal(signal.SIGTERM, _note_early_stop)
             signal.signal(signal.SIGINT, _note_early_stop)
-            run(serve(settings, sockets, mongodb_url, redis_url, announce=number == 0), settings)
+            run(serve(settings, sockets, mongodb_url, redis_url, announce=number == 0 and not restarts), settings)
             os._exit(0)
-        children.append(pid)
+        children[pid] = (number, time.monotonic())
 
     def forward(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
         for child in children:
             try:
                 os.kill(child, signal.SIGTERM)
             except ProcessLookupError:
                 pass
 
+    restarts: list[float] = []
+    for number in range(settings.workers):
+        start_worker(number)
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
     status = 0
-    for child in children:
-        while True:
-            try:
-                _, code = os.waitpid(child, 0)
-                status = status or os.waitstatus_to_exitcode(code)
-                mark_worker_dead(child)
-                break
-            except InterruptedError:
-                continue
+    while children:
+        try:
+            pid, code = os.wait()
+        except InterruptedError:
+            continue
+        except ChildProcessError:
+            break
+        if pid not in children:  # not a worker (cannot happen today; the embedded servers are Popen's)
+            continue
+        number, started = children.pop(pid)
+        mark_worker_dead(pid)
+        exit_code = os.waitstatus_to_exitcode(code)
+        if stopping:
+            status = status or exit_code
+            continue
+        now = time.monotonic()
+        restarts[:] = [at for at in restarts if now - at < WORKER_RESTART_WINDOW_SECONDS] + [now]
+        if len(restarts) > WORKER_RESTARTS_PER_WINDOW:
+            log.error("worker %d (pid %d) exited with %d; %d restarts within %ds: stopping the server",
+                      number, pid, exit_code, len(restarts) - 1, WORKER_RESTART_WINDOW_SECONDS)
+            forward(signal.SIGTERM, None)
+            status = exit_code or 1
+            continue
+        log.warning("worker %d (pid %d) exited with %d after %.0fs; starting a replacement",
+                    number, pid, exit_code, now - started)
+        start_worker(number)
     return status
+
+
+# A worker dying this often (per window, across all workers) is not an accident to ride out.
+WORKER_RESTARTS_PER_WINDOW = 5
+WORKER_RESTART_WINDOW_SECONDS = 60
 
 
 if __name__ == "__main__":

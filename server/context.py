@@ -49,8 +49,12 @@ class AppContext:
     @classmethod
     def connect(cls, settings: Settings, mongodb_url: str, redis_url: str, db_name: str | None = None) -> AppContext:
         """Create clients (connections open lazily on first use)."""
+        # Writes are acknowledged by a majority of the replica set, so an acknowledged submission or
+        # payment survives a failover; a write whose answer was lost is retried once by the driver,
+        # which MongoDB applies once (retryable writes). docs/deploy.md, "MongoDB".
         mongo: AsyncMongoClient = AsyncMongoClient(
             mongodb_url, tz_aware=True, serverSelectionTimeoutMS=3000, connectTimeoutMS=3000,
+            w="majority", retryWrites=True, retryReads=True,
         )
         # A blocking pool makes a burst beyond max_connections wait for a free connection instead of
         # failing the request ("Too many connections"), which the default pool does.

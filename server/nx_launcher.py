@@ -22,6 +22,12 @@ that moves the patched code shows up there; this launcher also warns, and runs t
   distinct from `find`, both of which the conformance suite pins. Other
   pipelines keep the aggregation engine, with their leading `$match` read as `find` reads filters.
 - find_one_and_update with upsert inserted the document without its `$setOnInsert` fields.
+- commitTransaction of a transaction the server does not know (it restarted since the transaction
+  began) answered a bare "No session specified", which drivers cannot retry. MongoDB answers
+  NoSuchTransaction (251) labelled TransientTransactionError, so the driver runs the transaction again.
+- Transactions of different sessions ran at once in one SQLite transaction (savepoints on one
+  connection): 17 of 20 concurrent transactions failed with "no such savepoint", and their writes
+  landed anyway. Open transactions now take turns, alone (TransactionGate).
 - Reads deleted TTL-expired documents on the spot (lazy purge), so a document vanished the instant
   its date passed, while MongoDB keeps it readable until its TTL monitor runs (every 60 s). Purge
   from a background sweep every 60 s instead, as MongoDB does.
@@ -29,6 +35,7 @@ that moves the patched code shows up there; this launcher also warns, and runs t
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import inspect
@@ -136,6 +143,38 @@ PATCHES = (
                     node[leaf] = value
                 res = self.insert_one(new_doc, session=session)""",
                 "find_one_and_update upsert without its $setOnInsert"),
+    SourcePatch("nx_27017.handler",
+                """                if acted:
+                    return request_id, {"ok": 1}
+            return request_id, {"ok": 0, "errmsg": "No session specified"}
+
+        if "abortTransaction" in command_doc:""",
+                """                if acted:
+                    return request_id, {"ok": 1}
+            return request_id, {"ok": 0, "errmsg": "Transaction has been aborted.", "code": 251,
+                                "codeName": "NoSuchTransaction", "errorLabels": ["TransientTransactionError"]}
+
+        if "abortTransaction" in command_doc:""",
+                "commitTransaction of a transaction the server does not know"),
+    SourcePatch("nx_27017.server",
+                """                        if is_insert or has_payload_docs:
+                            request_id, response_doc = await asyncio.to_thread(
+                                handler.handle_insert, msg
+                            )
+                        else:
+                            request_id, response_doc = await asyncio.to_thread(
+                                handler.handle_command, msg
+                            )""",
+                """                        async with _citygate_transaction_gate.hold(handler, msg):
+                            if is_insert or has_payload_docs:
+                                request_id, response_doc = await asyncio.to_thread(
+                                    handler.handle_insert, msg
+                                )
+                            else:
+                                request_id, response_doc = await asyncio.to_thread(
+                                    handler.handle_command, msg
+                                )""",
+                "concurrent transactions sharing one SQLite transaction"),
 )
 
 
@@ -183,7 +222,101 @@ def _citygate_distinct(handler: Any, collection: Any, key: str, query: dict[str,
     return distinct
 
 
-HELPERS = {"_citygate_aggregate": _citygate_aggregate, "_citygate_distinct": _citygate_distinct}
+class TransactionGate:
+    """Open transactions take turns, alone.
+
+    nx-27017 keeps a database in one SQLite connection and a transaction as a SAVEPOINT on it, while
+    it runs the commands of all connections at once in threads. Two open transactions, or a plain
+    write beside one, so share one SQLite transaction: the RELEASE of one drops the other's savepoint
+    ("no such savepoint", an error drivers cannot retry) and writes land outside the transaction they
+    belong to. MongoDB isolates them; here a transaction runs from its first command to its commit
+    or abort with no other write beside it (reads pass: they may see its uncommitted writes, which
+    MongoDB would not show, but they cannot break it). A transaction idle for IDLE_ABORT_SECONDS (its client
+    died) is aborted, as MongoDB's transactionLifetimeLimitSeconds does.
+    """
+
+    IDLE_ABORT_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self.owner: str | None = None  # the lsid whose transaction is open
+        self.owner_seen = 0.0
+        self.plain_running = 0
+        self.transactions_waiting = 0
+        self.changed: Any = None  # an asyncio.Condition, made on the server's loop
+
+    # Plain commands that write wait for the open transaction; everything else (handshakes, reads)
+    # passes. A handshake must: the transaction's own next command may need a new connection.
+    WRITES = frozenset({"insert", "update", "delete", "findAndModify", "findandmodify", "create", "createIndexes",
+                        "drop", "dropDatabase", "dropIndexes", "renameCollection", "bulkWrite"})
+
+    @classmethod
+    def transaction_of(cls, msg: dict[str, Any]) -> tuple[str | None, bool, bool]:
+        """(the lsid of the transaction the message belongs to, or None; whether it ends it; whether it
+        must wait for a transaction it is not part of)."""
+        from nx_27017.wire_protocol import _extract_session_id
+
+        body = next((data for kind, data in msg.get("sections", []) if kind == "body" and isinstance(data, dict)), {})
+        if body.get("autocommit") is not False or not body.get("lsid"):
+            return None, False, not cls.WRITES.isdisjoint(body)
+        ends = "commitTransaction" in body or "abortTransaction" in body
+        return _extract_session_id(body["lsid"]), ends, True
+
+    def _may_enter(self, lsid: str | None) -> bool:
+        if lsid is None:
+            return self.owner is None and self.transactions_waiting == 0
+        return self.owner == lsid or (self.owner is None and self.plain_running == 0)
+
+    def _abort_if_abandoned(self, handler: Any) -> None:
+        import time
+
+        if self.owner is None or time.monotonic() - self.owner_seen < self.IDLE_ABORT_SECONDS:
+            return
+        for session in handler._tx_sessions(self.owner):
+            session.abort_transaction()
+        self.owner = None
+
+    @contextlib.asynccontextmanager
+    async def hold(self, handler: Any, msg: dict[str, Any]):  # noqa: ANN201
+        import asyncio
+        import time
+
+        if self.changed is None:
+            self.changed = asyncio.Condition()
+        lsid, ends, gated = self.transaction_of(msg)
+        if not gated:
+            yield
+            return
+        async with self.changed:
+            if lsid is not None and self.owner != lsid:
+                self.transactions_waiting += 1
+            try:
+                while not self._may_enter(lsid):
+                    try:
+                        await asyncio.wait_for(self.changed.wait(), timeout=1.0)
+                    except TimeoutError:
+                        self._abort_if_abandoned(handler)
+            finally:
+                if lsid is not None and self.owner != lsid:
+                    self.transactions_waiting -= 1
+            if lsid is None:
+                self.plain_running += 1
+            else:
+                self.owner, self.owner_seen = lsid, time.monotonic()
+        try:
+            yield
+        finally:
+            async with self.changed:
+                if lsid is None:
+                    self.plain_running -= 1
+                else:
+                    self.owner_seen = time.monotonic()
+                    if ends and self.owner == lsid:
+                        self.owner = None
+                self.changed.notify_all()
+
+
+HELPERS = {"_citygate_aggregate": _citygate_aggregate, "_citygate_distinct": _citygate_distinct,
+           "_citygate_transaction_gate": TransactionGate()}
 
 
 def apply(module_name: str, patches: list[SourcePatch]) -> list[SourcePatch]:
@@ -197,6 +330,13 @@ def apply(module_name: str, patches: list[SourcePatch]) -> list[SourcePatch]:
         return missing
     namespace = {**vars(module), **HELPERS}
     exec(compile(source, module.__file__, "exec"), namespace)  # noqa: S102
+    # A module-level function that changed replaces the original under its name (callers look it up
+    # in the module's globals when they call it).
+    for name, fixed in namespace.items():
+        live = getattr(module, name, None)
+        if (inspect.isfunction(fixed) and inspect.isfunction(live) and live.__module__ == module.__name__
+                and fixed.__code__.co_code != live.__code__.co_code):
+            setattr(module, name, fixed)
     # Classes, and modules that imported them, already hold the original class objects: mend their
     # methods in place rather than rebinding names.
     for name, fixed in namespace.items():

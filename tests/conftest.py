@@ -28,7 +28,7 @@ from server.embedded import EmbeddedMongo, EmbeddedRedis
 from server.lifecycle import ensure_indexes, event_loop_factory, load_demo_data
 from tests.clock_support import TODAYS, FakeClock, cst
 
-pytest_plugins = ["tests.datastore_shapes"]
+pytest_plugins = ["tests.datastore_shapes", "tests.browser_support"]
 
 
 def pytest_configure(config: pytest.Config) -> None:

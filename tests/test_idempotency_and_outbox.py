@@ -8,6 +8,7 @@ import datetime
 import types
 
 import pytest
+from pymongo.errors import AutoReconnect
 
 from models import idempotency, notifications, outbox
 from models.errors import Conflict, NotFound
@@ -75,6 +76,66 @@ async def test_refused_request_frees_the_key(ctx) -> None:
     with pytest.raises(NotFound):
         await idempotency.run_once(ctx, "s", "k3", {"a": 1}, refuse)
     assert await idempotency.run_once(ctx, "s", "k3", {"a": 1}, create) == (201, {"ok": True})
+
+
+class Creations:
+    """A create that keeps its key record beside what it writes (as applications.create does), and its
+    `recover`; `fail_after_write` makes the next call write and then lose its answer."""
+
+    def __init__(self, ctx) -> None:
+        self.ctx, self.calls, self.fail_after_write, self.fail_before_write = ctx, 0, False, False
+
+    async def create(self):
+        self.calls += 1
+        if self.fail_before_write:
+            self.fail_before_write = False
+            raise AutoReconnect("the datastore went away before the write")
+        await self.ctx.db.things.insert_one({"record": idempotency.current_record.get(), "n": self.calls})
+        if self.fail_after_write:
+            self.fail_after_write = False
+            raise AutoReconnect("the answer of the commit was lost")
+        return 201, {"n": self.calls}
+
+    async def recover(self, record):
+        found = await self.ctx.db.things.find_one({"record": record})
+        return None if found is None else (201, {"n": found["n"]})
+
+
+async def test_a_create_whose_answer_was_lost_is_recovered_not_repeated(ctx) -> None:
+    creations = Creations(ctx)
+    creations.fail_after_write = True
+    with pytest.raises(AutoReconnect):
+        await idempotency.run_once(ctx, "s", "k-lost", {"a": 1}, creations.create, creations.recover)
+    # The retry finds what the first attempt committed instead of creating again.
+    assert await idempotency.run_once(ctx, "s", "k-lost", {"a": 1}, creations.create, creations.recover) == (201, {"n": 1})
+    assert creations.calls == 1 and await ctx.db.things.count_documents({}) == 1
+    # ... and from then on the key replays as usual.
+    assert await idempotency.run_once(ctx, "s", "k-lost", {"a": 1}, creations.create, creations.recover) == (201, {"n": 1})
+
+
+async def test_a_create_that_failed_before_writing_runs_again_on_retry(ctx) -> None:
+    creations = Creations(ctx)
+    creations.fail_before_write = True
+    with pytest.raises(AutoReconnect):
+        await idempotency.run_once(ctx, "s", "k-early", {}, creations.create, creations.recover)
+    assert await idempotency.run_once(ctx, "s", "k-early", {}, creations.create, creations.recover) == (201, {"n": 2})
+    assert await ctx.db.things.count_documents({}) == 1
+
+
+async def test_a_running_record_left_by_a_dead_worker_is_recovered_once_stale(ctx, clock) -> None:
+    creations = Creations(ctx)
+    clock.set(2026, 3, 2, 10, 0)
+    # A worker claimed the key, wrote, and died before recording the answer: the record stays "running".
+    await ctx.db.idempotency_keys.insert_one({"_id": "s:k-dead", "digest": idempotency.fingerprint({}),
+                                              "state": "running", "created_at": clock(),
+                                              "expires_at": clock() + idempotency.KEEP_FOR})
+    await ctx.db.things.insert_one({"record": "s:k-dead", "n": 7})
+    with pytest.raises(Conflict) as caught:  # still within a request's time: it may be running
+        await idempotency.run_once(ctx, "s", "k-dead", {}, creations.create, creations.recover)
+    assert caught.value.code == "idempotency_in_progress"
+    clock.advance(seconds=61)
+    assert await idempotency.run_once(ctx, "s", "k-dead", {}, creations.create, creations.recover) == (201, {"n": 7})
+    assert creations.calls == 0
 
 
 @dataclasses.dataclass

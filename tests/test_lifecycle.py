@@ -179,3 +179,38 @@ def _child_pids(parent: int) -> list[tuple[int, str]]:
         if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
             found.append((int(entry.name), cmdline))
     return found
+
+
+def test_a_worker_that_dies_is_replaced_and_the_port_keeps_serving(tmp_path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITYGATE_")}
+    env.update({"CITYGATE_PORT": str(port), "CITYGATE_DATA_DIR": str(tmp_path), "CITYGATE_DEMO_DATA": "false"})
+    process = subprocess.Popen([sys.executable, "-m", "server", "--workers", "2"], cwd=ROOT, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_until_serving(f"http://127.0.0.1:{port}/healthz", process)
+        workers = {pid for pid, cmd in _child_pids(process.pid) if "-m server" in cmd}
+        assert len(workers) == 2
+        victim = min(workers)
+        os.kill(victim, signal.SIGKILL)  # as the kernel's OOM killer would
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            now = {pid for pid, cmd in _child_pids(process.pid) if "-m server" in cmd}
+            if len(now) == 2 and victim not in now:
+                break
+            time.sleep(0.2)
+        assert len(now) == 2 and victim not in now, now
+        replacement = (now - workers).pop()
+        # The replacement serves: every answer of a run of requests is good, whichever worker takes it.
+        _wait_until_serving(f"http://127.0.0.1:{port}/readyz", process)
+        for _ in range(20):
+            assert _get(f"http://127.0.0.1:{port}/readyz")[0] == 200
+        assert Path(f"/proc/{replacement}").exists()
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+        assert process.returncode == 0, output
+        assert f"pid {victim}) exited with -9" in output and "starting a replacement" in output
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -24,6 +24,7 @@ from models.applications.actions import (
     NOTE_MAX,
     create,
     operator_action,
+    recover_created,
     save_draft,
     submit_draft,
     supplement,
@@ -49,7 +50,7 @@ from models.applications.views import citizen_view, operator_view, public_view, 
 
 __all__ = [
     "ACTIONS", "NOTE_MAX", "OPEN", "OPERATOR_ACTIONS", "RUNNING", "STATUS_LABELS", "allowed_actions", "citizen_body", "citizen_view",
-    "create", "ensure_indexes", "forget", "form_errors", "form_meanings", "get_for_citizen", "get_for_operator",
+    "create", "recover_created", "ensure_indexes", "forget", "form_errors", "form_meanings", "get_for_citizen", "get_for_operator",
     "get_owned", "has_file", "list_for_citizen", "list_for_operators", "load_item",
     "new_application", "online_item", "operator_action", "operator_detail", "operator_view", "prefilled_form",
     "progress", "public_view", "read_model", "renew_read_models", "required_materials", "save_draft", "submit_draft",

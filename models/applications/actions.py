@@ -8,6 +8,7 @@ from typing import Any
 
 from pymongo import ReturnDocument
 
+from models import idempotency
 from models.access import OperatorScope
 from models.applications.caches import cache_generation, changed_everywhere, remember
 from models.applications.events import actor, timeline, timeline_event
@@ -43,6 +44,9 @@ async def create(ctx: Context, citizen_id: str, body: dict[str, Any], locale: st
     now = ctx.clock()
     no = await allocate_number(ctx.db, item.get("region_code", ""), now)
     application = new_application(no, citizen_id, item, form, attached, delivery, draft=draft, now=now)
+    key_record = idempotency.current_record.get()
+    if key_record:  # committed with the application, so a retry after a failure finds it (recover_created)
+        application["idempotency_record"] = key_record
     event = timeline_event(no, 1, now, "save_draft" if draft else "submit", None, application["status"],
                            actor("citizen", citizen_id))
 
@@ -54,6 +58,15 @@ async def create(ctx: Context, citizen_id: str, body: dict[str, Any], locale: st
 
     await in_transaction(ctx, write)
     return 201, citizen_view(application, [event], ctx.clock(), locale)
+
+
+async def recover_created(ctx: Context, citizen_id: str, key_record: str,
+                          locale: str = "zh-CN") -> tuple[int, dict[str, Any]] | None:
+    """The answer `create` gave under the Idempotency-Key record `key_record`, if its writes committed."""
+    application = await ctx.db.applications.find_one({"idempotency_record": key_record, "citizen_id": citizen_id})
+    if application is None:
+        return None
+    return 201, citizen_view(application, await timeline(ctx.db, application["_id"]), ctx.clock(), locale)
 
 
 async def save_draft(ctx: Context, citizen_id: str, no: str, body: dict[str, Any], locale: str = "zh-CN") -> dict[str, Any]:

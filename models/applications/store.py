@@ -28,6 +28,7 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     # so each field queried alone has its own index; the compound ones serve MongoDB's sorted lists.
     await db.applications.create_index("citizen_id")
     await db.applications.create_index("status")
+    await db.applications.create_index("idempotency_record", sparse=True)
     await db.applications.create_index("deadline.due_date")
     await db.applications.create_index([("department", ASCENDING), ("status", ASCENDING), ("created_at", DESCENDING)])
     await db.application_events.create_index("application_no")
@@ -48,17 +49,26 @@ def notice(application: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]
 
 
 async def in_transaction(ctx: Context, work) -> Any:
-    """`work`'s result, its writes committed together; a conflicting concurrent change is 409 application_changed."""
+    """`work`'s result, its writes committed together; a conflicting concurrent change is 409 application_changed.
+
+    The driver's `with_transaction` runs `work` again after a transient error (a failover, a dropped
+    connection: the aborted attempt left nothing) and retries a commit whose outcome it did not hear,
+    so `work` must decide from what it reads and writes in the session, as every caller's conditional
+    writes do: a retry after a real conflict finds the changed state and answers it.
+    """
     try:
         async with ctx.mongo.start_session() as session:
-            async with await session.start_transaction():
-                return await work(session)
+            return await session.with_transaction(work, max_commit_time_ms=TRANSACTION_COMMIT_MS)
     except DuplicateKeyError:
         raise application_changed() from None
     except OperationFailure as exc:
         if exc.has_error_label("TransientTransactionError"):  # a write conflict with a concurrent change
             raise application_changed() from None
         raise
+
+
+# How long a commit may wait for a majority before the driver gives up on it (it then retries the commit).
+TRANSACTION_COMMIT_MS = 5000
 
 
 def application_changed() -> Conflict:

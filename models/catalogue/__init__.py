@@ -15,7 +15,15 @@ catalogue in data/demo_catalogue/). Texts in several languages are `models.core.
 here. Callers import from `models.catalogue`.
 """
 
-from models.catalogue.browse import list_search_misses, record_search_miss, search_catalogue, summary
+from models.catalogue.browse import (
+    list_search_misses,
+    record_search_miss,
+    search_catalogue,
+    search_catalogue_body,
+    suggest_services,
+    suggest_services_body,
+    summary,
+)
 from models.catalogue.demo import DEMO_DIR, load_demo, load_demo_catalogue, read_demo, read_department_files
 from models.catalogue.gate import (
     AUDIENCES,
@@ -87,6 +95,7 @@ __all__ = [
     "is_vague_conditions", "is_vague_legal_basis", "is_vague_material_name", "list_departments", "list_items",
     "list_regions", "list_search_misses", "list_themes", "load_demo", "load_demo_catalogue", "localize",
     "misfiled_items", "misfiling_problems", "navigation_document", "public_entry", "public_item", "public_region",
-    "publish_item", "published_changed", "published_items", "read_demo", "read_department_files", "record_search_miss", "require_placement",
-    "resolve_locale", "search_catalogue", "summary", "text", "unpublish_item", "update_item",
+    "publish_item", "published_changed", "published_items", "read_demo", "read_department_files",
+    "record_search_miss", "require_placement", "resolve_locale", "search_catalogue", "search_catalogue_body",
+    "suggest_services", "suggest_services_body", "summary", "text", "unpublish_item", "update_item",
 ]

@@ -22,9 +22,17 @@ Several worker processes each hold their own index. A write that changes what is
 counter `catalogue:version`; the other processes look at that counter at most once a second and
 rebuild when it moved.
 
-Modules: `dictionaries` (synonyms, user dictionary, stop words), `analysis` (the `Analyzer`, pinyin),
-`index` (`SearchIndex`: building, filters, pages), `ranking` (reading a query into concepts, scoring,
-the weights), `freshness` (one index per process, rebuilt when the catalogue changes).
+A query is read (`reading`) into weighed concepts, intents and generic heads that only favour
+(补 → 补领/补发, 交 → 缴纳, "要办什么证"), life events (data/search_life_events.txt) whose themes the answer
+names, and typos recovered by pinyin and characters (`typos`). `SearchIndex.find` never answers a
+non-empty query with nothing: the closest items, `match` "related". Suggestions while typing come
+from a prefix array built with the index (`suggest`). See docs/service-item.md, "Search".
+
+Modules: `dictionaries` (synonyms, user dictionary, stop words, intents, life events), `analysis` (the
+`Analyzer`, pinyin), `reading` (a query as concepts, boosts, life events, corrections), `typos`
+(pinyin and character recovery), `index` (`SearchIndex`: building, filters, pages, `find`, kept
+answers), `ranking` (scoring, the weights), `suggest` (prefixes of names, aliases, pinyin, initials),
+`freshness` (one index per process, rebuilt when the catalogue changes).
 """
 
 from models.search.analysis import Analyzer, get_analyzer, pinyin_keys
@@ -45,9 +53,13 @@ from models.search.freshness import (
     keep_fresh,
 )
 from models.search.index import SearchIndex, SearchResult, region_scope
+from models.search.reading import Reading
+from models.search.suggest import Suggester
+from models.search.typos import Corrector
 
 __all__ = [
     "CHECK_INTERVAL_SECONDS", "DATA_DIR", "INDEX_STOPWORDS", "QUERY_STOPWORDS", "SYNONYMS_PATH", "USERDICT_PATH",
-    "VERSION_KEY", "Analyzer", "CatalogueSearch", "SearchIndex", "SearchResult", "catalogue_changed",
+    "VERSION_KEY", "Analyzer", "CatalogueSearch", "Corrector", "Reading", "SearchIndex", "SearchResult", "Suggester",
+    "catalogue_changed",
     "get_analyzer", "index_for", "keep_fresh", "parse_synonyms", "pinyin_keys", "region_scope",
 ]

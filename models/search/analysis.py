@@ -22,19 +22,24 @@ from pypinyin import Style, lazy_pinyin
 from models.search.dictionaries import (
     CANONICAL_FACTOR,
     INDEX_STOPWORDS,
+    INTENTS,
+    LIFE_EVENTS_PATH,
     SYNONYM_FACTOR,
     SYNONYMS_PATH,
     USERDICT_PATH,
+    parse_life_events,
     parse_synonyms,
 )
 
+QUERY_CACHE_ENTRIES = 8192
 _PUNCT = re.compile(r"^[\W_]+$", re.UNICODE)
 
 
 class Analyzer:
     """Normalisation, segmentation, synonyms and pinyin: the one place text is turned into terms."""
 
-    def __init__(self, synonyms_path: Path = SYNONYMS_PATH, userdict_path: Path = USERDICT_PATH) -> None:
+    def __init__(self, synonyms_path: Path = SYNONYMS_PATH, userdict_path: Path = USERDICT_PATH,
+                 life_events_path: Path = LIFE_EVENTS_PATH) -> None:
         jieba.setLogLevel(logging.WARNING)
         self._t2s = opencc.OpenCC("t2s")
         self._tokenizer = jieba.Tokenizer()
@@ -53,8 +58,19 @@ class Analyzer:
                     if other != term:
                         factor = CANONICAL_FACTOR if i == 0 else SYNONYM_FACTOR
                         others[other] = max(others.get(other, 0.0), factor)
+        self.life_events = parse_life_events(life_events_path.read_text(encoding="utf-8")) \
+            if life_events_path.exists() else []
+        self.life_event_triggers: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        for themes, triggers, terms in self.life_events:
+            for trigger in triggers:
+                self.life_event_triggers.setdefault(trigger, (themes, terms))
+        # Intent phrases and life-event triggers are cut as one word, so a query reads them whole.
+        for phrase in [*INTENTS, *(t for _, triggers, _ in self.life_events for t in triggers)]:
+            if len(phrase) > 1 and not phrase.isascii() and phrase not in self._synonyms:
+                self._tokenizer.add_word(phrase, freq=None)
         self._cache: dict[str, tuple[str, ...]] = {}
         self._norm_cache: dict[str, str] = {}
+        self._query_cache: dict[str, str] = {}
         self._key_cache: dict[tuple[str, int], tuple[str, ...]] = {}
         self._cache_lock = threading.Lock()
         total = max(self._tokenizer.total, 1)
@@ -76,6 +92,16 @@ class Analyzer:
             if len(self._norm_cache) > 200_000:
                 self._norm_cache.clear()
             self._norm_cache[text] = cached
+        return cached
+
+    def normalize_query(self, text: str) -> str:
+        """`normalize` for queries, the most frequent of which recur (a bounded cache)."""
+        cached = self._query_cache.get(text)
+        if cached is None:
+            cached = self.normalize(text)
+            if len(self._query_cache) >= QUERY_CACHE_ENTRIES:
+                self._query_cache.pop(next(iter(self._query_cache)))
+            self._query_cache[text] = cached
         return cached
 
     def key_terms(self, text: str, limit: int) -> tuple[str, ...]:
@@ -123,6 +149,10 @@ class Analyzer:
         """Other terms of the groups holding `term`, with their weight factor."""
         return self._synonyms.get(term, {})
 
+    def frequency(self, word: str) -> int:
+        """How often general Chinese uses a word (jieba's dictionary count; 0 when unknown)."""
+        return self._freq.get(word, 0) or 0
+
     def rarity(self, term: str) -> float:
         """How unusual a word is in general Chinese (log inverse dictionary frequency)."""
         return self._log_total - math.log(self._freq.get(term, 0) + 1)
@@ -146,3 +176,22 @@ def pinyin_keys(term: str) -> tuple[str, str]:
     """(full pinyin, initials) of a Chinese word: 护照 → ("huzhao", "hz")."""
     syllables = lazy_pinyin(term, style=Style.NORMAL, errors="ignore")
     return "".join(syllables), "".join(s[0] for s in syllables if s)
+
+
+_char_syllables: dict[str, str] = {}
+
+
+def char_pinyin_keys(text: str) -> tuple[str, str]:
+    """(full pinyin, initials) of a text character by character, each in its most common reading:
+    far cheaper than `pinyin_keys` over many long texts (suggestion keys of every item's name)."""
+    syllables = []
+    for ch in text:
+        if not "\u4e00" <= ch <= "\u9fff":
+            continue
+        syllable = _char_syllables.get(ch)
+        if syllable is None:
+            found = lazy_pinyin(ch, style=Style.NORMAL, errors="ignore")
+            syllable = _char_syllables[ch] = found[0] if found else ""
+        if syllable:
+            syllables.append(syllable)
+    return "".join(syllables), "".join(s[0] for s in syllables)

@@ -17,7 +17,7 @@ import heapq
 import math
 import re
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from models import access
@@ -34,10 +34,16 @@ from models.search.ranking import (
     Ranking,
     ranking_key,
 )
+from models.search.reading import THEME_TERM, Reading
+from models.search.suggest import Entry, Suggester
+from models.search.typos import Corrector
 
 GUIDE_TERMS_PER_ITEM = 60     # the rarest guide-text terms kept per item
 MAX_INITIALS_TERMS = 8        # Chinese words tried for one string of pinyin initials
 MAX_PINYIN_VOCABULARY = 20_000  # most frequent name and alias words given pinyin keys
+NEED = 0.4                    # share of a query's weight an item must match (about half of what was asked)
+RESULT_CACHE_ENTRIES = 4096   # answers kept per index: the most asked queries recur (the index never changes)
+RELATED_THEMES = 3            # themes a related answer suggests beside its items
 _CJK = re.compile(r"^[\u4e00-\u9fff]+$")
 
 
@@ -51,6 +57,8 @@ class SearchResult:
     page_size: int
     scores: list[float] = dataclasses.field(default_factory=list)
     total_exact: bool = True
+    match: str = "exact"  # "related": nothing matched what was asked; these are the closest items
+    themes: list[str] = dataclasses.field(default_factory=list)  # life events the query names or is near
 
 
 def region_scope(region: str) -> tuple[str, frozenset[str]]:
@@ -106,6 +114,13 @@ class SearchIndex(Ranking):
         self._region: list[str] = []
         self._browse: dict[str, array] = {}     # partition key -> its documents in code order
         self._order: array = array("i")
+        self._chars: dict[str, array] = {}      # a CJK character -> documents whose name holds it
+        self._corrector = Corrector({})
+        self._life_events = self.analyzer.life_events
+        self.theme_names: dict[str, Any] = {}
+        self._suggester: Suggester | None = None
+        self._answers: dict[tuple[Any, ...], SearchResult] = {}
+        self._kept: dict[tuple[Any, ...], Any] = {}
 
     def __len__(self) -> int:
         return len(self.items)
@@ -118,6 +133,7 @@ class SearchIndex(Ranking):
         searchable too when given."""
         index = cls(analyzer, candidate_cap)
         index._build(list(items), departments or {}, themes or {}, regions or {})
+        index.theme_names = dict(themes or {})
         return index
 
     @staticmethod
@@ -170,6 +186,10 @@ class SearchIndex(Ranking):
             for value in taxonomy:
                 for text in localized.translations(value):
                     add(an.terms(text), TAXONOMY)
+            add([THEME_TERM + t for t in item.get("themes", []) or ()], TAXONOMY)
+            for ch in set(localized.text(item.get("name"))):
+                if "\u4e00" <= ch <= "\u9fff":
+                    self._chars.setdefault(ch, array("i")).append(doc)
             add(an.key_terms("\n".join(self._guide_texts(guide)), GUIDE_TERMS_PER_ITEM), GUIDE)
 
             keys = self.partition_keys(item)
@@ -210,6 +230,8 @@ class SearchIndex(Ranking):
             del terms[MAX_INITIALS_TERMS:]
         for terms in self._pinyin_full.values():
             terms.sort(key=lambda t: (-name_vocab[t], t))
+        self._corrector = Corrector(self._pinyin_full)
+        self._suggester = Suggester(an, items)
 
     @staticmethod
     def _guide_texts(guide: dict[str, Any]) -> Iterator[str]:
@@ -253,7 +275,8 @@ class SearchIndex(Ranking):
     def search(self, query: str | None = None, *, department: str | None = None, theme: str | None = None,
                audience: str | None = None, region: str | None = None, page: int = 1,
                page_size: int = 20) -> SearchResult:
-        """Ranked, filtered, paginated items; without a query, items in code order (browsing).
+        """Ranked, filtered, paginated items matching the query; without a query, items in code
+        order (browsing). Nothing found is an empty page (see `find` for the closest items).
 
         `total` counts the documents found within the read budget: exact for all but the broadest
         queries on large catalogues (`total_exact` tells).
@@ -262,18 +285,101 @@ class SearchIndex(Ranking):
         keep, partitions = self._filter(department, theme, audience, region)
         if not query or not query.strip():
             return self._browse_items(keep, partitions, page, page_size)
-        concepts = self.concepts(query)
-        if not concepts:
+        reading = self.read(query)
+        result = self._ranked(reading, query, keep, partitions, page, page_size, need=NEED)
+        result.themes = list(reading.themes)
+        return result
+
+    def find(self, query: str | None = None, *, department: str | None = None, theme: str | None = None,
+             audience: str | None = None, region: str | None = None, page: int = 1,
+             page_size: int = 20, use_cache: bool = True) -> SearchResult:
+        """`search`, but a query never finds nothing: when no item matches what was asked, the
+        closest ones (`match` "related"): items matching any of its concepts, the items of the life
+        events it names, items sharing characters with it, and at worst the first items of the
+        filter; `themes` then names the life events near it. Answers are kept (the index never
+        changes; a changed catalogue is a new index): do not change the result."""
+        key = (query, department, theme, audience, region, page, page_size)
+        answer = self._answers.get(key) if use_cache else None
+        if answer is None:
+            answer = self._find(query, department=department, theme=theme, audience=audience, region=region,
+                                page=page, page_size=page_size)
+            if len(self._answers) >= RESULT_CACHE_ENTRIES:
+                self._answers.pop(next(iter(self._answers)))
+            self._answers[key] = answer
+        return answer
+
+    def _find(self, query: str | None, *, department: str | None, theme: str | None, audience: str | None,
+              region: str | None, page: int, page_size: int) -> SearchResult:
+        result = self.search(query, department=department, theme=theme, audience=audience, region=region,
+                             page=page, page_size=page_size)
+        if result.total or not query or not query.strip():
+            return result
+        page, page_size = max(1, page), max(1, page_size)
+        keep, partitions = self._filter(department, theme, audience, region)
+        asked = self.read(query)
+        reading = self._weighed(Reading(concepts=asked.concepts + asked.boosts, themes=asked.themes))
+        related = self._ranked(reading, query, keep, partitions, page, page_size, need=0.0)
+        if not related.total:
+            related = self._by_characters(query, keep, page, page_size)
+        if not related.total:
+            related = self._browse_items(keep, partitions, page, page_size)
+        related.match = "related"
+        related.themes = list(reading.themes)
+        for item in related.items:
+            for code in item.get("themes", []) or ():
+                if len(related.themes) >= max(RELATED_THEMES, len(reading.themes)):
+                    break
+                if code not in related.themes:
+                    related.themes.append(code)
+        return related
+
+    def kept(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+        """What `make` renders from this index's answers (a response body), kept as long as the index
+        is (bounded): a changed catalogue is a new index, so nothing kept outlives what it shows."""
+        value = self._kept.get(key)
+        if value is None:
+            value = make()
+            if len(self._kept) >= RESULT_CACHE_ENTRIES:
+                self._kept.pop(next(iter(self._kept)))
+            self._kept[key] = value
+        return value
+
+    def suggest(self, prefix: str, limit: int = 10, allowed: Any = None) -> list[tuple[Entry, dict[str, Any]]]:
+        """Names and aliases beginning with what the citizen has typed (text, pinyin or initials),
+        each with its item; `allowed(item)` keeps only some items."""
+        if self._suggester is None or not prefix or not prefix.strip():
+            return []
+        keep = None if allowed is None else (lambda doc: allowed(self.items[doc]))
+        return [(e, self.items[e.doc]) for e in self._suggester.suggest(prefix, limit, keep)]
+
+    def _ranked(self, reading: Reading, query: str, keep: Any, partitions: list[str] | None, page: int,
+                page_size: int, need: float) -> SearchResult:
+        if not reading.concepts:
             return SearchResult([], 0, page, page_size)
         wanted = page * page_size
-        per_concept, truncated = self._accumulate(concepts, max(self.candidate_cap, 2 * wanted), partitions)
-        scores = self._combine(per_concept, self.analyzer.normalize(query))
+        budget = max(self.candidate_cap, 2 * wanted)
+        per_concept, truncated = self._accumulate(reading.concepts, budget, partitions)
+        boosts, _ = self._accumulate(reading.boosts, budget, partitions, lightest=ALIAS) if reading.boosts \
+            else ([], False)
+        scores = self._combine(per_concept, self.analyzer.normalize_query(query), reading.weights, boosts, need)
         if keep is not None:
             scores = {d: s for d, s in scores.items() if keep(d)}
         top = heapq.nlargest(wanted, scores.items(), key=ranking_key)
         window = top[(page - 1) * page_size:]
         return SearchResult([self.items[d] for d, _ in window], len(scores), page, page_size,
                             [round(s, 4) for _, s in window], total_exact=not truncated)
+
+    def _by_characters(self, query: str, keep: Any, page: int, page_size: int) -> SearchResult:
+        """Items whose names share the most characters with the query (a last resort)."""
+        counts: dict[int, int] = {}
+        for ch in set(self.analyzer.normalize(query)):
+            for doc in self._chars.get(ch, ())[:self.candidate_cap]:
+                if keep is None or keep(doc):
+                    counts[doc] = counts.get(doc, 0) + 1
+        top = heapq.nlargest(page * page_size, counts.items(), key=ranking_key)
+        window = top[(page - 1) * page_size:]
+        return SearchResult([self.items[d] for d, _ in window], len(counts), page, page_size,
+                            [float(c) for _, c in window])
 
     def _browse_items(self, keep: Any, partitions: list[str] | None, page: int, page_size: int) -> SearchResult:
         start = (page - 1) * page_size
