@@ -38,8 +38,8 @@ In each of BENCH_ROUNDS rounds, for each read: the baseline (GET /healthz), this
 one (its turn alternates, first or second, from round to round), BENCH_SECONDS each, BENCH_CONNECTIONS
 (32) connections.
 Reported per read: `ratio` (this service's requests/s over the baseline's in the same round, median of
-rounds) and each round's; requests/s and p50/p99 of the median round; `non_2xx` (must be 0: the
-bench exits 1 otherwise); with another tree also `other_ratio`, `this_over_other` (median of the
+rounds) and each round's; requests/s and p50/p99 of the median round, and the baseline's p99 there;
+`non_2xx` (must be 0: the bench exits 1 otherwise); with another tree also `other_ratio`, `this_over_other` (median of the
 rounds' this/other requests/s: above 1 means this tree is faster) and `same_answer` (both answered the
 read's first request with the same JSON). A read that answered nothing within wrk's timeout, or a first
 read that did not answer 200 (`first_read_failures`), also makes it exit 1.
@@ -278,6 +278,7 @@ def summary(rounds: list[dict[str, dict[str, float]]], side: str) -> dict[str, A
     return {"ratio": figure(median(ratios)), "round_ratios": [figure(x) for x in ratios],
             "rps": round(typical[side]["rps"], 1), "baseline_rps": round(typical["baseline"]["rps"]),
             "p50_ms": typical[side]["p50_ms"], "p99_ms": typical[side]["p99_ms"],
+            "baseline_p99_ms": typical["baseline"]["p99_ms"],
             "non_2xx": int(sum(r[side]["non_2xx"] for r in rounds))}
 
 
