@@ -19,6 +19,7 @@ Reads measured (BENCH_READS picks some, comma-separated):
   (1) connection, as 32 queue past wrk's 2-second timeout and it would count no answer at all;
 - `search`: GET /api/v1/services?q=..., cycling through everyday queries, anonymous;
 - `guide`: GET /api/v1/services/{code}, cycling through every published item, anonymous;
+- `departments`: GET /api/v1/departments, the navigation list (with item counts), anonymous;
 - `progress`: GET /api/v1/progress?application_no=&query_code=, anonymous, cycling through
   BENCH_PROGRESS_NUMBERS applications.
 Public progress allows 30 lookups per client address a minute and 20 per number in ten minutes, and
@@ -37,8 +38,8 @@ In each of BENCH_ROUNDS rounds, for each read: the baseline (GET /healthz), this
 one (its turn alternates, first or second, from round to round), BENCH_SECONDS each, BENCH_CONNECTIONS
 (32) connections.
 Reported per read: `ratio` (this service's requests/s over the baseline's in the same round, median of
-rounds) and each round's; requests/s and p50/p99 of the median round; `non_2xx` (must be 0: the
-bench exits 1 otherwise); with another tree also `other_ratio`, `this_over_other` (median of the
+rounds) and each round's; requests/s and p50/p99 of the median round, and the baseline's p99 there;
+`non_2xx` (must be 0: the bench exits 1 otherwise); with another tree also `other_ratio`, `this_over_other` (median of the
 rounds' this/other requests/s: above 1 means this tree is faster) and `same_answer` (both answered the
 read's first request with the same JSON). A read that answered nothing within wrk's timeout, or a first
 read that did not answer 200 (`first_read_failures`), also makes it exit 1.
@@ -100,7 +101,7 @@ CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "32"))
 READ_CONNECTIONS = {"my_list": int(os.environ.get("BENCH_LIST_CONNECTIONS", "1"))}
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "1" if SMOKE else "5"))
 OTHER_TREE = os.environ.get("BENCH_OTHER_TREE", "")
-READS = ("my_application", "my_list", "search", "guide", "progress")
+READS = ("my_application", "my_list", "search", "guide", "departments", "progress")
 CHOSEN = [r for r in os.environ.get("BENCH_READS", ",".join(READS)).split(",") if r]
 DB_NAME = "citygate_bench"
 BATCH = 2000
@@ -218,6 +219,7 @@ def read_paths(mine: list[str], progress: list[tuple[str, str]], codes: list[str
         "my_list": ["/api/v1/applications"],
         "search": [f"/api/v1/services?q={quote(q)}" for q in SEARCHES],
         "guide": [f"/api/v1/services/{quote(code)}" for code in codes],
+        "departments": ["/api/v1/departments"],
         "progress": [f"/api/v1/progress?application_no={quote(no)}&query_code={quote(code)}" for no, code in progress],
     }
 
@@ -276,6 +278,7 @@ def summary(rounds: list[dict[str, dict[str, float]]], side: str) -> dict[str, A
     return {"ratio": figure(median(ratios)), "round_ratios": [figure(x) for x in ratios],
             "rps": round(typical[side]["rps"], 1), "baseline_rps": round(typical["baseline"]["rps"]),
             "p50_ms": typical[side]["p50_ms"], "p99_ms": typical[side]["p99_ms"],
+            "baseline_p99_ms": typical["baseline"]["p99_ms"],
             "non_2xx": int(sum(r[side]["non_2xx"] for r in rounds))}
 
 

@@ -171,7 +171,7 @@ class AdminServiceHandler(BaseHandler):
         """Change fields (`guide` merged key by key); a published item must stay complete."""
         changes = self.json_body()
         catalogue.require_placement(self.scope, changes, await catalogue.get_item_for_operator(self.ctx.db, self.scope, code))
-        item = await catalogue.update_item(self.ctx.db, code, changes, redis=self.ctx.redis, now=self.ctx.clock())
+        item = await catalogue.update_item(self.ctx, code, changes, now=self.ctx.clock())
         self.write_json(catalogue.admin_view(item))
 
     @requires(access.CATALOGUE_WRITE)
@@ -195,7 +195,7 @@ class AdminPublishHandler(BaseHandler):
                      422: "The guide is incomplete (`guide_incomplete`): every missing or vague element in `errors`"})
     async def post(self, code: str) -> None:
         await catalogue.get_item_for_operator(self.ctx.db, self.scope, code)
-        item = await catalogue.publish_item(self.ctx.db, code, redis=self.ctx.redis, now=self.ctx.clock())
+        item = await catalogue.publish_item(self.ctx, code, now=self.ctx.clock())
         self.write_json(catalogue.admin_view(item))
 
 
@@ -208,7 +208,7 @@ class AdminUnpublishHandler(BaseHandler):
     @declare(answer=ServiceAdminView)
     async def post(self, code: str) -> None:
         await catalogue.get_item_for_operator(self.ctx.db, self.scope, code)
-        item = await catalogue.unpublish_item(self.ctx.db, code, redis=self.ctx.redis, now=self.ctx.clock())
+        item = await catalogue.unpublish_item(self.ctx, code, now=self.ctx.clock())
         self.write_json(catalogue.admin_view(item))
 
 

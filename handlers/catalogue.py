@@ -221,55 +221,91 @@ class ServiceSuggestHandler(BaseHandler):
                                                          allowed=lambda item: exposed.allows(item.get("code"))))
 
 
-class ServiceHandler(BaseHandler):
+# Guides and navigation are public documents that change a few times a year: served from each
+# process's rendered copies (models.catalogue.public) with a strong ETag, answered 304 to a caller
+# revalidating, and kept a minute by browsers and shared caches (then served stale for up to another
+# minute while they revalidate in the background). What a caller may see depends on the language and
+# on the channel (the X-CityGate-Channel header, or the login channel of a citizen's token): hence
+# Vary, and `private` for a caller with a token (docs/service-item.md, Caching).
+PUBLIC_DOCUMENT = "public, max-age=60, stale-while-revalidate=60"
+PRIVATE_DOCUMENT = "private, max-age=60, stale-while-revalidate=60"
+DOCUMENT_VARY = f"Accept-Language, {exposure.CHANNEL_HEADER}, Authorization"
+
+
+class PublicDocumentHandler(BaseHandler):
+    """A public catalogue document: ETag, 304 to If-None-Match, Cache-Control and Vary."""
+
+    per_channel = True  # what the caller sees depends on the channel it comes through
+
+    def write_document(self, document: catalogue.Document) -> None:
+        self.set_header("ETag", document.etag)
+        if self.per_channel:
+            self.set_header("Cache-Control", PRIVATE_DOCUMENT if self.header("Authorization") else PUBLIC_DOCUMENT)
+            self.set_header("Vary", DOCUMENT_VARY)
+        else:
+            self.set_header("Cache-Control", PUBLIC_DOCUMENT)
+            self.set_header("Vary", "Accept-Language")
+        self.set_header("Content-Language", self.locale_code)
+        if self.check_etag_header():
+            self.set_status(304)
+            self.finish()
+            return
+        self.write_json_body(document.body)
+
+    async def exposed(self) -> exposure.Exposure | None:
+        """What the request's channel exposes (None: no channel, everything)."""
+        return await exposure.for_request(self.ctx, self.principal, self.header(exposure.CHANNEL_HEADER))
+
+
+class ServiceHandler(PublicDocumentHandler):
     """One published service item with its complete guide, in the caller's language."""
 
     path_params = ("code",)
 
     @declare(answer=ServiceItem, errors={**CHANNEL_HEADER, 403: "The channel does not offer this item"})
     async def get(self, code: str) -> None:
-        exposure.require_visible(await exposure.for_request(self.ctx, self.principal, self.header(exposure.CHANNEL_HEADER)),
-                                 code)
-        item = await catalogue.get_published_item(self.ctx.db, code)
-        self.write_json(catalogue.public_item(item, self.locale_code))
+        """One published item's guide (办事指南), in the caller's language.
+
+        ETag: a strong validator of the body. If-None-Match with a matching tag (strong or weak form,
+        one of a list, or `*`) is answered 304 without a body. Through a channel that does not expose
+        the item, 404 `service_not_found`.
+        """
+        exposure.require_visible(await self.exposed(), code)
+        self.write_document(await catalogue.guide_document(self.ctx, code, self.locale_code, self.encode_json))
 
 
-class DepartmentsHandler(BaseHandler):
+class DepartmentsHandler(PublicDocumentHandler):
     """Departments that have published items (no empty columns)."""
 
     @declare(answer=NavigationList, errors=CHANNEL_HEADER)
     async def get(self) -> None:
-        rows = await catalogue.list_departments(self.ctx.db)
-        rows = await _exposed_columns(self, rows, "department")
-        self.write_json({"items": [catalogue.public_entry(d, self.locale_code) for d in rows]})
+        """Departments that have published items (no empty columns), with ETag and 304 as the guide."""
+        self.write_document(await catalogue.navigation_document(
+            self.ctx, "departments", self.locale_code, self.encode_json, through=await self.exposed(),
+            columns=exposure.navigation_codes))
 
 
-class ThemesHandler(BaseHandler):
+class ThemesHandler(PublicDocumentHandler):
     """Themes (life events) that have published items (no empty columns)."""
 
     @declare(answer=NavigationList, errors=CHANNEL_HEADER)
     async def get(self) -> None:
-        rows = await catalogue.list_themes(self.ctx.db)
-        rows = await _exposed_columns(self, rows, "themes")
-        self.write_json({"items": [catalogue.public_entry(t, self.locale_code) for t in rows]})
+        """Themes (life events) that have published items (no empty columns), with ETag and 304 as the guide."""
+        self.write_document(await catalogue.navigation_document(
+            self.ctx, "themes", self.locale_code, self.encode_json, through=await self.exposed(),
+            columns=exposure.navigation_codes))
 
 
-async def _exposed_columns(handler: BaseHandler, rows: list[dict], field: str) -> list[dict]:
-    """Through a channel with a list of exposed services, only the columns holding one (models.exposure)."""
-    exposed = await exposure.for_request(handler.ctx, handler.principal, handler.header(exposure.CHANNEL_HEADER))
-    if exposed is None or exposed.everything:
-        return rows
-    keep = await exposure.navigation_codes(handler.ctx, exposed, field)
-    return [row for row in rows if row.get("code") in keep]
-
-
-class RegionsHandler(BaseHandler):
+class RegionsHandler(PublicDocumentHandler):
     """The region tree: province → city → counties, with region codes."""
+
+    per_channel = False
 
     @declare(answer=RegionTree)
     async def get(self) -> None:
-        roots = await catalogue.list_regions(self.ctx.db)
-        self.write_json({"items": [catalogue.public_region(r, self.locale_code) for r in roots]})
+        """The region tree: province → city → counties, with ETag and 304 as the guide."""
+        self.write_document(await catalogue.navigation_document(self.ctx, "regions", self.locale_code,
+                                                                self.encode_json))
 
 
 routes = [

@@ -8,7 +8,9 @@ that have none. Other modules read items through `get_published_item` / `get_ite
 
 Modules: `gate` (the publish gate), `items` (storage,
 edits, publication), `navigation` (departments, themes, regions), `misfiling` (items filed under
-the wrong department or theme), `browse` (citizens' search, zero-result queries), `demo` (the demo
+the wrong department or theme), `browse` (citizens' search, zero-result queries), `public` (the
+guide and navigation bodies citizens read, rendered once per process, with their ETags) and
+`rendered` (those copies, dropped in every process when the catalogue changes), `demo` (the demo
 catalogue in data/demo_catalogue/). Texts in several languages are `models.core.localized`'s, re-exported
 here. Callers import from `models.catalogue`.
 """
@@ -62,6 +64,7 @@ from models.catalogue.items import (
     list_items,
     public_item,
     publish_item,
+    published_changed,
     published_items,
     require_placement,
     unpublish_item,
@@ -69,6 +72,8 @@ from models.catalogue.items import (
 )
 from models.catalogue.misfiling import misfiled_items, misfiling_problems
 from models.catalogue.navigation import list_departments, list_regions, list_themes, public_entry, public_region
+from models.catalogue.public import guide_document, navigation_document
+from models.catalogue.rendered import Document
 from models.core.localized import (
     DEFAULT_LOCALE,
     LOCALE_KEY,
@@ -81,16 +86,16 @@ from models.core.localized import (
 )
 
 __all__ = [
-    "AUDIENCES", "DEFAULT_ALLOWED_TYPES", "DEFAULT_LOCALE", "DEMO_DIR", "EDITABLE_FIELDS", "FORM_MATERIAL",
+    "AUDIENCES", "DEFAULT_ALLOWED_TYPES", "DEFAULT_LOCALE", "DEMO_DIR", "Document", "EDITABLE_FIELDS", "FORM_MATERIAL",
     "GENERIC_STEPS", "HANDLING_DEPTHS", "ITEM_CODE", "LAW_REFERENCE", "LAW_TITLE", "LOCALE_KEY",
     "MAX_TIME_LIMIT_DAYS", "MEDIUMS", "ONLINE_DEPTHS", "ORIGINALS", "PHONE", "REGION_CODE", "STATUSES",
     "STEP_SEPARATORS", "SUPPORTED_LOCALES", "VAGUE_LAW_PHRASES", "VAGUE_MATERIAL_WORDS", "Localized",
     "admin_view", "catalogue_changed", "create_item", "delete_item", "ensure_indexes", "find_item", "get_item",
-    "get_item_for_operator", "get_published_item", "guide_problems", "is_generic_step", "is_localized",
+    "get_item_for_operator", "get_published_item", "guide_document", "guide_problems", "is_generic_step", "is_localized",
     "is_vague_conditions", "is_vague_legal_basis", "is_vague_material_name", "list_departments", "list_items",
     "list_regions", "list_search_misses", "list_themes", "load_demo", "load_demo_catalogue", "localize",
-    "misfiled_items", "misfiling_problems", "public_entry", "public_item", "public_region", "publish_item",
-    "published_items", "read_demo", "read_department_files", "record_search_miss", "require_placement",
-    "resolve_locale", "search_catalogue", "search_catalogue_body", "suggest_services",
-    "suggest_services_body", "summary", "text", "unpublish_item", "update_item",
+    "misfiled_items", "misfiling_problems", "navigation_document", "public_entry", "public_item", "public_region",
+    "publish_item", "published_changed", "published_items", "read_demo", "read_department_files",
+    "record_search_miss", "require_placement", "resolve_locale", "search_catalogue", "search_catalogue_body",
+    "suggest_services", "suggest_services_body", "summary", "text", "unpublish_item", "update_item",
 ]

@@ -16,6 +16,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from models.catalogue import rendered
 from models.catalogue.gate import guide_problems
 from models.catalogue.items import catalogue_changed
 from models.core.context import Context
@@ -93,4 +94,7 @@ async def load_demo_catalogue(db: AsyncDatabase, *, redis: Any = None, data: dic
 
 async def load_demo(ctx: Context) -> dict[str, Any]:
     """Start-up hook (server/registry.py DEMO_MODULES): the demo catalogue, published."""
-    return await load_demo_catalogue(ctx.db, redis=ctx.redis, now=ctx.clock())
+    data = read_demo()
+    loaded = await load_demo_catalogue(ctx.db, redis=ctx.redis, data=data, now=ctx.clock())
+    await rendered.forget(ctx, [item["code"] for item in [*data["items"], *data["drafts"]]])
+    return loaded

@@ -13,7 +13,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from models.access import OperatorScope
+from models.catalogue import rendered
 from models.catalogue.gate import ITEM_CODE, check_text, guide_problems, licence_types_named, problem
+from models.core.context import Context
 from models.core.localized import localize
 from models.core.pagination import page_of
 from models.errors import Conflict, FieldError, NotFound, ValidationFailed
@@ -114,8 +116,7 @@ async def create_item(db: AsyncDatabase, data: dict[str, Any], *, now: datetime.
     return _clean(doc)  # type: ignore[return-value]
 
 
-async def update_item(db: AsyncDatabase, code: str, changes: dict[str, Any], *, redis: Any = None,
-                      now: datetime.datetime) -> dict[str, Any]:
+async def update_item(ctx: Context, code: str, changes: dict[str, Any], *, now: datetime.datetime) -> dict[str, Any]:
     """Change an item's fields (top level replaced, `guide` merged key by key).
 
     A published item stays publishable: a change that would fail the publish gate is refused and
@@ -124,6 +125,7 @@ async def update_item(db: AsyncDatabase, code: str, changes: dict[str, Any], *, 
     problems = _draft_shape_problems(changes, creating=False)
     if problems:
         raise ValidationFailed(errors=problems)
+    db = ctx.db
     current = await get_item(db, code)
     merged = {**current, **{k: v for k, v in changes.items() if k != "guide"}}
     if "guide" in changes:
@@ -142,7 +144,7 @@ async def update_item(db: AsyncDatabase, code: str, changes: dict[str, Any], *, 
         raise Conflict("concurrent_update", "该事项已被他人修改，请刷新后重试",
                        "The item was changed meanwhile; reload and retry")
     if saved["status"] == "published":
-        await catalogue_changed(db, redis)
+        await published_changed(ctx, [code])
     return saved
 
 
@@ -155,9 +157,9 @@ async def delete_item(db: AsyncDatabase, code: str) -> None:
     raise Conflict("service_published", "已发布的事项不能删除，请先下架", "Unpublish the item before deleting it")
 
 
-async def publish_item(db: AsyncDatabase, code: str, *, redis: Any = None,
-                       now: datetime.datetime) -> dict[str, Any]:
+async def publish_item(ctx: Context, code: str, *, now: datetime.datetime) -> dict[str, Any]:
     """Publish through the gate; ValidationFailed `guide_incomplete` lists every problem."""
+    db = ctx.db
     item = await get_item(db, code)
     problems = guide_problems(item)
     if item.get("department") and not await db.departments.find_one({"code": item["department"]}):
@@ -178,19 +180,18 @@ async def publish_item(db: AsyncDatabase, code: str, *, redis: Any = None,
     if saved is None:
         raise Conflict("concurrent_update", "该事项已被他人修改，请刷新后重试",
                        "The item was changed meanwhile; reload and retry")
-    await catalogue_changed(db, redis)
+    await published_changed(ctx, [code])
     return saved
 
 
-async def unpublish_item(db: AsyncDatabase, code: str, *, redis: Any = None,
-                         now: datetime.datetime) -> dict[str, Any]:
+async def unpublish_item(ctx: Context, code: str, *, now: datetime.datetime) -> dict[str, Any]:
     """Take an item off the citizens' catalogue (back to draft)."""
-    saved = await db.services.find_one_and_update(
+    saved = await ctx.db.services.find_one_and_update(
         {"code": code}, {"$set": {"status": "draft", "updated_at": now}},
         projection={"_id": 0}, return_document=ReturnDocument.AFTER)
     if saved is None:
         raise NotFound("service_not_found", "未找到该事项", "Service item not found")
-    await catalogue_changed(db, redis)
+    await published_changed(ctx, [code])
     return saved
 
 
@@ -207,6 +208,14 @@ async def catalogue_changed(db: AsyncDatabase, redis: Any = None) -> None:
     """Tell every process's search index that published items changed."""
     from models import search  # the search engine reads the catalogue; import late to avoid a cycle
     await search.catalogue_changed(db, redis)
+
+
+async def published_changed(ctx: Context, codes: list[str]) -> None:
+    """What citizens see of the items `codes` changed (published, unpublished, edited while
+    published): every process's search index, and the guides and navigation lists it keeps
+    rendered (models.catalogue.public), follow at once. Call it after the change is stored."""
+    await catalogue_changed(ctx.db, ctx.redis)
+    await rendered.forget(ctx, codes)
 
 
 def public_item(item: dict[str, Any], locale: str) -> dict[str, Any]:
