@@ -59,6 +59,14 @@ async def test_a_bad_rating_gets_its_rectification_from_the_department(app, brow
     mine = (await fetch("GET", f"/api/v1/rectifications/{case_id}", token=citizen_token)).json()
     assert mine["response"] == response and mine["follow_up"]["question"]
 
+    # The citizen's follow-up closes the case; the console shows how it ended.
+    answered = await fetch("POST", f"/api/v1/rectifications/{case_id}/follow-up", token=citizen_token,
+                           json={"satisfied": False, "comment": "还是要跑两次"})
+    assert answered.status == 200, answered.text
+    await page.reload()
+    await expect(row).to_contain_text("已办结", timeout=WAIT)
+    await expect(row).to_contain_text("回访：不满意：还是要跑两次")
+
 
 # ---- operators: an administrator changes a clerk's roles ------------------------------------------
 

@@ -494,7 +494,9 @@ async function feedbackPage(view) {
     return form;
   };
   const respond = (r) => {
-    if (!work || r.response) return r.response || '—';
+    const followUp = r.follow_up && r.follow_up.satisfied !== null && r.follow_up.satisfied !== undefined
+      ? h('div', { class: 'hint' }, t(r.follow_up.satisfied ? 'follow_up_satisfied' : 'follow_up_unsatisfied'), r.follow_up.comment ? (lang() === 'en' ? ': ' : '：') + r.follow_up.comment : '') : null;
+    if (!work || r.response) return r.response ? h('div', {}, r.response, followUp) : '—';
     const response = h('input', { 'aria-label': t('rect_response'), minlength: '10' });
     const form = h('form', { class: 'inline' }, response, h('button', { type: 'submit' }, t('respond')));
     form.addEventListener('submit', async (e) => { e.preventDefault(); try { await post(`/admin/v1/rectifications/${enc(r.id)}/response`, { response: response.value }); toast(t('saved')); rerender(); } catch (error) { showError(error); } });
