@@ -72,6 +72,9 @@ const ZH = {
   deactivate: '停用', activate: '启用', reset_totp: '重置动态验证码', confirm_operator: '确定对 {name} 执行「{action}」？该账号的会话将结束。', open_file: '查看文件 {n}',
   new_item: '新建事项（草稿）',
   new_operator: '新建人员', roles: '角色', create: '创建', active: '在用', inactive: '停用',
+  edit: '编辑', edit_operator: '编辑人员 {name}', confirm_roles: '确定保存 {name} 的角色与范围？该账号的会话将结束，下次登录按新角色显示。',
+  'rectstatus.open': '待整改', 'rectstatus.responded': '已整改，待回访', 'rectstatus.closed': '已办结', rated_object: '评价对象', follow_up_satisfied: '回访：满意', follow_up_unsatisfied: '回访：不满意',
+  new_hall: '新建大厅', hall_name: '大厅名称', hours: '办公时间', window_no: '窗口 {n} 编号', window_services: '窗口 {n} 办理事项（编码，逗号分隔）', add_window: '添加窗口',
   'audit.operator': '操作人', 'audit.action': '动作', 'audit.object': '对象', 'audit.from': '起始日期', 'audit.to': '截止日期',
   at: '时间', operator: '操作人', action_col: '动作', objects: '对象', export_csv: '导出 CSV',
 };
@@ -146,6 +149,9 @@ const EN = {
   deactivate: 'Deactivate', activate: 'Activate', reset_totp: 'Reset TOTP', confirm_operator: '{action} {name}? Their sessions end.', open_file: 'Open file {n}',
   new_item: 'New item (draft)',
   new_operator: 'New operator', roles: 'Roles', create: 'Create', active: 'Active', inactive: 'Inactive',
+  edit: 'Edit', edit_operator: 'Edit operator {name}', confirm_roles: 'Save the roles and scope of {name}? Their sessions end; the next login shows the new roles.',
+  'rectstatus.open': 'Open', 'rectstatus.responded': 'Responded, awaiting follow-up', 'rectstatus.closed': 'Closed', rated_object: 'Rated', follow_up_satisfied: 'Follow-up: satisfied', follow_up_unsatisfied: 'Follow-up: not satisfied',
+  new_hall: 'New hall', hall_name: 'Hall name', hours: 'Opening hours', window_no: 'Window {n} number', window_services: 'Window {n} services (codes, comma-separated)', add_window: 'Add a window',
   'audit.operator': 'Operator', 'audit.action': 'Action', 'audit.object': 'Object', 'audit.from': 'From', 'audit.to': 'To',
   at: 'Time', operator: 'Operator', action_col: 'Action', objects: 'Objects', export_csv: 'Export CSV',
 };

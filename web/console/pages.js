@@ -494,7 +494,9 @@ async function feedbackPage(view) {
     return form;
   };
   const respond = (r) => {
-    if (!work || r.response) return r.response || '—';
+    const followUp = r.follow_up && r.follow_up.satisfied !== null && r.follow_up.satisfied !== undefined
+      ? h('div', { class: 'hint' }, t(r.follow_up.satisfied ? 'follow_up_satisfied' : 'follow_up_unsatisfied'), r.follow_up.comment ? (lang() === 'en' ? ': ' : '：') + r.follow_up.comment : '') : null;
+    if (!work || r.response) return r.response ? h('div', {}, r.response, followUp) : '—';
     const response = h('input', { 'aria-label': t('rect_response'), minlength: '10' });
     const form = h('form', { class: 'inline' }, response, h('button', { type: 'submit' }, t('respond')));
     form.addEventListener('submit', async (e) => { e.preventDefault(); try { await post(`/admin/v1/rectifications/${enc(r.id)}/response`, { response: response.value }); toast(t('saved')); rerender(); } catch (error) { showError(error); } });
@@ -506,8 +508,11 @@ async function feedbackPage(view) {
       { label: t('description'), cell: (f) => f.description }, { label: t('status'), cell: (f) => t('fbstatus.' + f.status) },
       { label: t('resolution'), cell: resolve }], reports.items),
     h('h2', {}, t('bad_ratings')), table([
-      { label: t('service'), cell: (r) => r.service_code }, { label: t('grade'), cell: (r) => r.grade_label },
+      { label: t('service'), cell: (r) => r.service_code },
+      { label: t('rated_object'), cell: (r) => (r.target_type === 'application' ? link('#/queue/' + enc(r.target_id), r.target_id) : r.target_id) },
+      { label: t('grade'), cell: (r) => r.grade_label },
       { label: t('comment'), cell: (r) => r.comment || '—' }, { label: t('answer_due'), cell: (r) => badge(fmtTime(r.due_at), r.overdue ? 'bad' : '') },
+      { label: t('status'), cell: (r) => badge(t('rectstatus.' + r.status), { open: r.overdue ? 'bad' : 'warn', responded: 'ok', closed: 'muted' }[r.status] || '') },
       { label: t('rectification'), cell: respond }], rects.items));
 }
 
@@ -522,7 +527,48 @@ async function hallsPage(view, id) {
     { label: t('name'), cell: (x) => link('#/halls/' + enc(x.id), text(x.name)) },
     { label: t('address'), cell: (x) => text(x.address) },
     { label: t('windows'), cell: (x) => x.windows.map((w) => w.number).join('、') },
-  ], list.items, t('total', { n: list.total })));
+  ], list.items, t('total', { n: list.total })), can('halls.manage') ? newHallForm() : null);
+}
+
+// A new hall: name, address, hours, region and its windows (each with the items it handles); the
+// weekly quotas are set on the hall's own page afterwards.
+function newHallForm() {
+  const name = h('input', { required: true });
+  const address = h('input', { required: true });
+  const hours = h('input', {});
+  const region = h('input', { inputmode: 'numeric' });
+  const rows = h('div', {});
+  const windows = [];
+  const addWindow = () => {
+    const n = windows.length + 1;
+    const number = h('input', { required: true, value: String(n), size: '4' });
+    const codes = h('input', { required: true });
+    windows.push({ number, codes });
+    rows.append(h('div', { class: 'grid3' }, field(t('window_no', { n }), number), field(t('window_services', { n }), codes)));
+    return codes;
+  };
+  addWindow();
+  const errorBox = h('div', {});
+  const form = h('form', { class: 'card', 'aria-label': t('new_hall') }, h('h2', {}, t('new_hall')), errorBox,
+    h('div', { class: 'grid3' }, field(t('hall_name'), name), field(t('address'), address), field(t('hours'), hours), field(t('region'), region)),
+    h('fieldset', {}, h('legend', {}, t('windows')), rows,
+      actionButton(t('add_window'), async () => { addWindow().closest('.grid3').querySelector('input').focus(); })),
+    h('button', { type: 'submit', class: 'primary' }, t('create')));
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const body = {
+      name: { 'zh-CN': name.value.trim() }, address: { 'zh-CN': address.value.trim() },
+      windows: windows.map((w) => ({ number: w.number.value.trim(), service_codes: w.codes.value.split(/[,，、\s]+/).filter(Boolean) })),
+    };
+    if (hours.value.trim()) body.hours = { 'zh-CN': hours.value.trim() };
+    if (region.value.trim()) body.region_code = region.value.trim();
+    try {
+      const hall = await post('/admin/v1/halls', body);
+      toast(t('saved'));
+      location.hash = '#/halls/' + enc(hall.id);
+    } catch (error) { showError(error, errorBox); }
+  });
+  return form;
 }
 
 async function hallPage(view, id) {
@@ -791,6 +837,34 @@ async function operatorsPage(view) {
     for (const [k, el] of [['name', name], ['password', password], ['department', department], ['region_code', region]]) if (el.value.trim()) body[k] = el.value.trim();
     try { await post('/admin/v1/operators', body); toast(t('saved')); rerender(); } catch (error) { showError(error, errorBox); }
   });
+  // Editing an account's roles and scope (its sessions end, so its next login shows the new navigation).
+  const editor = h('div', {});
+  const edit = (o) => {
+    const eName = h('input', { value: o.name || '' });
+    const eDepartment = h('input', { value: o.department || '' });
+    const eRegion = h('input', { value: o.region_code || '' });
+    const eRoles = Object.keys(state.roles).map((r) => h('input', { type: 'checkbox', value: r, checked: o.roles.includes(r) }));
+    const eErrors = h('div', {});
+    const title = t('edit_operator', { name: o.username });
+    const editForm = h('form', { class: 'card', 'aria-label': title }, h('h2', {}, title), eErrors,
+      h('div', { class: 'grid3' }, field(t('name'), eName), field(t('department'), eDepartment), field(t('region'), eRegion)),
+      h('fieldset', {}, h('legend', {}, t('roles')), eRoles.map((r) => h('label', { class: 'check' }, r, ' ', t('role.' + r.value)))),
+      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, t('save')),
+        actionButton(t('cancel'), async () => editor.replaceChildren())));
+    editForm.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      // Only what changed: an unchanged scope is not sent, so the API judges just the change.
+      const body = {};
+      const chosen = eRoles.filter((r) => r.checked).map((r) => r.value);
+      if (chosen.slice().sort().join() !== o.roles.slice().sort().join()) body.roles = chosen;
+      for (const [k, el] of [['name', eName], ['department', eDepartment], ['region_code', eRegion]]) if (el.value.trim() !== (o[k] || '')) body[k] = el.value.trim();
+      if (!Object.keys(body).length) { editor.replaceChildren(); return; }
+      if ((body.roles || 'department' in body || 'region_code' in body) && !await confirmAction(title, t('confirm_roles', { name: o.username }))) return;
+      try { await patch('/admin/v1/operators/' + enc(o.id), body); toast(t('saved')); rerender(); } catch (error) { showError(error, eErrors); }
+    });
+    editor.replaceChildren(editForm);
+    eName.focus();
+  };
   add(view, heading(t('nav.operators')), table([
     { label: t('username'), cell: (o) => o.username }, { label: t('name'), cell: (o) => o.name || '—' },
     { label: t('roles'), cell: (o) => o.roles.map((r) => t('role.' + r)).join('、') || '—' },
@@ -798,6 +872,7 @@ async function operatorsPage(view) {
     { label: t('status'), cell: (o) => badge(o.active ? t('active') : t('inactive'), o.active ? 'ok' : 'muted') },
     { label: 'TOTP', cell: (o) => (o.totp_enabled ? t('yes') : t('no')) },
     ...(manage ? [{ label: t('actions'), cell: (o) => (o.id === state.me.id ? '—' : h('div', { class: 'actions' },
+      actionButton(t('edit'), async () => edit(o), { 'aria-label': `${t('edit')} ${o.username}` }),
       actionButton(o.active ? t('deactivate') : t('activate'), async () => {
         if (!await confirmAction(o.active ? t('deactivate') : t('activate'), t('confirm_operator', { action: o.active ? t('deactivate') : t('activate'), name: o.username }))) return;
         await patch('/admin/v1/operators/' + enc(o.id), { active: !o.active }); toast(t('saved')); rerender();
@@ -806,7 +881,7 @@ async function operatorsPage(view) {
         if (!await confirmAction(t('reset_totp'), t('confirm_operator', { action: t('reset_totp'), name: o.username }))) return;
         await del(`/admin/v1/operators/${enc(o.id)}/totp`); toast(t('saved')); rerender();
       }, { 'aria-label': `${t('reset_totp')} ${o.username}` }) : null)) }] : []),
-  ], list.items, t('total', { n: list.total })), manage ? form : null);
+  ], list.items, t('total', { n: list.total })), manage ? [editor, form] : null);
 }
 
 async function auditPage(view) {
