@@ -388,6 +388,14 @@ FILTERS = [
     # The same overdue filter for an operator whose scope is the whole platform (no department).
     {"$and": [{"s": {"$ne": "draft"}}, {"$or": [{"s": {"$in": ["pending"]}, "sub.x": {"$lt": "h"}}, {"sub.y": True}]}]},
     {"$and": [{"s": {"$ne": "draft"}}, {"$nor": [{"s": {"$in": ["pending"]}, "sub.x": {"$lt": "h"}}, {"sub.y": True}]}]},
+    # ... and for a region's operator (the region and every region under it).
+    {"$and": [{"s": {"$ne": "draft"}, "ds": {"$regex": "^2026-1"}},
+              {"$or": [{"s": {"$in": ["pending"]}, "sub.x": {"$lt": "h"}}, {"sub.y": True}]}]},
+    {"$and": [{"s": {"$ne": "draft"}, "ds": {"$regex": "^2026-1"}},
+              {"$nor": [{"s": {"$in": ["pending"]}, "sub.x": {"$lt": "h"}}, {"sub.y": True}]}]},
+    # An Idempotency-Key taken over after an unknown outcome (models.idempotency._replay): the record as
+    # it was read, its state and when it was claimed.
+    {"_id": "p1", "s": "pending", "d": D1}, {"_id": "p2", "s": "pending", "d": D1},
     # A citizen withdraws a licence consent: their application, while still in one of a few states.
     {"_id": "p2", "t": "b", "s": {"$in": ["pending", "draft"]}}, {"_id": "p2", "t": "a", "s": {"$in": ["pending"]}},
     {"_id": "p3", "t": "a", "s": {"$in": ["pending", "draft"]}},
