@@ -388,10 +388,14 @@ FILTERS = [
     # The same overdue filter for an operator whose scope is the whole platform (no department).
     {"$and": [{"s": {"$ne": "draft"}}, {"$or": [{"s": {"$in": ["pending"]}, "sub.x": {"$lt": "h"}}, {"sub.y": True}]}]},
     {"$and": [{"s": {"$ne": "draft"}}, {"$nor": [{"s": {"$in": ["pending"]}, "sub.x": {"$lt": "h"}}, {"sub.y": True}]}]},
-    # ... and for a region's operator (the region and every region under it).
+    # ... and for a region's operator (the region and every region under it), with or without a department.
     {"$and": [{"s": {"$ne": "draft"}, "ds": {"$regex": "^2026-1"}},
               {"$or": [{"s": {"$in": ["pending"]}, "sub.x": {"$lt": "h"}}, {"sub.y": True}]}]},
     {"$and": [{"s": {"$ne": "draft"}, "ds": {"$regex": "^2026-1"}},
+              {"$nor": [{"s": {"$in": ["pending"]}, "sub.x": {"$lt": "h"}}, {"sub.y": True}]}]},
+    {"$and": [{"s": {"$ne": "draft"}, "t": "a", "ds": {"$regex": "^2026-1"}},
+              {"$or": [{"s": {"$in": ["pending"]}, "sub.x": {"$lt": "h"}}, {"sub.y": True}]}]},
+    {"$and": [{"s": {"$ne": "draft"}, "t": "a", "ds": {"$regex": "^2026-1"}},
               {"$nor": [{"s": {"$in": ["pending"]}, "sub.x": {"$lt": "h"}}, {"sub.y": True}]}]},
     # An Idempotency-Key taken over after an unknown outcome (models.idempotency._replay): the record as
     # it was read, its state and when it was claimed.
