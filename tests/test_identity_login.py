@@ -164,6 +164,11 @@ async def test_channel_timeout_is_503(channels_app, fetch) -> None:
     response = await fetch("POST", "/api/v1/auth/wechat/login", json={"code": code, "app_id": "wxslow0000000001"})
     assert (response.status, response.json()["code"]) == (503, "channel_unavailable")
     assert "Retry-After" in response.headers
+    assert await channels_app.ctx.db.citizens.count_documents({}) == 0  # nothing half-made
+    # WeChat answers in time again: the next login goes through, nothing to restart.
+    code = await wechat_code(fetch, "o-slow", app_id="wxslow0000000001")
+    again = await fetch("POST", "/api/v1/auth/wechat/login", json={"code": code, "app_id": "wxslow0000000001"})
+    assert again.status == 200 and again.json()["new_citizen"] is True
 
 
 async def test_unknown_or_disabled_channel_is_400(channels_app, fetch) -> None:
