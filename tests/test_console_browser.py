@@ -6,6 +6,7 @@ Every main page is saved under test-artifacts/screenshots/console/ and checked w
 """
 from __future__ import annotations
 
+import asyncio
 import copy
 import datetime
 import pathlib
@@ -461,7 +462,13 @@ async def test_a_channel_secret_is_rotated_and_only_its_fingerprint_shown(demo_a
     await page.get_by_label("新密钥值").fill(new_value)
     await page.get_by_role("button", name="轮换密钥").click()
     await confirm(page)
-    after = (await fetch("GET", "/admin/v1/channels/wxdemo0000000001", token=token)).json()["secrets"]
+    # The page's request may still be on its way: wait for the rotation to land (bounded), then read it.
+    deadline = asyncio.get_running_loop().time() + WAIT / 1000
+    while True:
+        after = (await fetch("GET", "/admin/v1/channels/wxdemo0000000001", token=token)).json()["secrets"]
+        if after[name]["fingerprint"] != before[name]["fingerprint"] or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.1)
     await expect(page.get_by_role("cell", name=after[name]["fingerprint"])).to_be_visible(timeout=WAIT)
     assert after[name]["fingerprint"] != before[name]["fingerprint"]
     assert new_value not in await page.content()
