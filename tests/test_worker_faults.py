@@ -92,16 +92,16 @@ async def stop(served: Served) -> str:
 
 
 @pytest.fixture
-async def callbacks_served(tmp_path, backing_urls):
-    served = await serve(tmp_path, backing_urls, background_workers=False)
+async def served(tmp_path, backing_urls, request):
+    """The service under `--workers 2`; background workers as `@pytest.mark.parametrize` or off."""
+    served = await serve(tmp_path, backing_urls, background_workers=getattr(request, "param", False))
     try:
         yield served
     finally:
         await stop(served)
 
 
-async def test_a_worker_killed_while_applying_payment_callbacks_applies_each_once(callbacks_served) -> None:
-    served = callbacks_served
+async def test_a_worker_killed_while_applying_payment_callbacks_applies_each_once(served) -> None:
     calls, _ = await prepare_payment_callbacks(served.ctx, 40)
     answers: dict[int, int] = {}
     in_flight = asyncio.Semaphore(16)
@@ -142,17 +142,8 @@ async def test_a_worker_killed_while_applying_payment_callbacks_applies_each_onc
     assert sorted(notice["citizen_id"] for notice in notices) == sorted(order["citizen_id"] for order in orders)
 
 
-@pytest.fixture
-async def sender_served(tmp_path, backing_urls):
-    served = await serve(tmp_path, backing_urls, background_workers=True)
-    try:
-        yield served
-    finally:
-        await stop(served)
-
-
-async def test_a_worker_killed_while_sending_notifications_sends_each_once(sender_served) -> None:
-    served = sender_served
+@pytest.mark.parametrize("served", [True], indirect=True, ids=["background_workers"])
+async def test_a_worker_killed_while_sending_notifications_sends_each_once(served) -> None:
     ctx = served.ctx
     count = 12
     # Each send takes a second at WeChat, so a worker is in the middle of one when it dies.

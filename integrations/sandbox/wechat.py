@@ -97,6 +97,32 @@ class WeChatApiHandler(SandboxHandler):
             return None
         return app_id, body
 
+    async def authorization_code(self, code_argument: str, kind: str) -> tuple[str, str, dict[str, Any]] | None:
+        """The checks code2Session and the web access_token share, in WeChat's order (credentials,
+        grant_type, code, armed fault), then the code used once: (app_id, code, its record), or None
+        once the errcode has been answered."""
+        app_id = self.get_query_argument("appid", "")
+        problem = await self.credentials_problem(app_id, self.get_query_argument("secret", ""))
+        if problem:
+            self.answer(problem)
+            return None
+        if self.get_query_argument("grant_type", "") != "authorization_code":
+            self.answer(_error(40002, "invalid grant_type"))
+            return None
+        code = self.get_query_argument(code_argument, "")
+        if not code:
+            self.answer(_error(41008, "missing code"))
+            return None
+        fault = await self.fault(app_id)
+        if fault:
+            self.answer(fault)
+            return None
+        record, problem = await self.redeem(code, app_id, kind)
+        if problem or record is None:
+            self.answer(problem or _error(40029, "invalid code"))
+            return None
+        return app_id, code, record
+
     async def redeem(self, code: str, app_id: str, kind: str) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         """Use a code once: (its record, None) or (None, the errcode answer)."""
         now = self.ctx.clock()
@@ -117,21 +143,10 @@ class Code2SessionHandler(WeChatApiHandler):
     api = "jscode2session"
 
     async def get(self) -> None:
-        app_id = self.get_query_argument("appid", "")
-        problem = await self.credentials_problem(app_id, self.get_query_argument("secret", ""))
-        if problem:
-            return self.answer(problem)
-        if self.get_query_argument("grant_type", "") != "authorization_code":
-            return self.answer(_error(40002, "invalid grant_type"))
-        code = self.get_query_argument("js_code", "")
-        if not code:
-            return self.answer(_error(41008, "missing code"))
-        fault = await self.fault(app_id)
-        if fault:
-            return self.answer(fault)
-        record, problem = await self.redeem(code, app_id, "login")
-        if problem or record is None:
-            return self.answer(problem or _error(40029, "invalid code"))
+        redeemed = await self.authorization_code("js_code", "login")
+        if redeemed is None:
+            return
+        app_id, _code, record = redeemed
         if record.get("blocked"):
             return self.answer(_error(40226, "high risk user"))
         # WeChat issues a fresh session key on login; the latest one decrypts the user's data.
@@ -284,21 +299,10 @@ class OAuthAccessTokenHandler(WeChatApiHandler):
     api = "oauth2_access_token"
 
     async def get(self) -> None:
-        app_id = self.get_query_argument("appid", "")
-        problem = await self.credentials_problem(app_id, self.get_query_argument("secret", ""))
-        if problem:
-            return self.answer(problem)
-        if self.get_query_argument("grant_type", "") != "authorization_code":
-            return self.answer(_error(40002, "invalid grant_type"))
-        code = self.get_query_argument("code", "")
-        if not code:
-            return self.answer(_error(41008, "missing code"))
-        fault = await self.fault(app_id)
-        if fault:
-            return self.answer(fault)
-        record, problem = await self.redeem(code, app_id, "oauth")
-        if problem or record is None:
-            return self.answer(problem or _error(40029, "invalid code"))
+        redeemed = await self.authorization_code("code", "oauth")
+        if redeemed is None:
+            return
+        app_id, _code, record = redeemed
         token = common.new_code(20) + base64.urlsafe_b64encode(os.urandom(48)).decode().rstrip("=")
         held = {"app_id": app_id, "openid": record["openid"], "unionid": record.get("unionid"), "scope": record["scope"]}
         await self.ctx.redis.set(WEB_TOKEN_PREFIX + token, json.dumps(held), ex=TOKEN_TTL_SECONDS)
